@@ -1,0 +1,22 @@
+//! chimney-im: an NDIS 6 intermediate driver that passes TCP chimney offload traffic between the
+//! host TCP/IP stack and the offload target below it.
+//!
+//! Layers, bottom up:
+//! - [`ndis`]: the NDIS ABI (types, constants, imports), nothing else.
+//! - [`kernel`]: safe wrappers over the ABI (pool memory, events, spin locks, NBL chains, rundowns).
+//! - [`state`]: the shared state (binding, virtual adapter, in-flight accounting).
+//! - [`edge`]: the miniport edge and the protocol edge (the `extern "system"` handlers NDIS calls).
+//! - [`driver`]: DriverEntry, registration and unload.
+//! - [`glue`]: the Windows-only glue (allocator, panic handler, debug print, WDF driver object).
+#![no_std]
+#![cfg_attr(all(windows, not(test)), no_main)]
+
+// On the host the cdylib and the tests need std's panic handler; the driver code itself only uses
+// `core` paths.
+#[cfg(not(windows))]
+extern crate std;
+
+pub mod ndis;
+pub mod driver;
+
+pub use driver::DriverEntry;

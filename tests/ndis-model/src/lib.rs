@@ -1,0 +1,1 @@
+//! User-mode model of ndis.sys (being written).
