@@ -16,7 +16,12 @@
 #[cfg(not(windows))]
 extern crate std;
 
-pub mod ndis;
 pub mod driver;
+pub mod edge;
+pub mod glue;
+pub mod kernel;
+pub mod ndis;
+pub mod passthrough;
+pub mod state;
 
 pub use driver::DriverEntry;

@@ -3,14 +3,18 @@
 //!
 //! Nothing above this module declares an `extern` function or a `#[repr(C)]` NDIS structure.
 
+pub mod chimney;
 pub mod imports;
 pub mod miniport;
 pub mod nbl;
 pub mod oid;
 pub mod protocol;
+#[cfg(all(windows, no_wdk))]
+pub mod runtime;
 pub mod status;
 pub mod types;
 
+pub use chimney::*;
 pub use miniport::*;
 pub use nbl::*;
 pub use oid::*;

@@ -33,7 +33,19 @@ pub const NDIS_STATUS_LOW_POWER_STATE: NdisStatus = st(0xC023_002F);
 pub const NDIS_STATUS_UPLOAD_IN_PROGRESS: NdisStatus = st(0xC023_1001);
 pub const NDIS_STATUS_REQUEST_UPLOAD: NdisStatus = st(0xC023_1002);
 pub const NDIS_STATUS_UPLOAD_REQUESTED: NdisStatus = st(0xC023_1003);
+// Initiate-offload block statuses (ndis-chimney.md §4.6; names as in ndis.h).
+pub const NDIS_STATUS_OFFLOAD_TCP_ENTRIES: NdisStatus = st(0xC023_1004);
+pub const NDIS_STATUS_OFFLOAD_PATH_ENTRIES: NdisStatus = st(0xC023_1005);
+pub const NDIS_STATUS_OFFLOAD_NEIGHBOR_ENTRIES: NdisStatus = st(0xC023_1006);
+pub const NDIS_STATUS_OFFLOAD_IP_ADDRESS_ENTRIES: NdisStatus = st(0xC023_1007);
+pub const NDIS_STATUS_OFFLOAD_HW_ADDRESS_ENTRIES: NdisStatus = st(0xC023_1008);
+pub const NDIS_STATUS_OFFLOAD_VLAN_ENTRIES: NdisStatus = st(0xC023_1009);
+pub const NDIS_STATUS_OFFLOAD_TCP_XMIT_BUFFER: NdisStatus = st(0xC023_100A);
+pub const NDIS_STATUS_OFFLOAD_TCP_RCV_BUFFER: NdisStatus = st(0xC023_100B);
+pub const NDIS_STATUS_OFFLOAD_TCP_RCV_WINDOW: NdisStatus = st(0xC023_100C);
+pub const NDIS_STATUS_OFFLOAD_VLAN_MISMATCH: NdisStatus = st(0xC023_100D);
 pub const NDIS_STATUS_OFFLOAD_DATA_NOT_ACCEPTED: NdisStatus = st(0xC023_100E);
+pub const NDIS_STATUS_OFFLOAD_POLICY: NdisStatus = st(0xC023_100F);
 pub const NDIS_STATUS_OFFLOAD_DATA_PARTIALLY_ACCEPTED: NdisStatus = st(0xC023_1010);
 
 // Status indication codes (NDIS_STATUS_INDICATION.StatusCode).
@@ -45,6 +57,8 @@ pub const NDIS_STATUS_LINK_STATE: NdisStatus = st(0x4001_0017);
 pub const NDIS_STATUS_OFFLOAD_PAUSE: NdisStatus = st(0x4002_0001);
 pub const NDIS_STATUS_UPLOAD_ALL: NdisStatus = st(0x4002_0002);
 pub const NDIS_STATUS_OFFLOAD_RESUME: NdisStatus = st(0x4002_0003);
+/// Also an initiate-offload block status: this block offloaded, some dependents did not.
+pub const NDIS_STATUS_OFFLOAD_PARTIAL_SUCCESS: NdisStatus = st(0x4002_0004);
 
 /// `NT_SUCCESS`-style test: success and informational codes are non-negative.
 pub const fn is_success(status: NdisStatus) -> bool {

@@ -1,0 +1,333 @@
+//! The miniport edge: the virtual adapter the host binds to. Handler table and lifecycle
+//! handlers; the data path and OIDs are in `crate::passthrough`.
+
+use core::ffi::c_void;
+use core::ptr;
+
+use crate::glue::trace;
+use crate::kernel::NblChain;
+use crate::ndis::imports::{NdisCancelSendNetBufferLists, NdisMSetMiniportAttributes};
+use crate::ndis::{
+    MiniportAdapterAttributes, MiniportAdapterGeneralAttributes,
+    MiniportAdapterRegistrationAttributes, MiniportDriverCharacteristics, MiniportInitParameters,
+    MiniportPauseParameters, MiniportRestartParameters, NDIS_INTERFACE_INTERNAL,
+    NDIS_INTERMEDIATE_DRIVER, NDIS_MAC_OPTION_NO_LOOPBACK,
+    NDIS_MINIPORT_ADAPTER_GENERAL_ATTRIBUTES_REVISION_1,
+    NDIS_MINIPORT_ADAPTER_REGISTRATION_ATTRIBUTES_REVISION_1,
+    NDIS_MINIPORT_ATTRIBUTES_NO_HALT_ON_SUSPEND, NDIS_MINIPORT_DRIVER_CHARACTERISTICS_REVISION_1,
+    NDIS_SIZEOF_MINIPORT_ADAPTER_GENERAL_ATTRIBUTES_REVISION_1,
+    NDIS_SIZEOF_MINIPORT_ADAPTER_REGISTRATION_ATTRIBUTES_REVISION_1,
+    NDIS_SIZEOF_MINIPORT_DRIVER_CHARACTERISTICS_REVISION_1, NDIS_STATUS_FAILURE,
+    NDIS_STATUS_PENDING, NDIS_STATUS_SUCCESS, NdisHandle, NdisObjectHeader, NdisOidRequest,
+    NdisPortNumber, NdisStatus, NetBufferList, NetDevicePnpEvent, device_pnp_event, object_type,
+    oids,
+};
+use crate::passthrough::{oid, receive, send};
+use crate::state::{Adapter, AdapterState};
+
+use super::{NDIS_MAJOR_VERSION, NDIS_MINOR_VERSION};
+
+/// NDIS_MINIPORT_DRIVER_CHARACTERISTICS for NDIS 6.0 (revision 1, 0x88 bytes).
+pub fn characteristics() -> MiniportDriverCharacteristics {
+    MiniportDriverCharacteristics {
+        header: NdisObjectHeader::new(
+            object_type::MINIPORT_DRIVER_CHARACTERISTICS,
+            NDIS_MINIPORT_DRIVER_CHARACTERISTICS_REVISION_1,
+            NDIS_SIZEOF_MINIPORT_DRIVER_CHARACTERISTICS_REVISION_1,
+        ),
+        major_ndis_version: NDIS_MAJOR_VERSION,
+        minor_ndis_version: NDIS_MINOR_VERSION,
+        major_driver_version: 1,
+        minor_driver_version: 0,
+        flags: NDIS_INTERMEDIATE_DRIVER,
+        set_options_handler: Some(set_options),
+        initialize_handler_ex: Some(initialize),
+        halt_handler_ex: Some(halt),
+        unload_handler: Some(crate::driver::unload),
+        pause_handler: Some(pause),
+        restart_handler: Some(restart),
+        oid_request_handler: Some(oid_request),
+        send_net_buffer_lists_handler: Some(send_net_buffer_lists),
+        return_net_buffer_lists_handler: Some(return_net_buffer_lists),
+        cancel_send_handler: Some(cancel_send),
+        // An IM must leave these two NULL.
+        check_for_hang_handler_ex: None,
+        reset_handler_ex: None,
+        device_pnp_event_notify_handler: Some(device_pnp_event_notify),
+        shutdown_handler_ex: Some(shutdown),
+        cancel_oid_request_handler: Some(cancel_oid_request),
+        direct_oid_request_handler: None,
+        cancel_direct_oid_request_handler: None,
+        synchronous_oid_request_handler: None,
+    }
+}
+
+/// MiniportSetOptions (PASSIVE, inside NdisMRegisterMiniportDriver).
+unsafe extern "system" fn set_options(_driver: NdisHandle, _context: NdisHandle) -> NdisStatus {
+    NDIS_STATUS_SUCCESS
+}
+
+/// OIDs the virtual miniport reports in its general attributes. Everything is forwarded below.
+static SUPPORTED_OIDS: [u32; 16] = [
+    oids::OID_GEN_SUPPORTED_LIST,
+    oids::OID_GEN_HARDWARE_STATUS,
+    oids::OID_GEN_MEDIA_SUPPORTED,
+    oids::OID_GEN_MEDIA_IN_USE,
+    oids::OID_GEN_MAXIMUM_FRAME_SIZE,
+    oids::OID_GEN_LINK_SPEED,
+    oids::OID_GEN_VENDOR_DESCRIPTION,
+    oids::OID_GEN_CURRENT_PACKET_FILTER,
+    oids::OID_GEN_CURRENT_LOOKAHEAD,
+    oids::OID_GEN_MAXIMUM_TOTAL_SIZE,
+    oids::OID_GEN_MEDIA_CONNECT_STATUS,
+    oids::OID_GEN_STATISTICS,
+    oids::OID_802_3_PERMANENT_ADDRESS,
+    oids::OID_802_3_CURRENT_ADDRESS,
+    oids::OID_802_3_MULTICAST_LIST,
+    oids::OID_PNP_CAPABILITIES,
+];
+
+/// MiniportInitializeEx (PASSIVE): PnP starts the virtual miniport that bind asked for with
+/// NdisIMInitializeDeviceInstanceEx, possibly later and on another thread.
+unsafe extern "system" fn initialize(
+    miniport_handle: NdisHandle,
+    _driver_context: NdisHandle,
+    parameters: *mut MiniportInitParameters,
+) -> NdisStatus {
+    if parameters.is_null() {
+        return NDIS_STATUS_FAILURE;
+    }
+    // SAFETY: NDIS passes valid init parameters for the duration of the call.
+    let context = unsafe { (*parameters).im_device_instance_context };
+    if context.is_null() {
+        return NDIS_STATUS_FAILURE;
+    }
+    // SAFETY: IMDeviceInstanceContext is the adapter we gave NdisIMInitializeDeviceInstanceEx;
+    // unbind waits for this initialize to settle before freeing it.
+    let adapter = unsafe { Adapter::from_context(context) };
+    if !adapter.transition(AdapterState::InitPending, AdapterState::Initializing) {
+        return NDIS_STATUS_FAILURE;
+    }
+    adapter.set_miniport_handle(miniport_handle);
+    let status = set_attributes(adapter, miniport_handle);
+    if status != NDIS_STATUS_SUCCESS {
+        trace!("MiniportInitializeEx: attributes refused ({:#x})", status);
+        adapter.set_miniport_handle(ptr::null_mut());
+        adapter.set_state(AdapterState::Absent);
+        return status;
+    }
+    let reopened = adapter.requests.reopen();
+    debug_assert!(reopened, "request rundown not closed before initialize");
+    adapter.set_state(AdapterState::Paused);
+    trace!("virtual miniport initialized");
+    NDIS_STATUS_SUCCESS
+}
+
+/// Registration attributes, then general attributes mirrored from the lower binding.
+fn set_attributes(adapter: &Adapter, miniport_handle: NdisHandle) -> NdisStatus {
+    let mut registration = MiniportAdapterRegistrationAttributes {
+        header: NdisObjectHeader::new(
+            object_type::MINIPORT_ADAPTER_REGISTRATION_ATTRIBUTES,
+            NDIS_MINIPORT_ADAPTER_REGISTRATION_ATTRIBUTES_REVISION_1,
+            NDIS_SIZEOF_MINIPORT_ADAPTER_REGISTRATION_ATTRIBUTES_REVISION_1,
+        ),
+        miniport_adapter_context: adapter.as_context(),
+        attribute_flags: NDIS_MINIPORT_ATTRIBUTES_NO_HALT_ON_SUSPEND,
+        check_for_hang_time_in_seconds: 0,
+        interface_type: NDIS_INTERFACE_INTERNAL,
+    };
+    // SAFETY: the miniport handle is the one NDIS passed to this initialize; the attributes live
+    // on our stack for the call.
+    let status = unsafe {
+        NdisMSetMiniportAttributes(
+            miniport_handle,
+            (&raw mut registration).cast::<MiniportAdapterAttributes>(),
+        )
+    };
+    if status != NDIS_STATUS_SUCCESS {
+        return status;
+    }
+    let binding = adapter.binding();
+    let lower = &binding.lower;
+    let link = &binding.link;
+    let pm = lower
+        .pm_capabilities
+        .as_ref()
+        .map_or(ptr::null_mut(), |caps| ptr::from_ref(caps).cast_mut());
+    let load = core::sync::atomic::Ordering::Relaxed;
+    let mut general = MiniportAdapterGeneralAttributes {
+        header: NdisObjectHeader::new(
+            object_type::MINIPORT_ADAPTER_GENERAL_ATTRIBUTES,
+            NDIS_MINIPORT_ADAPTER_GENERAL_ATTRIBUTES_REVISION_1,
+            NDIS_SIZEOF_MINIPORT_ADAPTER_GENERAL_ATTRIBUTES_REVISION_1,
+        ),
+        flags: 0,
+        media_type: lower.media_type,
+        physical_medium_type: lower.physical_medium_type,
+        mtu_size: lower.mtu_size,
+        max_xmit_link_speed: lower.max_xmit_link_speed,
+        xmit_link_speed: link.xmit_link_speed.load(load),
+        max_rcv_link_speed: lower.max_rcv_link_speed,
+        rcv_link_speed: link.rcv_link_speed.load(load),
+        media_connect_state: link.media_connect_state.load(load),
+        media_duplex_state: link.media_duplex_state.load(load),
+        lookahead_size: lower.lookahead_size,
+        power_management_capabilities: pm,
+        mac_options: NDIS_MAC_OPTION_NO_LOOPBACK,
+        supported_packet_filters: lower.supported_packet_filters,
+        max_multicast_list_size: lower.max_multicast_list_size,
+        mac_address_length: lower.mac_address_length,
+        permanent_mac_address: lower.current_mac_address,
+        current_mac_address: lower.current_mac_address,
+        recv_scale_capabilities: ptr::null_mut(),
+        access_type: lower.access_type,
+        direction_type: lower.direction_type,
+        connection_type: lower.connection_type,
+        if_type: lower.if_type,
+        if_connector_present: 0,
+        supported_statistics: 0,
+        supported_pause_functions: 0,
+        data_back_fill_size: 0,
+        context_back_fill_size: 0,
+        supported_oid_list: SUPPORTED_OIDS.as_ptr().cast_mut(),
+        #[allow(clippy::cast_possible_truncation, reason = "16 OIDs")]
+        supported_oid_list_length: core::mem::size_of_val(&SUPPORTED_OIDS) as u32,
+        auto_negotiation_flags: 0,
+        power_management_capabilities_ex: ptr::null_mut(),
+    };
+    // SAFETY: as above; NDIS copies the attributes and the OID list during the call.
+    unsafe {
+        NdisMSetMiniportAttributes(
+            miniport_handle,
+            (&raw mut general).cast::<MiniportAdapterAttributes>(),
+        )
+    }
+}
+
+/// Recovers the adapter from a MiniportAdapterContext.
+///
+/// # Safety
+/// NDIS calls miniport handlers only between a successful initialize and the end of halt,
+/// with the context we registered; the adapter's binding outlives that window.
+unsafe fn adapter<'a>(context: NdisHandle) -> &'a Adapter {
+    // SAFETY: caller contract.
+    unsafe { Adapter::from_context(context) }
+}
+
+/// MiniportHaltEx (PASSIVE): after a pause. Waits, on events, until every forwarded OID and
+/// in-flight operation has drained, then forgets the miniport handle.
+unsafe extern "system" fn halt(context: NdisHandle, action: u32) {
+    // SAFETY: see `adapter`.
+    let adapter = unsafe { adapter(context) };
+    trace!("MiniportHaltEx, action {}", action);
+    adapter.set_state(AdapterState::Halting);
+    adapter.drain_io();
+    adapter.drain_requests();
+    adapter.set_miniport_handle(ptr::null_mut());
+    adapter.set_state(AdapterState::Absent);
+}
+
+/// MiniportPause (PASSIVE): stop the data path; complete now if nothing is in flight, else pend
+/// and let the last completion call NdisMPauseComplete.
+unsafe extern "system" fn pause(
+    context: NdisHandle,
+    _parameters: *mut MiniportPauseParameters,
+) -> NdisStatus {
+    // SAFETY: see `adapter`.
+    let adapter = unsafe { adapter(context) };
+    if adapter.begin_pause() {
+        NDIS_STATUS_SUCCESS
+    } else {
+        NDIS_STATUS_PENDING
+    }
+}
+
+/// MiniportRestart (PASSIVE).
+unsafe extern "system" fn restart(
+    context: NdisHandle,
+    _parameters: *mut MiniportRestartParameters,
+) -> NdisStatus {
+    // SAFETY: see `adapter`.
+    let adapter = unsafe { adapter(context) };
+    if !adapter.io.reopen() {
+        return NDIS_STATUS_FAILURE;
+    }
+    adapter.set_state(AdapterState::Running);
+    NDIS_STATUS_SUCCESS
+}
+
+unsafe extern "system" fn oid_request(
+    context: NdisHandle,
+    request: *mut NdisOidRequest,
+) -> NdisStatus {
+    // SAFETY: see `adapter`.
+    let adapter = unsafe { adapter(context) };
+    // SAFETY: NDIS passes a live request.
+    unsafe { oid::request(adapter, request) }
+}
+
+unsafe extern "system" fn send_net_buffer_lists(
+    context: NdisHandle,
+    net_buffer_lists: *mut NetBufferList,
+    port: NdisPortNumber,
+    flags: u32,
+) {
+    // SAFETY: see `adapter`.
+    let adapter = unsafe { adapter(context) };
+    // SAFETY: the chain is the host's, handed to us until we complete it.
+    let chain = unsafe { NblChain::from_raw(net_buffer_lists) };
+    send::send(adapter, chain, port, flags);
+}
+
+unsafe extern "system" fn return_net_buffer_lists(
+    context: NdisHandle,
+    net_buffer_lists: *mut NetBufferList,
+    flags: u32,
+) {
+    // SAFETY: see `adapter`.
+    let adapter = unsafe { adapter(context) };
+    // SAFETY: NBLs we indicated, handed back to us.
+    let chain = unsafe { NblChain::from_raw(net_buffer_lists) };
+    receive::return_nbls(adapter, chain, flags);
+}
+
+unsafe extern "system" fn cancel_send(context: NdisHandle, cancel_id: *mut c_void) {
+    // SAFETY: see `adapter`.
+    let adapter = unsafe { adapter(context) };
+    let binding = adapter.binding();
+    if !binding.requests.try_acquire(1) {
+        return;
+    }
+    // SAFETY: the binding is open (reference held); sends carry the host's CancelId in their
+    // NetBufferListInfo, which we forward untouched. No lock is held.
+    unsafe { NdisCancelSendNetBufferLists(binding.handle(), cancel_id) };
+    binding.release_requests(1);
+}
+
+unsafe extern "system" fn cancel_oid_request(context: NdisHandle, request_id: *mut c_void) {
+    // SAFETY: see `adapter`.
+    let adapter = unsafe { adapter(context) };
+    oid::cancel(adapter, request_id);
+}
+
+/// MiniportDevicePnPEventNotify (PASSIVE). A virtual device has no hardware to stop; surprise
+/// removal is followed by pause and halt, which do the work.
+unsafe extern "system" fn device_pnp_event_notify(
+    context: NdisHandle,
+    event: *mut NetDevicePnpEvent,
+) {
+    if event.is_null() {
+        return;
+    }
+    // SAFETY: NDIS passes a valid event for the duration of the call.
+    let code = unsafe { (*event).device_pnp_event };
+    if code == device_pnp_event::SURPRISE_REMOVED {
+        // SAFETY: see `adapter`.
+        let adapter = unsafe { adapter(context) };
+        trace!("surprise removal (state {:?})", adapter.state());
+    }
+}
+
+/// MiniportShutdownEx: may run at high IRQL on bugcheck, where no NDIS call is allowed. There is
+/// no hardware to quiesce.
+unsafe extern "system" fn shutdown(_context: NdisHandle, _action: u32) {}

@@ -1,0 +1,100 @@
+//! Non-paged pool memory owned through NDIS (`NdisAllocateMemoryWithTagPriority` /
+//! `NdisFreeMemory`), so that the NDIS verifier sees every allocation the driver makes.
+
+use core::mem::{align_of, size_of};
+use core::ptr::NonNull;
+
+use crate::ndis::NdisHandle;
+use crate::ndis::imports::{
+    NORMAL_POOL_PRIORITY, NdisAllocateMemoryWithTagPriority, NdisFreeMemory,
+};
+
+/// Pool tag of every allocation this driver makes ("CImP" in a pool dump).
+pub const POOL_TAG: u32 = u32::from_le_bytes(*b"CImP");
+
+/// x64 pool blocks are 16-byte aligned (MEMORY_ALLOCATION_ALIGNMENT).
+const POOL_ALIGNMENT: usize = 16;
+
+/// An owned, pool-allocated `T`. Freed (and dropped) with `NdisFreeMemory`.
+pub struct PoolBox<T> {
+    ptr: NonNull<T>,
+}
+
+// SAFETY: PoolBox owns its T exclusively, like Box; sending it sends the T.
+unsafe impl<T: Send> Send for PoolBox<T> {}
+
+impl<T> PoolBox<T> {
+    const SIZE: u32 = {
+        assert!(
+            align_of::<T>() <= POOL_ALIGNMENT,
+            "pool memory is only 16-byte aligned"
+        );
+        assert!(size_of::<T>() > 0 && size_of::<T>() <= u32::MAX as usize);
+        #[allow(clippy::cast_possible_truncation, reason = "checked above")]
+        let size = size_of::<T>() as u32;
+        size
+    };
+
+    /// Allocates non-paged memory for `value` against `ndis_handle` (a driver or binding handle).
+    /// Returns `None` (dropping `value`) when the pool allocation fails.
+    #[allow(
+        clippy::not_unsafe_ptr_arg_deref,
+        reason = "the handle is opaque: only NDIS interprets it"
+    )]
+    pub fn try_new(ndis_handle: NdisHandle, value: T) -> Option<Self> {
+        // SAFETY: any NDIS handle obtained at registration is valid for this call; the size is
+        // non-zero and fits in u32 (checked at compile time).
+        let raw = unsafe {
+            NdisAllocateMemoryWithTagPriority(
+                ndis_handle,
+                Self::SIZE,
+                POOL_TAG,
+                NORMAL_POOL_PRIORITY,
+            )
+        };
+        let ptr = NonNull::new(raw.cast::<T>())?;
+        debug_assert!(ptr.as_ptr().is_aligned());
+        // SAFETY: `ptr` is a fresh, exclusively owned, suitably aligned block of size_of::<T>().
+        unsafe { ptr.as_ptr().write(value) };
+        Some(Self { ptr })
+    }
+
+    /// Gives up ownership; the pointer stays valid until [`PoolBox::from_raw`] re-owns it.
+    pub fn into_raw(self) -> *mut T {
+        let ptr = self.ptr.as_ptr();
+        core::mem::forget(self);
+        ptr
+    }
+
+    /// Re-owns a pointer produced by [`PoolBox::into_raw`].
+    ///
+    /// # Safety
+    /// `ptr` came from `into_raw` of a `PoolBox<T>` and is not owned by anyone else.
+    pub unsafe fn from_raw(ptr: *mut T) -> Self {
+        Self {
+            // SAFETY: into_raw never yields null (caller contract).
+            ptr: unsafe { NonNull::new_unchecked(ptr) },
+        }
+    }
+
+    pub fn as_ptr(&self) -> *mut T {
+        self.ptr.as_ptr()
+    }
+}
+
+impl<T> core::ops::Deref for PoolBox<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        // SAFETY: the block holds an initialised T for as long as this PoolBox lives.
+        unsafe { self.ptr.as_ref() }
+    }
+}
+
+impl<T> Drop for PoolBox<T> {
+    fn drop(&mut self) {
+        // SAFETY: we own the initialised T; it is dropped exactly once, here.
+        unsafe { core::ptr::drop_in_place(self.ptr.as_ptr()) };
+        // SAFETY: the block was allocated by NdisAllocateMemoryWithTagPriority with SIZE bytes.
+        unsafe { NdisFreeMemory(self.ptr.as_ptr().cast(), Self::SIZE, 0) };
+    }
+}

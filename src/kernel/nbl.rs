@@ -1,0 +1,247 @@
+//! Safe handles over NET_BUFFER_LISTs that NDIS hands the driver: single NBLs, chains, an O(1)
+//! chain builder, and the driver's per-NBL context (the saved SourceHandle).
+//!
+//! The driver never allocates or frees NBLs and never touches their Protocol/MiniportReserved
+//! areas: NBLs belong to other layers. It writes only SourceHandle (saved and restored around a
+//! forward), Status (when it completes an NBL itself), the `Next` link (when it splits a chain it
+//! owns) and its own NBL context block.
+
+use core::ptr::NonNull;
+
+use crate::ndis::imports::{NdisAllocateNetBufferListContext, NdisFreeNetBufferListContext};
+use crate::ndis::{NBL_CONTEXT_DATA_OFFSET, NdisHandle, NdisStatus, NetBufferList};
+
+use super::memory::POOL_TAG;
+
+/// An NBL the driver currently has the right to touch (between receiving it from NDIS and
+/// handing it on). Copyable like the raw pointer it is; validity is the constructor's contract.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Nbl(NonNull<NetBufferList>);
+
+impl Nbl {
+    /// # Safety
+    /// `ptr` is null or an NBL that NDIS passed to the driver and that stays valid, and not
+    /// concurrently written by another layer, while the driver uses this handle.
+    pub unsafe fn from_raw(ptr: *mut NetBufferList) -> Option<Self> {
+        NonNull::new(ptr).map(Self)
+    }
+
+    pub fn as_ptr(self) -> *mut NetBufferList {
+        self.0.as_ptr()
+    }
+
+    pub fn next(self) -> Option<Self> {
+        // SAFETY: `from_raw` contract: the NBL is valid.
+        let header = unsafe { (*self.as_ptr()).header };
+        // SAFETY: an NBL handed to a driver uses the data arm of its header union (the SLIST arm
+        // is only used while an NBL sits in a pool's free list).
+        let next = unsafe { header.data.next };
+        NonNull::new(next).map(Self)
+    }
+
+    fn set_next(self, next: Option<Self>) {
+        let raw = next.map_or(core::ptr::null_mut(), Self::as_ptr);
+        // SAFETY: `from_raw` contract. `Next` is the first field of the header union's data arm,
+        // which is at offset 0 of the NBL (layout asserted in crate::ndis::nbl).
+        let slot = unsafe { &raw mut (*self.as_ptr()).header }.cast::<*mut NetBufferList>();
+        // SAFETY: `slot` is the NBL's Next pointer; the driver owns the chain it is re-linking.
+        unsafe { slot.write(raw) };
+    }
+
+    pub fn source_handle(self) -> NdisHandle {
+        // SAFETY: `from_raw` contract.
+        unsafe { (*self.as_ptr()).source_handle }
+    }
+
+    pub fn set_source_handle(self, handle: NdisHandle) {
+        // SAFETY: `from_raw` contract; SourceHandle is the field NDIS routes by and the driver
+        // saves/restores around every forward.
+        unsafe { (*self.as_ptr()).source_handle = handle };
+    }
+
+    pub fn status(self) -> NdisStatus {
+        // SAFETY: `from_raw` contract.
+        unsafe { (*self.as_ptr()).status }
+    }
+
+    pub fn set_status(self, status: NdisStatus) {
+        // SAFETY: `from_raw` contract; the driver sets Status only on NBLs it completes itself.
+        unsafe { (*self.as_ptr()).status = status };
+    }
+
+    /// Saves `saved_source_handle` in a new NBL context block owned by the driver.
+    pub fn push_context(self, saved_source_handle: NdisHandle) -> Result<(), NdisStatus> {
+        // SAFETY: `from_raw` contract; the size is a multiple of MEMORY_ALLOCATION_ALIGNMENT.
+        let status = unsafe {
+            NdisAllocateNetBufferListContext(self.as_ptr(), NblContext::SIZE, 0, POOL_TAG)
+        };
+        if status != crate::ndis::NDIS_STATUS_SUCCESS {
+            return Err(status);
+        }
+        let data = self.context_data();
+        // SAFETY: NDIS just allocated SIZE bytes of context at `data`, pointer-aligned.
+        unsafe {
+            data.write(NblContext {
+                saved_source_handle,
+                magic: NblContext::MAGIC,
+            });
+        };
+        Ok(())
+    }
+
+    /// Frees the context block pushed by [`Nbl::push_context`] and returns the saved handle.
+    /// Context blocks are LIFO: the driver's block must be the newest on the NBL.
+    pub fn pop_context(self) -> NdisHandle {
+        let data = self.context_data();
+        // SAFETY: the newest context block on this NBL is the driver's (LIFO; every NBL the driver
+        // gets back from below is one it pushed a block on before forwarding it).
+        let context = unsafe { data.read() };
+        debug_assert_eq!(context.magic, NblContext::MAGIC, "NBL context is not ours");
+        // SAFETY: frees exactly the block allocated in `push_context`, with the same size.
+        unsafe { NdisFreeNetBufferListContext(self.as_ptr(), NblContext::SIZE) };
+        context.saved_source_handle
+    }
+
+    /// `NET_BUFFER_LIST_CONTEXT_DATA_START`.
+    fn context_data(self) -> *mut NblContext {
+        // SAFETY: `from_raw` contract; NDIS keeps Context pointing at the newest context block.
+        let context = unsafe { (*self.as_ptr()).context };
+        debug_assert!(!context.is_null());
+        // SAFETY: a context block's header is valid while the block is allocated.
+        let offset = usize::from(unsafe { (*context).offset });
+        context
+            .cast::<u8>()
+            .wrapping_add(NBL_CONTEXT_DATA_OFFSET + offset)
+            .cast::<NblContext>()
+    }
+}
+
+/// The driver's NBL context block: where an NBL's SourceHandle waits while the NBL is below (or
+/// above) us. ProtocolReserved, MiniportReserved and Scratch belong to other layers.
+#[repr(C)]
+struct NblContext {
+    saved_source_handle: NdisHandle,
+    magic: usize,
+}
+
+impl NblContext {
+    /// Must be a multiple of MEMORY_ALLOCATION_ALIGNMENT (16).
+    const SIZE: u16 = 16;
+    const MAGIC: usize = 0x4349_6d50_4e42_4c43; // "CNBLPmIC"
+}
+
+const _: () = assert!(core::mem::size_of::<NblContext>() <= NblContext::SIZE as usize);
+
+/// A NULL-terminated NBL chain the driver was handed.
+#[derive(Debug)]
+pub struct NblChain {
+    head: Option<Nbl>,
+}
+
+impl NblChain {
+    /// # Safety
+    /// Every NBL reachable from `head` satisfies [`Nbl::from_raw`]'s contract.
+    pub unsafe fn from_raw(head: *mut NetBufferList) -> Self {
+        // SAFETY: forwarded contract.
+        let head = unsafe { Nbl::from_raw(head) };
+        Self { head }
+    }
+
+    pub fn head(&self) -> Option<Nbl> {
+        self.head
+    }
+
+    pub fn as_ptr(&self) -> *mut NetBufferList {
+        self.head.map_or(core::ptr::null_mut(), Nbl::as_ptr)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.head.is_none()
+    }
+
+    /// Walks the chain without changing it.
+    pub fn iter(&self) -> NblIter {
+        NblIter { next: self.head }
+    }
+
+    /// Number of NBLs (O(n), i.e. O(1) per NBL).
+    pub fn count(&self) -> u32 {
+        let mut n = 0u32;
+        for _ in self.iter() {
+            n += 1;
+        }
+        n
+    }
+
+    /// Takes the chain apart: yields each NBL with its `Next` cleared.
+    pub fn into_detached(self) -> Detached {
+        Detached { next: self.head }
+    }
+}
+
+pub struct NblIter {
+    next: Option<Nbl>,
+}
+
+impl Iterator for NblIter {
+    type Item = Nbl;
+    fn next(&mut self) -> Option<Nbl> {
+        let current = self.next?;
+        self.next = current.next();
+        Some(current)
+    }
+}
+
+pub struct Detached {
+    next: Option<Nbl>,
+}
+
+impl Iterator for Detached {
+    type Item = Nbl;
+    fn next(&mut self) -> Option<Nbl> {
+        let current = self.next?;
+        self.next = current.next();
+        current.set_next(None);
+        Some(current)
+    }
+}
+
+/// Builds a chain in order with O(1) appends.
+#[derive(Debug, Default)]
+pub struct ChainBuilder {
+    head: Option<Nbl>,
+    tail: Option<Nbl>,
+    len: u32,
+}
+
+impl ChainBuilder {
+    pub const fn new() -> Self {
+        Self {
+            head: None,
+            tail: None,
+            len: 0,
+        }
+    }
+
+    /// Appends a detached NBL.
+    pub fn push(&mut self, nbl: Nbl) {
+        match self.tail {
+            Some(tail) => tail.set_next(Some(nbl)),
+            None => self.head = Some(nbl),
+        }
+        self.tail = Some(nbl);
+        self.len += 1;
+    }
+
+    pub fn len(&self) -> u32 {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    pub fn finish(self) -> NblChain {
+        NblChain { head: self.head }
+    }
+}

@@ -1,0 +1,215 @@
+//! The virtual miniport (one per binding, embedded in it): its lifecycle state machine and its
+//! in-flight accounting.
+
+use core::ffi::c_void;
+use core::mem::offset_of;
+use core::ptr;
+use core::sync::atomic::{AtomicBool, AtomicPtr, AtomicU32, Ordering};
+
+use crate::kernel::{Drain, Event, Rundown};
+use crate::ndis::NdisHandle;
+use crate::ndis::imports::NdisMPauseComplete;
+
+use super::binding::Binding;
+
+/// Lifecycle of the virtual miniport.
+///
+/// ```text
+/// Absent --bind/re-enable--> InitPending --MiniportInitializeEx--> Initializing --ok--> Paused
+///   ^                         |  (cancelled)                          | (failed)       |  ^
+///   +-------------------------+---------------------------------------+   Restart ->  Running
+///   +---------------------------------- MiniportHaltEx <--------- Paused <- Pausing <- Pause
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u32)]
+pub enum AdapterState {
+    Absent = 0,
+    InitPending = 1,
+    Initializing = 2,
+    Paused = 3,
+    Running = 4,
+    Pausing = 5,
+    Halting = 6,
+}
+
+impl AdapterState {
+    fn from_u32(v: u32) -> Self {
+        match v {
+            1 => Self::InitPending,
+            2 => Self::Initializing,
+            3 => Self::Paused,
+            4 => Self::Running,
+            5 => Self::Pausing,
+            6 => Self::Halting,
+            _ => Self::Absent,
+        }
+    }
+
+    /// Between a successful MiniportInitializeEx and MiniportHaltEx.
+    pub fn is_initialized(self) -> bool {
+        matches!(self, Self::Paused | Self::Running | Self::Pausing)
+    }
+}
+
+pub struct Adapter {
+    /// `NdisMiniportAdapterHandle`, set by MiniportInitializeEx, cleared by MiniportHaltEx.
+    miniport_handle: AtomicPtr<c_void>,
+    state: AtomicU32,
+    /// Data-path operations in flight through the miniport edge: host sends not yet completed
+    /// up, receive indications not yet returned. Open only while Running.
+    pub io: Rundown,
+    io_drained: Event,
+    /// Set by MiniportPause when it returned PENDING; the drain then calls NdisMPauseComplete.
+    pause_pending: AtomicBool,
+    /// OIDs forwarded for this miniport and status indications in progress. Open from a
+    /// successful initialize until halt.
+    pub requests: Rundown,
+    requests_drained: Event,
+    /// Set on every lifecycle transition that unbind may be waiting for.
+    pub lifecycle: Event,
+}
+
+impl Adapter {
+    pub(super) fn new() -> Self {
+        Self {
+            miniport_handle: AtomicPtr::new(ptr::null_mut()),
+            state: AtomicU32::new(AdapterState::Absent as u32),
+            io: Rundown::new_closed(),
+            io_drained: Event::new(),
+            pause_pending: AtomicBool::new(false),
+            requests: Rundown::new_closed(),
+            requests_drained: Event::new(),
+            lifecycle: Event::new(),
+        }
+    }
+
+    pub(super) fn init_in_place(&self) {
+        self.io_drained.init();
+        self.requests_drained.init();
+        self.lifecycle.init();
+    }
+
+    /// The binding this adapter is embedded in.
+    pub fn binding(&self) -> &Binding {
+        // An Adapter is only ever constructed as the `adapter` field of a Binding (`Adapter::new`
+        // is private to `state`), so stepping back by the field offset yields the enclosing
+        // Binding, which lives at least as long as the Adapter.
+        let offset = offset_of!(Binding, adapter);
+        let binding = ptr::from_ref(self)
+            .wrapping_byte_sub(offset)
+            .cast::<Binding>();
+        // SAFETY: `binding` points at the live Binding enclosing this Adapter (see above).
+        unsafe { &*binding }
+    }
+
+    /// Recovers the adapter from the MiniportAdapterContext (or IMDeviceInstanceContext) NDIS
+    /// passes back.
+    ///
+    /// # Safety
+    /// `context` is an adapter context this driver gave NDIS, whose binding is not yet freed.
+    pub unsafe fn from_context<'a>(context: NdisHandle) -> &'a Self {
+        // SAFETY: caller contract.
+        unsafe { &*context.cast::<Self>() }
+    }
+
+    pub fn as_context(&self) -> NdisHandle {
+        ptr::from_ref(self).cast_mut().cast()
+    }
+
+    pub fn miniport_handle(&self) -> NdisHandle {
+        self.miniport_handle.load(Ordering::Acquire)
+    }
+
+    pub fn set_miniport_handle(&self, handle: NdisHandle) {
+        self.miniport_handle.store(handle, Ordering::Release);
+    }
+
+    pub fn state(&self) -> AdapterState {
+        AdapterState::from_u32(self.state.load(Ordering::Acquire))
+    }
+
+    /// Moves to `state` and wakes lifecycle waiters.
+    pub fn set_state(&self, state: AdapterState) {
+        self.state.store(state as u32, Ordering::Release);
+        self.lifecycle.set();
+    }
+
+    /// Moves `from` -> `to` if the adapter is in `from`.
+    pub fn transition(&self, from: AdapterState, to: AdapterState) -> bool {
+        let moved = self
+            .state
+            .compare_exchange(from as u32, to as u32, Ordering::AcqRel, Ordering::Acquire)
+            .is_ok();
+        if moved {
+            self.lifecycle.set();
+        }
+        moved
+    }
+
+    /// Waits (PASSIVE_LEVEL) until the state satisfies `done`.
+    pub fn wait_for_state(&self, mut done: impl FnMut(AdapterState) -> bool) -> AdapterState {
+        let mut seen = self.state();
+        self.lifecycle.wait_until(|| {
+            seen = self.state();
+            done(seen)
+        });
+        seen
+    }
+
+    /// Ends `n` data-path operations. The release that drains a pause completes it.
+    pub fn release_io(&self, n: u32) {
+        if self.io.release(n) == Drain::Drained {
+            self.on_io_drained();
+        }
+    }
+
+    fn on_io_drained(&self) {
+        if self.pause_pending.swap(false, Ordering::AcqRel) {
+            self.set_state(AdapterState::Paused);
+            // SAFETY: a pause is pending (MiniportPause returned PENDING), so the miniport handle
+            // is valid and NDIS expects exactly one NdisMPauseComplete; `pause_pending` was
+            // cleared atomically, so only this caller makes it. No lock is held.
+            unsafe { NdisMPauseComplete(self.miniport_handle()) };
+        }
+        self.io_drained.set();
+    }
+
+    /// MiniportPause: refuses new I/O; returns true if the pause completed at once, false if it
+    /// will complete (with NdisMPauseComplete) when the last in-flight operation ends.
+    pub fn begin_pause(&self) -> bool {
+        self.set_state(AdapterState::Pausing);
+        self.io_drained.reset();
+        self.pause_pending.store(true, Ordering::Release);
+        if self.io.close() == Drain::Drained {
+            // Nothing in flight: nobody else will see the drain, so we complete synchronously,
+            // unless (impossible: the count was zero) a releaser already claimed it.
+            if self.pause_pending.swap(false, Ordering::AcqRel) {
+                self.set_state(AdapterState::Paused);
+                return true;
+            }
+        }
+        false
+    }
+
+    /// Closes the data path (if still open) and waits until it drained. PASSIVE_LEVEL.
+    pub fn drain_io(&self) {
+        self.io_drained.reset();
+        if self.io.close() == Drain::Pending {
+            self.io_drained.wait();
+        }
+    }
+
+    pub fn release_requests(&self, n: u32) {
+        if self.requests.release(n) == Drain::Drained {
+            self.requests_drained.set();
+        }
+    }
+
+    /// Closes the request rundown and waits until forwarded OIDs and status indications ended.
+    pub fn drain_requests(&self) {
+        self.requests_drained.reset();
+        if self.requests.close() == Drain::Pending {
+            self.requests_drained.wait();
+        }
+    }
+}

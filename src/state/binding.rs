@@ -1,0 +1,239 @@
+//! The lower binding: our protocol edge's open of one physical adapter, and (embedded, 1:1) the
+//! virtual miniport that stands for it above.
+
+use core::ffi::c_void;
+use core::ptr;
+use core::sync::atomic::{AtomicI32, AtomicPtr, AtomicU32, AtomicU64, Ordering};
+
+use crate::kernel::strings::SetOnceName;
+use crate::kernel::{Drain, Event, Rundown};
+use crate::ndis::{
+    NDIS_DEVICE_STATE_D0, NdisBindParameters, NdisHandle, NdisLinkState, NdisPnpCapabilities,
+    NdisStatus,
+};
+
+use super::adapter::Adapter;
+
+/// Lifecycle of the lower binding.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u32)]
+pub enum BindingState {
+    Opening = 0,
+    Paused = 1,
+    Running = 2,
+    Pausing = 3,
+    Closing = 4,
+}
+
+impl BindingState {
+    fn from_u32(v: u32) -> Self {
+        match v {
+            1 => Self::Paused,
+            2 => Self::Running,
+            3 => Self::Pausing,
+            4 => Self::Closing,
+            _ => Self::Opening,
+        }
+    }
+}
+
+/// What the virtual miniport mirrors from the lower adapter: copied out of NDIS_BIND_PARAMETERS,
+/// whose pointers are valid only during ProtocolBindAdapterEx.
+#[derive(Clone, Copy, Debug)]
+pub struct LowerParams {
+    pub media_type: u32,
+    pub mtu_size: u32,
+    pub max_xmit_link_speed: u64,
+    pub max_rcv_link_speed: u64,
+    pub lookahead_size: u32,
+    pub pm_capabilities: Option<NdisPnpCapabilities>,
+    pub supported_packet_filters: u32,
+    pub max_multicast_list_size: u32,
+    pub mac_address_length: u16,
+    pub current_mac_address: [u8; 32],
+    pub physical_medium_type: u32,
+    pub access_type: u32,
+    pub direction_type: u32,
+    pub connection_type: u32,
+    pub if_type: u16,
+    pub mac_options: u32,
+}
+
+impl LowerParams {
+    /// # Safety
+    /// `params` is the NDIS_BIND_PARAMETERS NDIS passed to ProtocolBindAdapterEx, during that call.
+    pub unsafe fn from_bind_parameters(params: &NdisBindParameters) -> Self {
+        let pm_capabilities = if params.power_management_capabilities.is_null() {
+            None
+        } else {
+            // SAFETY: a non-NULL PM capabilities pointer is valid during the bind call.
+            let mut caps = unsafe { params.power_management_capabilities.read() };
+            // An IM must not claim wake-up abilities of its own (ndis-im-driver.md §3.5).
+            caps.min_magic_packet_wake_up = crate::ndis::NDIS_DEVICE_STATE_UNSPECIFIED;
+            caps.min_pattern_wake_up = crate::ndis::NDIS_DEVICE_STATE_UNSPECIFIED;
+            caps.min_link_change_wake_up = crate::ndis::NDIS_DEVICE_STATE_UNSPECIFIED;
+            Some(caps)
+        };
+        Self {
+            media_type: params.media_type,
+            mtu_size: params.mtu_size,
+            max_xmit_link_speed: params.max_xmit_link_speed,
+            max_rcv_link_speed: params.max_rcv_link_speed,
+            lookahead_size: params.lookahead_size,
+            pm_capabilities,
+            supported_packet_filters: params.supported_packet_filters,
+            max_multicast_list_size: params.max_multicast_list_size,
+            mac_address_length: params.mac_address_length.min(32),
+            current_mac_address: params.current_mac_address,
+            physical_medium_type: params.physical_medium_type,
+            access_type: params.access_type,
+            direction_type: params.direction_type,
+            connection_type: params.connection_type,
+            if_type: params.if_type,
+            mac_options: params.mac_options,
+        }
+    }
+}
+
+/// The latest link state reported by the lower adapter (bind parameters, then LINK_STATE
+/// indications), kept in atomics so the status path takes no lock.
+#[derive(Debug, Default)]
+pub struct LinkState {
+    pub media_connect_state: AtomicU32,
+    pub media_duplex_state: AtomicU32,
+    pub xmit_link_speed: AtomicU64,
+    pub rcv_link_speed: AtomicU64,
+}
+
+impl LinkState {
+    pub fn store(&self, link: &NdisLinkState) {
+        self.media_connect_state
+            .store(link.media_connect_state, Ordering::Relaxed);
+        self.media_duplex_state
+            .store(link.media_duplex_state, Ordering::Relaxed);
+        self.xmit_link_speed
+            .store(link.xmit_link_speed, Ordering::Relaxed);
+        self.rcv_link_speed
+            .store(link.rcv_link_speed, Ordering::Relaxed);
+    }
+}
+
+/// Capacity of the virtual miniport's device name (`\Device\{GUID}` is 46 characters).
+pub const DEVICE_NAME_CAPACITY: usize = 128;
+
+/// One bound lower adapter and its virtual miniport.
+pub struct Binding {
+    /// `NdisBindingHandle`; NdisOpenAdapterEx writes it here directly.
+    pub handle: AtomicPtr<c_void>,
+    state: AtomicU32,
+    /// Sends forwarded down on this binding and not yet completed (NetEventPause and unbind wait).
+    pub sends: Rundown,
+    pub sends_drained: Event,
+    /// OIDs forwarded down, PnP references: everything that uses `handle` outside the data path.
+    pub requests: Rundown,
+    pub requests_drained: Event,
+    /// Completion of a pended NdisOpenAdapterEx / NdisCloseAdapterEx.
+    pub open_status: AtomicI32,
+    pub open_complete: Event,
+    pub close_complete: Event,
+    pub lower: LowerParams,
+    pub link: LinkState,
+    /// Last power state set through NetEventSetPower (NDIS_DEVICE_POWER_STATE).
+    pub power_state: AtomicU32,
+    /// The virtual miniport's device name, from the binding's `UpperBindings` configuration.
+    pub device_name: SetOnceName<DEVICE_NAME_CAPACITY>,
+    pub adapter: Adapter,
+    /// Link in `GLOBALS.bindings`, only touched under that list's lock.
+    pub(super) next_in_list: AtomicPtr<Binding>,
+}
+
+impl Binding {
+    pub fn new(lower: LowerParams) -> Self {
+        Self {
+            handle: AtomicPtr::new(ptr::null_mut()),
+            state: AtomicU32::new(BindingState::Opening as u32),
+            sends: Rundown::new_closed(),
+            sends_drained: Event::new(),
+            requests: Rundown::new_closed(),
+            requests_drained: Event::new(),
+            open_status: AtomicI32::new(0),
+            open_complete: Event::new(),
+            close_complete: Event::new(),
+            lower,
+            link: LinkState::default(),
+            power_state: AtomicU32::new(NDIS_DEVICE_STATE_D0),
+            device_name: SetOnceName::new(),
+            adapter: Adapter::new(),
+            next_in_list: AtomicPtr::new(ptr::null_mut()),
+        }
+    }
+
+    /// Initialises the NDIS events in place. Called once, right after the pool allocation.
+    pub fn init_in_place(&self) {
+        self.sends_drained.init();
+        self.requests_drained.init();
+        self.open_complete.init();
+        self.close_complete.init();
+        self.adapter.init_in_place();
+    }
+
+    /// Recovers the binding from the ProtocolBindingContext NDIS passes back.
+    ///
+    /// # Safety
+    /// `context` is a context this driver gave NDIS for a binding that has not been freed; NDIS
+    /// makes no call for a binding after its unbind completed.
+    pub unsafe fn from_context<'a>(context: NdisHandle) -> &'a Self {
+        // SAFETY: caller contract.
+        unsafe { &*context.cast::<Self>() }
+    }
+
+    pub fn as_context(&self) -> NdisHandle {
+        ptr::from_ref(self).cast_mut().cast()
+    }
+
+    pub fn handle(&self) -> NdisHandle {
+        self.handle.load(Ordering::Acquire)
+    }
+
+    pub fn state(&self) -> BindingState {
+        BindingState::from_u32(self.state.load(Ordering::Acquire))
+    }
+
+    pub fn set_state(&self, state: BindingState) {
+        self.state.store(state as u32, Ordering::Release);
+    }
+
+    /// Ends `n` forwarded sends; wakes NetEventPause/unbind when the last one drains a pause.
+    pub fn release_sends(&self, n: u32) {
+        if self.sends.release(n) == Drain::Drained {
+            self.sends_drained.set();
+        }
+    }
+
+    /// Ends `n` request references; wakes unbind when they drain.
+    pub fn release_requests(&self, n: u32) {
+        if self.requests.release(n) == Drain::Drained {
+            self.requests_drained.set();
+        }
+    }
+
+    /// Closes the send rundown and waits (PASSIVE_LEVEL) until in-flight sends completed.
+    pub fn drain_sends(&self) {
+        self.sends_drained.reset();
+        if self.sends.close() == Drain::Pending {
+            self.sends_drained.wait();
+        }
+    }
+
+    /// Closes the request rundown and waits (PASSIVE_LEVEL) until forwarded OIDs completed.
+    pub fn drain_requests(&self) {
+        self.requests_drained.reset();
+        if self.requests.close() == Drain::Pending {
+            self.requests_drained.wait();
+        }
+    }
+
+    pub fn record_open_status(&self, status: NdisStatus) {
+        self.open_status.store(status, Ordering::Release);
+    }
+}

@@ -1,0 +1,9 @@
+//! Shared state: driver globals, bindings, virtual adapters and their in-flight accounting.
+
+pub mod adapter;
+pub mod binding;
+pub mod globals;
+
+pub use adapter::{Adapter, AdapterState};
+pub use binding::{Binding, BindingState, LowerParams};
+pub use globals::GLOBALS;
