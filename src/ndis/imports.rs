@@ -8,26 +8,27 @@
 //! Keep this list exact: the PE test compares the `.sys` import table with it, and an unused
 //! declaration would not appear in the image.
 
-use core::ffi::c_void;
+use core::ffi::{c_char, c_void};
 
-use super::miniport::{
-    DriverObject, MiniportAdapterAttributes, MiniportDriverCharacteristics,
-};
+use super::miniport::{DriverObject, MiniportAdapterAttributes, MiniportDriverCharacteristics};
 use super::nbl::NetBufferList;
 use super::oid::NdisOidRequest;
 use super::protocol::{
-    NdisConfigurationObject, NdisConfigurationParameter, NdisOpenParameters,
-    NdisStatusIndication, ProtocolDriverCharacteristics,
+    NdisConfigurationObject, NdisConfigurationParameter, NdisOpenParameters, NdisStatusIndication,
+    ProtocolDriverCharacteristics,
 };
 use super::types::{
-    Kirql, KspinLock, NdisEvent, NdisHandle, NdisPortNumber, NdisStatus, NdisString,
+    Kirql, KspinLock, NdisEvent, NdisHandle, NdisPortNumber, NdisStatus, NdisString, NtStatus,
     UnicodeString,
 };
 
 /// `EX_POOL_PRIORITY::NormalPoolPriority`.
 pub const NORMAL_POOL_PRIORITY: u32 = 16;
 
-#[cfg_attr(windows, link(name = "ndis.sys", kind = "raw-dylib", modifiers = "+verbatim"))]
+#[cfg_attr(
+    windows,
+    link(name = "ndis.sys", kind = "raw-dylib", modifiers = "+verbatim")
+)]
 unsafe extern "system" {
     // Registration (DriverEntry / unload), PASSIVE_LEVEL.
     pub fn NdisMRegisterMiniportDriver(
@@ -119,8 +120,10 @@ unsafe extern "system" {
     pub fn NdisFreeNetBufferListContext(net_buffer_list: *mut NetBufferList, context_size: u16);
 
     // OID requests and status, <= DISPATCH_LEVEL.
-    pub fn NdisOidRequest(binding_handle: NdisHandle, oid_request: *mut NdisOidRequest)
-    -> NdisStatus;
+    pub fn NdisOidRequest(
+        binding_handle: NdisHandle,
+        oid_request: *mut NdisOidRequest,
+    ) -> NdisStatus;
     pub fn NdisCancelOidRequest(binding_handle: NdisHandle, request_id: *mut c_void);
     pub fn NdisMOidRequestComplete(
         miniport_adapter_handle: NdisHandle,
@@ -154,9 +157,31 @@ unsafe extern "system" {
     pub fn NdisWaitEvent(event: *mut NdisEvent, ms_to_wait: u32) -> u8;
 }
 
-#[cfg_attr(windows, link(name = "ntoskrnl.exe", kind = "raw-dylib", modifiers = "+verbatim"))]
+#[cfg_attr(
+    windows,
+    link(name = "ntoskrnl.exe", kind = "raw-dylib", modifiers = "+verbatim")
+)]
 unsafe extern "system" {
     /// `KeAcquireSpinLock` is a macro over this export on x64: raises to DISPATCH_LEVEL.
     pub fn KeAcquireSpinLockRaiseToDpc(spin_lock: *mut KspinLock) -> Kirql;
     pub fn KeReleaseSpinLock(spin_lock: *mut KspinLock, new_irql: Kirql);
+}
+
+// `DbgPrint` for `glue::debug_print` everywhere but the WDK build (where wdk-sys declares it and
+// `wdk::println!` calls it). It is variadic in C (`ULONG DbgPrint(PCSTR Format, ...)`) but is
+// declared here with exactly the one call shape the glue uses, `DbgPrint("%s", msg)`:
+// - On x64 Windows a variadic call passes its first four arguments exactly like a non-variadic
+//   one (RCX, RDX, R8, R9 plus 32 bytes of home space); the only extra rule, duplicating
+//   floating-point arguments in the integer registers, does not apply to two pointers. So this
+//   call is ABI-identical to the C one.
+// - On the Linux host the NDIS model defines `DbgPrint` in Rust with this same signature
+//   (stable Rust cannot define a C-variadic function, and the SysV variadic convention, which
+//   sets AL, would not match a non-variadic definition anyway).
+#[cfg(not(all(windows, not(no_wdk))))]
+#[cfg_attr(
+    windows,
+    link(name = "ntoskrnl.exe", kind = "raw-dylib", modifiers = "+verbatim")
+)]
+unsafe extern "C" {
+    pub fn DbgPrint(format: *const c_char, arg: *const c_char) -> NtStatus;
 }
