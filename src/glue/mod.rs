@@ -3,11 +3,11 @@
 //! | build | cfg | entry/unload hooks | debug print | allocator, panic handler |
 //! |---|---|---|---|---|
 //! | Windows with the WDK (`cargo make`) | `all(windows, not(no_wdk))` | KMDF `WdfDriverCreate` / `WdfDriverMiniportUnload` | `wdk::println!` | wdk-alloc, wdk-panic |
-//! | Linux cross-build of the `.sys` (`.ci/build-sys`) | `all(windows, no_wdk)` | nothing (no KMDF) | `DbgPrint` import | [`no_wdk`]: pool allocator, bugcheck panic handler, runtime stubs |
+//! | Linux cross-build of the `.sys` (`.ci/build-sys`) | `all(windows, no_wdk)` | nothing (no KMDF) | `DbgPrint` import | `no_wdk.rs`: pool allocator, bugcheck panic handler, runtime stubs |
 //! | Linux host (tests, the NDIS model) | `not(windows)` | nothing | `DbgPrint`, defined by the model | std |
 //!
 //! The driver calls [`driver_entry_hook`] first thing in DriverEntry, [`unload_hook`] last thing in
-//! its unload handler, and traces through [`trace!`](crate::glue::trace) / [`debug_print`].
+//! its unload handler, and traces through `trace!` / [`debug_print`].
 
 use core::fmt;
 
@@ -75,9 +75,12 @@ pub fn driver_entry_hook(
 /// (`WdfDriverMiniportUnload(WdfGetDriver())`); elsewhere it does nothing.
 #[cfg(all(windows, not(no_wdk)))]
 pub fn unload_hook(_driver_object: *mut DriverObject) {
-    // SAFETY: `WdfDriverGlobals` is set by the KMDF stub (FxDriverEntry) before DriverEntry runs
-    // and stays valid until the driver image unloads; reading its `Driver` is `WdfGetDriver()`.
-    let driver = unsafe { (*wdk_sys::WdfDriverGlobals).Driver };
+    // SAFETY: `WdfDriverGlobals` is written once, by the KMDF stub (FxDriverEntry) before
+    // DriverEntry runs; afterwards it is only read.
+    let globals = unsafe { wdk_sys::WdfDriverGlobals };
+    // SAFETY: `globals` points to the framework's WDF_DRIVER_GLOBALS, valid until the image
+    // unloads; reading its `Driver` is what `WdfGetDriver()` does.
+    let driver = unsafe { (*globals).Driver };
     if driver.is_null() {
         // WdfDriverCreate failed or never ran: there is no framework object to delete.
         return;
@@ -209,7 +212,7 @@ mod tests {
         assert!(line.write_str(&long).is_err());
         let text = line.as_str();
         assert!(text.starts_with(PREFIX));
-        assert!(text.len() <= TRACE_CAPACITY - 1);
+        assert!(text.len() < TRACE_CAPACITY);
         assert!(text.len() >= TRACE_CAPACITY - 2);
         assert_eq!(line.buf[TRACE_CAPACITY], 0);
         assert_eq!(line.buf[text.len()], 0);

@@ -54,6 +54,10 @@ impl<T> PoolBox<T> {
         };
         let ptr = NonNull::new(raw.cast::<T>())?;
         debug_assert!(ptr.as_ptr().is_aligned());
+        // Zero-fill first, padding included: NDIS-visible state (offload handles above all) must
+        // start all-NULL, and pool memory is not zeroed.
+        // SAFETY: `ptr` is a fresh block of size_of::<T>() bytes that we own.
+        unsafe { ptr.as_ptr().write_bytes(0, 1) };
         // SAFETY: `ptr` is a fresh, exclusively owned, suitably aligned block of size_of::<T>().
         unsafe { ptr.as_ptr().write(value) };
         Some(Self { ptr })

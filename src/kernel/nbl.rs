@@ -6,6 +6,7 @@
 //! forward), Status (when it completes an NBL itself), the `Next` link (when it splits a chain it
 //! owns) and its own NBL context block.
 
+use core::ffi::c_void;
 use core::ptr::NonNull;
 
 use crate::ndis::imports::{NdisAllocateNetBufferListContext, NdisFreeNetBufferListContext};
@@ -69,8 +70,13 @@ impl Nbl {
         unsafe { (*self.as_ptr()).status = status };
     }
 
-    /// Saves `saved_source_handle` in a new NBL context block owned by the driver.
-    pub fn push_context(self, saved_source_handle: NdisHandle) -> Result<(), NdisStatus> {
+    /// Saves `saved_source_handle` (and `owner`, an opaque pointer the completion path needs: the
+    /// chimney offload entry, or null) in a new NBL context block owned by the driver.
+    pub fn push_context(
+        self,
+        saved_source_handle: NdisHandle,
+        owner: *mut c_void,
+    ) -> Result<(), NdisStatus> {
         // SAFETY: `from_raw` contract; the size is a multiple of MEMORY_ALLOCATION_ALIGNMENT.
         let status = unsafe {
             NdisAllocateNetBufferListContext(self.as_ptr(), NblContext::SIZE, 0, POOL_TAG)
@@ -83,23 +89,32 @@ impl Nbl {
         unsafe {
             data.write(NblContext {
                 saved_source_handle,
-                magic: NblContext::MAGIC,
+                owner,
             });
         };
         Ok(())
     }
 
-    /// Frees the context block pushed by [`Nbl::push_context`] and returns the saved handle.
+    /// Frees the context block pushed by [`Nbl::push_context`] and returns what it saved.
     /// Context blocks are LIFO: the driver's block must be the newest on the NBL.
-    pub fn pop_context(self) -> NdisHandle {
+    pub fn pop_context(self) -> SavedContext {
         let data = self.context_data();
         // SAFETY: the newest context block on this NBL is the driver's (LIFO; every NBL the driver
         // gets back from below is one it pushed a block on before forwarding it).
         let context = unsafe { data.read() };
-        debug_assert_eq!(context.magic, NblContext::MAGIC, "NBL context is not ours");
         // SAFETY: frees exactly the block allocated in `push_context`, with the same size.
         unsafe { NdisFreeNetBufferListContext(self.as_ptr(), NblContext::SIZE) };
-        context.saved_source_handle
+        SavedContext {
+            source_handle: context.saved_source_handle,
+            owner: context.owner,
+        }
+    }
+
+    /// Restores the SourceHandle saved by [`Nbl::push_context`] and returns the owner.
+    pub fn pop_context_and_restore(self) -> *mut c_void {
+        let saved = self.pop_context();
+        self.set_source_handle(saved.source_handle);
+        saved.owner
     }
 
     /// `NET_BUFFER_LIST_CONTEXT_DATA_START`.
@@ -121,13 +136,19 @@ impl Nbl {
 #[repr(C)]
 struct NblContext {
     saved_source_handle: NdisHandle,
-    magic: usize,
+    owner: *mut c_void,
 }
 
 impl NblContext {
     /// Must be a multiple of MEMORY_ALLOCATION_ALIGNMENT (16).
     const SIZE: u16 = 16;
-    const MAGIC: usize = 0x4349_6d50_4e42_4c43; // "CNBLPmIC"
+}
+
+/// What [`Nbl::pop_context`] gives back.
+#[derive(Clone, Copy, Debug)]
+pub struct SavedContext {
+    pub source_handle: NdisHandle,
+    pub owner: *mut c_void,
 }
 
 const _: () = assert!(core::mem::size_of::<NblContext>() <= NblContext::SIZE as usize);

@@ -33,7 +33,7 @@ pub fn receive(binding: &Binding, chain: NblChain, port: NdisPortNumber, flags: 
     let miniport_handle = adapter.miniport_handle();
     let mut saved = 0u32;
     for nbl in chain.iter() {
-        if nbl.push_context(nbl.source_handle()).is_err() {
+        if nbl.push_context(nbl.source_handle(), core::ptr::null_mut()).is_err() {
             break;
         }
         nbl.set_source_handle(miniport_handle);
@@ -42,8 +42,7 @@ pub fn receive(binding: &Binding, chain: NblChain, port: NdisPortNumber, flags: 
     if saved != count {
         // Out of NBL context space: undo and drop the whole indication.
         for nbl in chain.iter().take(saved as usize) {
-            let lower_source = nbl.pop_context();
-            nbl.set_source_handle(lower_source);
+            let _ = nbl.pop_context_and_restore();
         }
         give_back(binding, &chain, resources, flags);
         adapter.release_io(count);
@@ -57,8 +56,7 @@ pub fn receive(binding: &Binding, chain: NblChain, port: NdisPortNumber, flags: 
     if resources {
         // With RESOURCES the NBLs are ours again as soon as the call returns.
         for nbl in chain.iter() {
-            let lower_source = nbl.pop_context();
-            nbl.set_source_handle(lower_source);
+            let _ = nbl.pop_context_and_restore();
         }
         adapter.release_io(count);
     }
@@ -81,8 +79,7 @@ pub fn return_nbls(adapter: &Adapter, chain: NblChain, flags: u32) {
     let binding = adapter.binding();
     let mut count = 0u32;
     for nbl in chain.iter() {
-        let lower_source = nbl.pop_context();
-        nbl.set_source_handle(lower_source);
+        let _ = nbl.pop_context_and_restore();
         count += 1;
     }
     if count == 0 {

@@ -51,7 +51,7 @@ pub fn send(adapter: &Adapter, chain: NblChain, port: NdisPortNumber, flags: u32
     let mut forward = ChainBuilder::new();
     let mut refused = ChainBuilder::new();
     for nbl in chain.into_detached() {
-        match nbl.push_context(nbl.source_handle()) {
+        match nbl.push_context(nbl.source_handle(), core::ptr::null_mut()) {
             Ok(()) => {
                 // NDIS routes the completion by SourceHandle: it must name our binding below.
                 nbl.set_source_handle(lower_handle);
@@ -99,8 +99,7 @@ pub fn send_complete(binding: &Binding, chain: NblChain, flags: u32) {
     let adapter = &binding.adapter;
     let mut count = 0u32;
     for nbl in chain.iter() {
-        let host_source = nbl.pop_context();
-        nbl.set_source_handle(host_source);
+        let _ = nbl.pop_context_and_restore();
         count += 1;
     }
     if count == 0 {
