@@ -11,6 +11,7 @@ use crate::ndis::NdisHandle;
 use crate::ndis::imports::NdisMPauseComplete;
 
 use super::binding::Binding;
+use super::offload::AdapterChimney;
 
 /// Lifecycle of the virtual miniport.
 ///
@@ -67,6 +68,8 @@ pub struct Adapter {
     requests_drained: Event,
     /// Set on every lifecycle transition that unbind may be waiting for.
     pub lifecycle: Event,
+    /// TCP chimney: upward handlers and live offload entries.
+    pub chimney: AdapterChimney,
 }
 
 impl Adapter {
@@ -80,6 +83,7 @@ impl Adapter {
             requests: Rundown::new_closed(),
             requests_drained: Event::new(),
             lifecycle: Event::new(),
+            chimney: AdapterChimney::new(),
         }
     }
 
@@ -87,6 +91,7 @@ impl Adapter {
         self.io_drained.init();
         self.requests_drained.init();
         self.lifecycle.init();
+        self.chimney.init_in_place();
     }
 
     /// The binding this adapter is embedded in.

@@ -3,7 +3,9 @@
 pub mod adapter;
 pub mod binding;
 pub mod globals;
+pub mod offload;
 
 pub use adapter::{Adapter, AdapterState};
 pub use binding::{Binding, BindingState, LowerParams};
 pub use globals::GLOBALS;
+pub use offload::{AdapterChimney, CallRecord, OffloadEntry, StateOp};

@@ -1,0 +1,390 @@
+//! Offloaded TCP chimney state as the IM holds it: the per-adapter chimney accounting, the IM
+//! offload entry (one per offloaded state object: neighbor, path or TCP connection) and the call
+//! record of a state-manipulation call in progress.
+//!
+//! ```text
+//! host handle .MiniportOffloadContext ──> OffloadEntry ──(.offload_handle.MiniportOffloadContext)──> target's context
+//!                                          └─ .upper_handle ──> host handle (for indications up)
+//! ```
+//!
+//! An entry is born zero-filled (NDIS records our lower binding in the handle's NdisReserved[0]
+//! only if it is NULL), is published to the host when its initiate completes with success, and is
+//! freed only when its terminate completed **and** every I/O on it has been propagated upward.
+
+use core::cell::UnsafeCell;
+use core::ffi::c_void;
+use core::ptr::{self, NonNull};
+use core::sync::atomic::{AtomicBool, AtomicPtr, AtomicU32, Ordering};
+
+use crate::kernel::{Drain, Event, PoolBox, Rundown};
+use crate::ndis::{NdisMiniportOffloadBlockList, NdisOffloadHandle, NdisTcpOffloadEventHandlers};
+
+use super::adapter::Adapter;
+use super::globals::GLOBALS;
+
+/// Chimney state of one virtual miniport.
+pub struct AdapterChimney {
+    /// NDIS's upward entry points (NdisMGetOffloadHandlers), fetched in MiniportInitializeEx.
+    upcalls: AtomicPtr<NdisTcpOffloadEventHandlers>,
+    /// Live offload entries; open while the miniport is initialized. Halt waits for it to drain.
+    pub offloads: Rundown,
+    offloads_drained: Event,
+}
+
+impl AdapterChimney {
+    pub(super) const fn new() -> Self {
+        Self {
+            upcalls: AtomicPtr::new(ptr::null_mut()),
+            offloads: Rundown::new_closed(),
+            offloads_drained: Event::new(),
+        }
+    }
+
+    pub(super) fn init_in_place(&self) {
+        self.offloads_drained.init();
+    }
+
+    pub fn set_upcalls(&self, table: *mut NdisTcpOffloadEventHandlers) {
+        self.upcalls.store(table, Ordering::Release);
+    }
+
+    /// The upward table, if NDIS gave us one.
+    pub fn upcalls(&self) -> Option<&'static NdisTcpOffloadEventHandlers> {
+        let table = self.upcalls.load(Ordering::Acquire);
+        // SAFETY: NdisMGetOffloadHandlers returns a pointer to a static table in ndis.sys that
+        // lives as long as NDIS does.
+        unsafe { table.as_ref() }
+    }
+
+    pub fn release_offload(&self) {
+        if self.offloads.release(1) == Drain::Drained {
+            self.offloads_drained.set();
+        }
+    }
+
+    /// Closes the entry count and waits (PASSIVE) until every entry has been freed.
+    pub fn drain_offloads(&self) {
+        self.offloads_drained.reset();
+        if self.offloads.close() == Drain::Pending {
+            self.offloads_drained.wait();
+        }
+    }
+}
+
+/// Which state-manipulation call a [`CallRecord`] belongs to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u32)]
+pub enum StateOp {
+    Initiate = 1,
+    Terminate = 2,
+    Update = 3,
+    Invalidate = 4,
+    Query = 5,
+}
+
+/// The IM's record of one state-manipulation call in progress: what it changed in the root block
+/// (SourceHandle, ImReserved) so that it can put it back before completing upward. Its address
+/// travels down in the root block's ImReserved[0].
+///
+/// Written by the call's down path before the call into NDIS, read by its completion (maybe on
+/// another CPU, maybe inside the call down): plain atomics carry the hand-over.
+pub struct CallRecord {
+    op: AtomicU32,
+    adapter: AtomicPtr<Adapter>,
+    root: AtomicPtr<NdisMiniportOffloadBlockList>,
+    saved_source_handle: AtomicPtr<c_void>,
+    saved_im_reserved: [AtomicPtr<c_void>; 2],
+    /// Terminate: entries of this call not yet drained, plus one for the completion itself.
+    pending: AtomicU32,
+    /// NBLs handed back in the blocks' NetBufferListChain; their adapter/binding counts are
+    /// released only after the completion went up.
+    deferred_io: AtomicU32,
+    /// Null: this record is a pool allocation of its own. Else: the entry whose embedded
+    /// `terminate_record` this is (terminate never allocates).
+    holder: AtomicPtr<OffloadEntry>,
+    /// What to do when `pending` reaches zero (terminate).
+    on_done: AtomicPtr<()>,
+}
+
+impl CallRecord {
+    const fn new() -> Self {
+        Self {
+            op: AtomicU32::new(0),
+            adapter: AtomicPtr::new(ptr::null_mut()),
+            root: AtomicPtr::new(ptr::null_mut()),
+            saved_source_handle: AtomicPtr::new(ptr::null_mut()),
+            saved_im_reserved: [AtomicPtr::new(ptr::null_mut()), AtomicPtr::new(ptr::null_mut())],
+            pending: AtomicU32::new(0),
+            deferred_io: AtomicU32::new(0),
+            holder: AtomicPtr::new(ptr::null_mut()),
+            on_done: AtomicPtr::new(ptr::null_mut()),
+        }
+    }
+
+    /// A record of its own from the pool (initiate, update, invalidate, query).
+    pub fn allocate() -> Option<NonNull<Self>> {
+        let record = PoolBox::try_new(GLOBALS.miniport_driver(), Self::new())?;
+        NonNull::new(record.into_raw())
+    }
+
+    /// Fills the record for a call on `root` and saves the root's SourceHandle and ImReserved.
+    ///
+    /// # Safety
+    /// `root` is the live root block of a call the driver received and has not passed on yet.
+    pub unsafe fn begin(&self, op: StateOp, adapter: &Adapter, root: *mut NdisMiniportOffloadBlockList) {
+        // SAFETY: caller contract.
+        let root_ref = unsafe { &*root };
+        self.op.store(op as u32, Ordering::Relaxed);
+        self.adapter
+            .store(ptr::from_ref(adapter).cast_mut(), Ordering::Relaxed);
+        self.root.store(root, Ordering::Relaxed);
+        self.saved_source_handle
+            .store(root_ref.source_handle, Ordering::Relaxed);
+        self.saved_im_reserved[0].store(root_ref.im_reserved[0], Ordering::Relaxed);
+        self.saved_im_reserved[1].store(root_ref.im_reserved[1], Ordering::Release);
+    }
+
+    pub fn op(&self) -> u32 {
+        self.op.load(Ordering::Relaxed)
+    }
+
+    pub fn adapter(&self) -> &Adapter {
+        // SAFETY: set in `begin` to an adapter whose `requests` rundown this call holds, so it
+        // cannot halt (nor its binding be freed) before the call completes.
+        unsafe { &*self.adapter.load(Ordering::Acquire) }
+    }
+
+    pub fn root(&self) -> *mut NdisMiniportOffloadBlockList {
+        self.root.load(Ordering::Acquire)
+    }
+
+    /// Puts the root block's SourceHandle and ImReserved back as the caller gave them.
+    ///
+    /// # Safety
+    /// The root block is back in the driver's hands (its completion is running).
+    pub unsafe fn restore_root(&self) {
+        // SAFETY: caller contract.
+        let root = unsafe { &mut *self.root() };
+        root.source_handle = self.saved_source_handle.load(Ordering::Acquire);
+        root.im_reserved = [
+            self.saved_im_reserved[0].load(Ordering::Relaxed),
+            self.saved_im_reserved[1].load(Ordering::Relaxed),
+        ];
+    }
+
+    pub fn defer_io(&self, n: u32) {
+        self.deferred_io.fetch_add(n, Ordering::Relaxed);
+    }
+
+    pub fn take_deferred_io(&self) -> u32 {
+        self.deferred_io.swap(0, Ordering::AcqRel)
+    }
+
+    /// Arms the terminate countdown: one for the completion path itself.
+    pub fn arm(&self, on_done: fn(&CallRecord)) {
+        self.on_done.store(on_done as *mut (), Ordering::Relaxed);
+        self.pending.store(1, Ordering::Release);
+    }
+
+    pub fn add_pending(&self) {
+        self.pending.fetch_add(1, Ordering::AcqRel);
+    }
+
+    /// One entry of the call drained (or the completion path finished its walk). The last one
+    /// runs `on_done`, which completes the call upward and frees the record.
+    pub fn release_pending(&self) {
+        if self.pending.fetch_sub(1, Ordering::AcqRel) == 1 {
+            let on_done = self.on_done.load(Ordering::Acquire);
+            debug_assert!(!on_done.is_null());
+            // SAFETY: `on_done` was stored from a `fn(&CallRecord)` in `arm`.
+            let on_done: fn(&CallRecord) = unsafe { core::mem::transmute(on_done) };
+            on_done(self);
+        }
+    }
+
+    /// Frees the record's storage. The record must not be used afterwards.
+    ///
+    /// # Safety
+    /// The call is complete and nobody else refers to the record (or, for an embedded record,
+    /// to its holder entry, which has drained).
+    pub unsafe fn free(&self) {
+        let holder = self.holder.load(Ordering::Acquire);
+        if holder.is_null() {
+            // SAFETY: a pool record came from `allocate` (PoolBox::into_raw).
+            drop(unsafe { PoolBox::from_raw(ptr::from_ref(self).cast_mut()) });
+        } else {
+            // SAFETY: the holder entry drained and waited for its record's call to complete.
+            unsafe { OffloadEntry::free(holder) };
+        }
+    }
+}
+
+/// Lifecycle of an entry as seen from the host.
+const NOT_PUBLISHED: bool = false;
+
+/// One offloaded state object, as the IM holds it. Zero-filled at birth.
+#[repr(C)]
+pub struct OffloadEntry {
+    /// Our NDIS_OFFLOAD_HANDLE for the lower layer. First field: the handle's address is the
+    /// entry's address, which is how completions and indications from below find the entry.
+    offload_handle: UnsafeCell<NdisOffloadHandle>,
+    /// The host's handle for this state object (for indications up).
+    upper_handle: *mut NdisOffloadHandle,
+    adapter: *const Adapter,
+    /// I/O in flight on this entry, plus one reference held by the offload itself until its
+    /// terminate (or failed initiate) completes.
+    io: Rundown,
+    published: AtomicBool,
+    /// The terminate call waiting for this entry to drain.
+    terminate: AtomicPtr<CallRecord>,
+    /// Storage for the terminate call's record when this entry holds it.
+    terminate_record: CallRecord,
+}
+
+// SAFETY: shared between CPUs through NDIS; every mutable field is atomic or written by NDIS and
+// the lower driver through the raw handle pointer (UnsafeCell).
+unsafe impl Sync for OffloadEntry {}
+// SAFETY: as above.
+unsafe impl Send for OffloadEntry {}
+
+impl OffloadEntry {
+    /// A new, zero-filled entry for a new offload whose host handle is `upper_handle`, holding its
+    /// offload reference. None if the adapter is halting or pool memory is short.
+    pub fn create(adapter: &Adapter, upper_handle: *mut NdisOffloadHandle) -> Option<NonNull<Self>> {
+        if !adapter.chimney.offloads.try_acquire(1) {
+            return None;
+        }
+        let value = Self {
+            offload_handle: UnsafeCell::new(NdisOffloadHandle::zeroed()),
+            upper_handle,
+            adapter: ptr::from_ref(adapter),
+            io: Rundown::new_closed(),
+            published: AtomicBool::new(NOT_PUBLISHED),
+            terminate: AtomicPtr::new(ptr::null_mut()),
+            terminate_record: CallRecord::new(),
+        };
+        let Some(entry) = PoolBox::try_new(GLOBALS.miniport_driver(), value) else {
+            adapter.chimney.release_offload();
+            return None;
+        };
+        let opened = entry.io.reopen() && entry.io.try_acquire(1);
+        debug_assert!(opened);
+        NonNull::new(entry.into_raw())
+    }
+
+    /// Recovers the entry from the offload handle we gave NDIS (its first field).
+    ///
+    /// # Safety
+    /// `handle` is `handle_ptr()` of a live entry.
+    pub unsafe fn from_handle<'a>(handle: *mut NdisOffloadHandle) -> &'a Self {
+        // SAFETY: `offload_handle` is the first field of a repr(C) struct, and UnsafeCell<T> has
+        // T's layout: the handle's address is the entry's. Liveness: caller contract.
+        unsafe { &*handle.cast::<Self>() }
+    }
+
+    /// Recovers the entry from the MiniportOffloadContext NDIS passes to the I/O handlers: the
+    /// value we published in the host handle.
+    ///
+    /// # Safety
+    /// `context` is null or an entry this driver published and has not freed.
+    pub unsafe fn from_context<'a>(context: *mut c_void) -> Option<&'a Self> {
+        // SAFETY: caller contract.
+        unsafe { context.cast::<Self>().as_ref() }
+    }
+
+    pub fn handle_ptr(&self) -> *mut NdisOffloadHandle {
+        self.offload_handle.get()
+    }
+
+    pub fn upper_handle(&self) -> *mut NdisOffloadHandle {
+        self.upper_handle
+    }
+
+    pub fn adapter(&self) -> &Adapter {
+        // SAFETY: an entry holds an `offloads` reference on its adapter until it is freed, and
+        // halt waits for that count to drain.
+        unsafe { &*self.adapter }
+    }
+
+    pub fn is_published(&self) -> bool {
+        self.published.load(Ordering::Acquire)
+    }
+
+    /// Makes the entry the host's MiniportOffloadContext for this state object.
+    pub fn publish(&self) {
+        self.published.store(true, Ordering::Release);
+        // SAFETY: the host handle is valid while its state object is offloaded (until terminate
+        // completes upward); the host reads this slot only after the initiate completes.
+        unsafe { (*self.upper_handle).miniport_offload_context = ptr::from_ref(self).cast_mut().cast() };
+    }
+
+    /// Starts `n` I/O NBLs on this entry; false once a terminate has begun.
+    pub fn try_start_io(&self, n: u32) -> bool {
+        self.io.try_acquire(n)
+    }
+
+    /// Ends `n` I/O NBLs (after they were propagated upward).
+    pub fn end_io(&self, n: u32) {
+        if self.io.release(n) == Drain::Drained {
+            self.retire();
+        }
+    }
+
+    /// MiniportTerminateOffload: no new I/O is forwarded on this entry.
+    pub fn begin_terminate(&self) {
+        // The offload reference is held, so this never reports a drain.
+        let _ = self.io.close();
+    }
+
+    /// The offload is over (terminate completed, or initiate failed). `record` (a terminate, or
+    /// null) is told when the entry has drained; the entry is freed then.
+    pub fn end_offload(&self, record: *const CallRecord) {
+        self.terminate.store(record.cast_mut(), Ordering::Release);
+        let _ = self.io.close();
+        if self.io.release(1) == Drain::Drained {
+            self.retire();
+        }
+    }
+
+    /// This entry's embedded record, for a terminate call it holds.
+    pub fn claim_terminate_record(&self) -> &CallRecord {
+        self.terminate_record
+            .holder
+            .store(ptr::from_ref(self).cast_mut(), Ordering::Release);
+        &self.terminate_record
+    }
+
+    /// Drained: unhook from the host handle, free (unless we hold the terminate's record, in
+    /// which case the record frees us once the terminate went up), and tell the terminate.
+    fn retire(&self) {
+        if self.is_published() {
+            // SAFETY: the host handle stays valid until the terminate completes upward, which
+            // happens after this (the terminate waits for every entry to drain).
+            unsafe { (*self.upper_handle).miniport_offload_context = ptr::null_mut() };
+        }
+        let record = self.terminate.load(Ordering::Acquire);
+        if ptr::eq(record, &self.terminate_record) {
+            // We hold the terminate's record: it frees us after completing upward.
+            self.terminate_record.release_pending();
+            return;
+        }
+        // SAFETY: drained: no I/O, no completion and no other call refers to this entry.
+        unsafe { Self::free(ptr::from_ref(self).cast_mut()) };
+        if !record.is_null() {
+            // SAFETY: a terminate record outlives the entries it waits for.
+            unsafe { (*record).release_pending() };
+        }
+    }
+
+    /// Frees an entry and its `offloads` reference on the adapter.
+    ///
+    /// # Safety
+    /// `entry` came from `create`, has drained, and nothing refers to it any more.
+    unsafe fn free(entry: *mut Self) {
+        // SAFETY: caller contract; the adapter outlives its entries.
+        let adapter = unsafe { &*(*entry).adapter };
+        // SAFETY: `entry` came from PoolBox::into_raw in `create`.
+        drop(unsafe { PoolBox::from_raw(entry) });
+        adapter.chimney.release_offload();
+    }
+}
