@@ -63,7 +63,8 @@ pub fn characteristics() -> MiniportDriverCharacteristics {
 }
 
 /// MiniportSetOptions (PASSIVE, inside NdisMRegisterMiniportDriver).
-unsafe extern "system" fn set_options(_driver: NdisHandle, _context: NdisHandle) -> NdisStatus {
+unsafe extern "system" fn set_options(driver: NdisHandle, _context: NdisHandle) -> NdisStatus {
+    crate::chimney::register_provider(driver);
     NDIS_STATUS_SUCCESS
 }
 
@@ -116,8 +117,9 @@ unsafe extern "system" fn initialize(
         adapter.set_state(AdapterState::Absent);
         return status;
     }
-    let reopened = adapter.requests.reopen();
-    debug_assert!(reopened, "request rundown not closed before initialize");
+    crate::chimney::on_initialize(adapter, miniport_handle);
+    let reopened = adapter.requests.reopen() && adapter.chimney.offloads.reopen();
+    debug_assert!(reopened, "rundowns not closed before initialize");
     adapter.set_state(AdapterState::Paused);
     trace!("virtual miniport initialized");
     NDIS_STATUS_SUCCESS
@@ -222,6 +224,9 @@ unsafe extern "system" fn halt(context: NdisHandle, action: u32) {
     trace!("MiniportHaltEx, action {}", action);
     adapter.set_state(AdapterState::Halting);
     adapter.drain_io();
+    // Offloaded state must be gone (the host uploads when it unbinds); terminates still need
+    // the request rundown, so it closes last.
+    adapter.chimney.drain_offloads();
     adapter.drain_requests();
     adapter.set_miniport_handle(ptr::null_mut());
     adapter.set_state(AdapterState::Absent);

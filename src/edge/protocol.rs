@@ -66,7 +66,8 @@ pub fn characteristics() -> ProtocolDriverCharacteristics {
 }
 
 /// ProtocolSetOptions (PASSIVE, inside NdisRegisterProtocolDriver).
-unsafe extern "system" fn set_options(_driver: NdisHandle, _context: NdisHandle) -> NdisStatus {
+unsafe extern "system" fn set_options(driver: NdisHandle, _context: NdisHandle) -> NdisStatus {
+    crate::chimney::register_client(driver);
     NDIS_STATUS_SUCCESS
 }
 

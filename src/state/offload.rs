@@ -113,7 +113,10 @@ impl CallRecord {
             adapter: AtomicPtr::new(ptr::null_mut()),
             root: AtomicPtr::new(ptr::null_mut()),
             saved_source_handle: AtomicPtr::new(ptr::null_mut()),
-            saved_im_reserved: [AtomicPtr::new(ptr::null_mut()), AtomicPtr::new(ptr::null_mut())],
+            saved_im_reserved: [
+                AtomicPtr::new(ptr::null_mut()),
+                AtomicPtr::new(ptr::null_mut()),
+            ],
             pending: AtomicU32::new(0),
             deferred_io: AtomicU32::new(0),
             holder: AtomicPtr::new(ptr::null_mut()),
@@ -131,7 +134,12 @@ impl CallRecord {
     ///
     /// # Safety
     /// `root` is the live root block of a call the driver received and has not passed on yet.
-    pub unsafe fn begin(&self, op: StateOp, adapter: &Adapter, root: *mut NdisMiniportOffloadBlockList) {
+    pub unsafe fn begin(
+        &self,
+        op: StateOp,
+        adapter: &Adapter,
+        root: *mut NdisMiniportOffloadBlockList,
+    ) {
         // SAFETY: caller contract.
         let root_ref = unsafe { &*root };
         self.op.store(op as u32, Ordering::Relaxed);
@@ -250,7 +258,10 @@ unsafe impl Send for OffloadEntry {}
 impl OffloadEntry {
     /// A new, zero-filled entry for a new offload whose host handle is `upper_handle`, holding its
     /// offload reference. None if the adapter is halting or pool memory is short.
-    pub fn create(adapter: &Adapter, upper_handle: *mut NdisOffloadHandle) -> Option<NonNull<Self>> {
+    pub fn create(
+        adapter: &Adapter,
+        upper_handle: *mut NdisOffloadHandle,
+    ) -> Option<NonNull<Self>> {
         if !adapter.chimney.offloads.try_acquire(1) {
             return None;
         }
@@ -315,7 +326,9 @@ impl OffloadEntry {
         self.published.store(true, Ordering::Release);
         // SAFETY: the host handle is valid while its state object is offloaded (until terminate
         // completes upward); the host reads this slot only after the initiate completes.
-        unsafe { (*self.upper_handle).miniport_offload_context = ptr::from_ref(self).cast_mut().cast() };
+        unsafe {
+            (*self.upper_handle).miniport_offload_context = ptr::from_ref(self).cast_mut().cast()
+        };
     }
 
     /// Starts `n` I/O NBLs on this entry; false once a terminate has begun.
@@ -381,8 +394,10 @@ impl OffloadEntry {
     /// # Safety
     /// `entry` came from `create`, has drained, and nothing refers to it any more.
     unsafe fn free(entry: *mut Self) {
-        // SAFETY: caller contract; the adapter outlives its entries.
-        let adapter = unsafe { &*(*entry).adapter };
+        // SAFETY: caller contract: a live entry.
+        let adapter = unsafe { (*entry).adapter };
+        // SAFETY: the adapter outlives its entries (halt waits for `offloads` to drain).
+        let adapter = unsafe { &*adapter };
         // SAFETY: `entry` came from PoolBox::into_raw in `create`.
         drop(unsafe { PoolBox::from_raw(entry) });
         adapter.chimney.release_offload();
