@@ -33,7 +33,10 @@ pub fn receive(binding: &Binding, chain: NblChain, port: NdisPortNumber, flags: 
     let miniport_handle = adapter.miniport_handle();
     let mut saved = 0u32;
     for nbl in chain.iter() {
-        if nbl.push_context(nbl.source_handle(), core::ptr::null_mut()).is_err() {
+        if nbl
+            .push_context(nbl.source_handle(), core::ptr::null_mut())
+            .is_err()
+        {
             break;
         }
         nbl.set_source_handle(miniport_handle);

@@ -1,1 +1,35 @@
-//! User-mode model of ndis.sys (being written).
+//! User-mode model of ndis.sys that loads chimney-im, drives it through its handlers and
+//! verifies every call it makes (like Driver Verifier's NDIS checks).
+//!
+//! The driver reaches NDIS only through the exports in [`exports`] (defined with the exact
+//! signatures of `chimney_im::ndis::imports`); the model reaches the driver only through
+//! `DriverEntry` and the handler tables it registers. See [`Model`] for the test API.
+
+pub mod config;
+pub mod exports;
+pub mod model;
+pub mod oidflows;
+pub mod report;
+pub mod rng;
+pub mod verifier;
+
+mod devflows;
+mod drv;
+mod flows;
+mod handlers;
+mod host;
+mod irql;
+mod lower;
+mod nbl;
+mod sched;
+mod world;
+
+pub use config::{
+    AdapterPolicy, Completion, DeviceStart, IrqlMode, LowerAdapterConfig, ModelConfig, OpenPolicy,
+    PmCaps,
+};
+pub use model::{AdapterId, BindingState, DeviceState, DriverEntryFn, Model};
+pub use oidflows::{OID_MODEL_ECHO_METHOD, OidKind, OidOutcome, OidSpec};
+pub use report::{AdapterCounters, Counters, Report};
+pub use verifier::{CheckStat, Export, FailureMode, Violation};
+pub use world::{DevPhase, OpenState, RunState, StatusRecord};

@@ -1,0 +1,188 @@
+//! Test-facing configuration: the model, each lower adapter, and its behaviour policies.
+
+use std::time::Duration;
+
+use chimney_im::ndis::{NDIS_STATUS_SUCCESS, NdisStatus};
+
+/// At which IRQL the model calls handlers documented as `<= DISPATCH_LEVEL`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum IrqlMode {
+    Random,
+    Passive,
+    Dispatch,
+}
+
+/// When a lower miniport (or the host) completes/returns work handed to it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Completion {
+    /// Inside the call that handed it over.
+    Inline,
+    /// Later, from the model's DPC worker thread.
+    Deferred,
+    /// Kept until the test releases it (or a driver thread waits: time passes).
+    Held,
+}
+
+/// When a virtual miniport start recorded by NdisIMInitializeDeviceInstanceEx happens.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DeviceStart {
+    /// Right after ProtocolBindAdapterEx (or the PnP event that asked for it) returns.
+    AfterBind,
+    /// Only when the test calls `Model::start_device`.
+    Manual,
+    /// As a PASSIVE work item on the worker thread.
+    OnOtherThread,
+}
+
+/// How NdisOpenAdapterEx behaves.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OpenPolicy {
+    Sync,
+    /// Returns PENDING, then calls ProtocolOpenAdapterCompleteEx from the worker thread.
+    Pending,
+    /// Fails with this status.
+    Fail(NdisStatus),
+}
+
+/// Per-adapter behaviour.
+#[derive(Clone, Copy, Debug)]
+pub struct AdapterPolicy {
+    pub send_completion: Completion,
+    /// Status the lower miniport writes into every send it completes.
+    pub send_status: NdisStatus,
+    pub oid_completion: Completion,
+    pub open: OpenPolicy,
+    /// NdisCloseAdapterEx returns PENDING and ProtocolCloseAdapterCompleteEx follows.
+    pub close_pending: bool,
+    /// How the host returns receives it keeps.
+    pub host_return: Completion,
+    pub device_start: DeviceStart,
+    /// NdisIMDeInitializeDeviceInstance pauses and halts on the worker thread instead of inline.
+    pub deinit_async: bool,
+    pub data_len: usize,
+}
+
+impl Default for AdapterPolicy {
+    fn default() -> Self {
+        Self {
+            send_completion: Completion::Deferred,
+            send_status: NDIS_STATUS_SUCCESS,
+            oid_completion: Completion::Inline,
+            open: OpenPolicy::Sync,
+            close_pending: false,
+            host_return: Completion::Deferred,
+            device_start: DeviceStart::AfterBind,
+            deinit_async: false,
+            data_len: 60,
+        }
+    }
+}
+
+/// Wake-up capabilities of the lower adapter (NDIS_DEVICE_POWER_STATE values, D0 = 1 .. D3 = 4).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PmCaps {
+    pub flags: u32,
+    pub min_magic_packet_wake_up: u32,
+    pub min_pattern_wake_up: u32,
+    pub min_link_change_wake_up: u32,
+}
+
+impl Default for PmCaps {
+    fn default() -> Self {
+        Self {
+            flags: 0,
+            min_magic_packet_wake_up: 4,
+            min_pattern_wake_up: 4,
+            min_link_change_wake_up: 3,
+        }
+    }
+}
+
+/// A physical NIC below the driver.
+#[derive(Clone, Debug)]
+pub struct LowerAdapterConfig {
+    /// `\DEVICE\{GUID}` of the NIC (NDIS_BIND_PARAMETERS.AdapterName).
+    pub name: String,
+    pub mac: [u8; 6],
+    pub mtu: u32,
+    /// Bits per second.
+    pub link_speed: u64,
+    pub pm: PmCaps,
+    /// The `UpperBindings` REG_MULTI_SZ under the protocol's per-adapter key.
+    pub upper_bindings: Vec<String>,
+    pub policy: AdapterPolicy,
+}
+
+impl LowerAdapterConfig {
+    /// A typical Ethernet NIC number `n` with one virtual miniport above it.
+    pub fn ethernet(n: u8) -> Self {
+        Self {
+            name: format!("\\DEVICE\\{{1111111{n}-2222-3333-4444-555555555555}}"),
+            mac: [0x00, 0x15, 0x5D, 0x00, 0x01, n],
+            mtu: 1500,
+            link_speed: 1_000_000_000,
+            pm: PmCaps::default(),
+            upper_bindings: vec![format!(
+                "\\Device\\{{AAAAAAA{n}-BBBB-CCCC-DDDD-EEEEEEEEEEEE}}"
+            )],
+            policy: AdapterPolicy::default(),
+        }
+    }
+
+    pub fn with_policy(mut self, policy: AdapterPolicy) -> Self {
+        self.policy = policy;
+        self
+    }
+}
+
+/// Model-wide configuration.
+#[derive(Clone, Debug)]
+pub struct ModelConfig {
+    pub seed: u64,
+    /// NetBufferListInfo slots in NBLs the model allocates (>= 13; current Windows has 29).
+    pub nbl_info_slots: usize,
+    pub irql: IrqlMode,
+    /// How long a wait may see no progress before the model records "wait never satisfied".
+    pub deadlock_timeout: Duration,
+    /// Adapters present at load; bound after DriverEntry returns (or during protocol
+    /// registration with `bind_during_register`).
+    pub adapters: Vec<LowerAdapterConfig>,
+    pub bind_during_register: bool,
+    /// NDIS_BIND_PARAMETERS revision the model passes (1 or 2).
+    pub bind_params_revision: u8,
+    /// Expected protocol name (NdisRegisterProtocolDriver Name); None accepts any non-empty one.
+    pub protocol_name: Option<String>,
+    /// Print the trace (DbgPrint lines, violations) to stderr as it happens.
+    pub trace: bool,
+    /// Failures injected before DriverEntry runs: (export, nth call).
+    pub inject: Vec<(crate::verifier::Export, u64)>,
+}
+
+impl Default for ModelConfig {
+    fn default() -> Self {
+        Self {
+            seed: 1,
+            nbl_info_slots: 29,
+            irql: IrqlMode::Random,
+            deadlock_timeout: Duration::from_secs(5),
+            adapters: Vec::new(),
+            bind_during_register: false,
+            bind_params_revision: 2,
+            protocol_name: None,
+            trace: std::env::var_os("CHIMNEY_MODEL_TRACE").is_some(),
+            inject: Vec::new(),
+        }
+    }
+}
+
+impl ModelConfig {
+    pub fn with_adapter(mut self, a: LowerAdapterConfig) -> Self {
+        self.adapters.push(a);
+        self
+    }
+
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.seed = seed;
+        self
+    }
+}

@@ -1,0 +1,151 @@
+//! Every ndis.sys / ntoskrnl export the driver imports, defined with the exact signatures of
+//! `chimney_im::ndis::imports`, plus the force-link table.
+
+pub mod binding;
+pub mod chimney;
+pub mod datapath;
+pub mod device;
+pub mod memory;
+pub mod oid;
+pub mod registration;
+pub mod sync;
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+
+use chimney_im::ndis::Kirql;
+
+use crate::irql;
+use crate::verifier::Export;
+use crate::world::{Phase, World};
+
+/// Common prologue of every export: counts the call, checks IRQL, spin locks and driver phase.
+pub(crate) fn enter(w: &mut World, e: Export, max_irql: Kirql) {
+    *w.handler_calls.entry("(export calls)").or_default() += 1;
+    let cur = irql::current();
+    w.v.check("irql.export_max", cur <= max_irql, || {
+        format!("{e} called at IRQL {cur}, documented maximum is {max_irql}")
+    });
+    if e.is_ndis() {
+        let held = irql::held_locks();
+        w.v.check("lock.not_held_across_ndis_call", held.is_empty(), || {
+            format!("{e} called while holding spin lock(s) {held:x?}")
+        });
+    }
+    let phase = w.phase;
+    w.v.check(
+        "driver.no_calls_after_unload",
+        phase != Phase::Unloaded,
+        || format!("{e} called after MiniportDriverUnload returned"),
+    );
+}
+
+/// Runs an export body; a panic inside the model becomes a violation instead of an abort.
+pub(crate) fn guard<R>(e: Export, fallback: R, f: impl FnOnce() -> R) -> R {
+    match catch_unwind(AssertUnwindSafe(f)) {
+        Ok(r) => r,
+        Err(p) => {
+            let msg = p
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| p.downcast_ref::<&str>().map(|s| (*s).to_string()))
+                .unwrap_or_default();
+            crate::world::try_with(|w| {
+                w.v.fail("model.internal_error", || {
+                    format!("panic inside {e}: {msg}")
+                })
+            });
+            fallback
+        }
+    }
+}
+
+/// Reads a UNICODE_STRING the driver passed (None for NULL or a NULL buffer with length > 0).
+pub(crate) fn read_ustr(s: *const chimney_im::ndis::UnicodeString) -> Option<String> {
+    if s.is_null() {
+        return None;
+    }
+    // SAFETY: the driver passes a pointer to an initialised UNICODE_STRING whose Buffer holds
+    // Length bytes (the documented contract of every NDIS_STRING parameter).
+    unsafe {
+        let s = &*s;
+        if s.length == 0 {
+            return Some(String::new());
+        }
+        if s.buffer.is_null() || !s.length.is_multiple_of(2) || s.length > s.maximum_length {
+            return None;
+        }
+        let v = std::slice::from_raw_parts(s.buffer, usize::from(s.length / 2));
+        Some(String::from_utf16_lossy(v))
+    }
+}
+
+/// Table of every export, referenced by `Model::load` through `black_box` so the linker keeps
+/// (and the driver's undefined symbols resolve against) all of them regardless of link order.
+pub struct ExportTable(pub [*const (); 62]);
+// SAFETY: the table holds function addresses only; they are immutable and valid for the process.
+unsafe impl Sync for ExportTable {}
+
+pub static EXPORTS: ExportTable = ExportTable([
+    registration::NdisMRegisterMiniportDriver as *const (),
+    registration::NdisMDeregisterMiniportDriver as *const (),
+    registration::NdisRegisterProtocolDriver as *const (),
+    registration::NdisDeregisterProtocolDriver as *const (),
+    registration::NdisIMAssociateMiniport as *const (),
+    binding::NdisOpenAdapterEx as *const (),
+    binding::NdisCloseAdapterEx as *const (),
+    binding::NdisCompleteBindAdapterEx as *const (),
+    binding::NdisCompleteUnbindAdapterEx as *const (),
+    binding::NdisOpenConfigurationEx as *const (),
+    binding::NdisReadConfiguration as *const (),
+    binding::NdisCloseConfiguration as *const (),
+    binding::NdisCompleteNetPnPEvent as *const (),
+    device::NdisIMInitializeDeviceInstanceEx as *const (),
+    device::NdisIMCancelInitializeDeviceInstance as *const (),
+    device::NdisIMDeInitializeDeviceInstance as *const (),
+    device::NdisMSetMiniportAttributes as *const (),
+    device::NdisMPauseComplete as *const (),
+    device::NdisMRestartComplete as *const (),
+    device::NdisMNetPnPEvent as *const (),
+    datapath::NdisSendNetBufferLists as *const (),
+    datapath::NdisMSendNetBufferListsComplete as *const (),
+    datapath::NdisMIndicateReceiveNetBufferLists as *const (),
+    datapath::NdisReturnNetBufferLists as *const (),
+    datapath::NdisCancelSendNetBufferLists as *const (),
+    memory::NdisAllocateNetBufferListContext as *const (),
+    memory::NdisFreeNetBufferListContext as *const (),
+    oid::NdisOidRequest as *const (),
+    oid::NdisCancelOidRequest as *const (),
+    oid::NdisMOidRequestComplete as *const (),
+    oid::NdisAllocateCloneOidRequest as *const (),
+    oid::NdisFreeCloneOidRequest as *const (),
+    oid::NdisMIndicateStatusEx as *const (),
+    memory::NdisAllocateMemoryWithTagPriority as *const (),
+    memory::NdisFreeMemory as *const (),
+    sync::NdisInitializeEvent as *const (),
+    sync::NdisSetEvent as *const (),
+    sync::NdisResetEvent as *const (),
+    sync::NdisWaitEvent as *const (),
+    sync::KeAcquireSpinLockRaiseToDpc as *const (),
+    sync::KeReleaseSpinLock as *const (),
+    sync::KeAcquireSpinLockAtDpcLevel as *const (),
+    sync::KeReleaseSpinLockFromDpcLevel as *const (),
+    sync::DbgPrint as *const (),
+    chimney::NdisSetOptionalHandlers as *const (),
+    chimney::NdisMGetOffloadHandlers as *const (),
+    chimney::NdisInitiateOffload as *const (),
+    chimney::NdisTerminateOffload as *const (),
+    chimney::NdisUpdateOffload as *const (),
+    chimney::NdisInvalidateOffload as *const (),
+    chimney::NdisQueryOffloadState as *const (),
+    chimney::NdisMInitiateOffloadComplete as *const (),
+    chimney::NdisMTerminateOffloadComplete as *const (),
+    chimney::NdisMUpdateOffloadComplete as *const (),
+    chimney::NdisMInvalidateOffloadComplete as *const (),
+    chimney::NdisMQueryOffloadStateComplete as *const (),
+    chimney::NdisMOffloadEventIndicate as *const (),
+    chimney::NdisOffloadTcpSend as *const (),
+    chimney::NdisOffloadTcpReceive as *const (),
+    chimney::NdisOffloadTcpDisconnect as *const (),
+    chimney::NdisOffloadTcpForward as *const (),
+    chimney::NdisOffloadTcpReceiveReturn as *const (),
+]);

@@ -1,0 +1,217 @@
+//! The DPC worker thread, the work queue, and waits.
+//!
+//! Determinism: the worker only runs queued work while some thread is waiting (in
+//! `run_until_idle`, in NdisWaitEvent, or in a model wait for a pending completion). So at any
+//! time exactly one thread executes driver code, in an order fixed by the seed.
+
+use std::collections::VecDeque;
+use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use chimney_im::ndis::Kirql;
+
+use crate::irql;
+
+/// A unit of deferred work, run at `irql` on the worker thread.
+pub struct Work {
+    pub irql: Kirql,
+    /// What the work is (shown in traces).
+    #[allow(dead_code, reason = "kept for debugging traces")]
+    pub label: &'static str,
+    pub f: Box<dyn FnOnce() + Send>,
+}
+
+struct State {
+    queue: VecDeque<Work>,
+    running: usize,
+    drain: usize,
+    shutdown: bool,
+    epoch: u64,
+}
+
+static STATE: Mutex<State> = Mutex::new(State {
+    queue: VecDeque::new(),
+    running: 0,
+    drain: 0,
+    shutdown: false,
+    epoch: 0,
+});
+static CV: Condvar = Condvar::new();
+
+fn lock() -> MutexGuard<'static, State> {
+    STATE.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+pub fn enqueue(irql: Kirql, label: &'static str, f: impl FnOnce() + Send + 'static) {
+    let mut s = lock();
+    s.queue.push_back(Work {
+        irql,
+        label,
+        f: Box::new(f),
+    });
+    s.epoch += 1;
+    CV.notify_all();
+}
+
+/// Wakes waiters (an event was set, a completion arrived).
+pub fn kick() {
+    let mut s = lock();
+    s.epoch += 1;
+    CV.notify_all();
+}
+
+fn run_item(w: Work) {
+    let prev = irql::current();
+    irql::set(w.irql);
+    (w.f)();
+    irql::set(prev);
+    let mut s = lock();
+    s.epoch += 1;
+    CV.notify_all();
+}
+
+pub fn start_worker() -> JoinHandle<()> {
+    {
+        let mut s = lock();
+        s.shutdown = false;
+        s.queue.clear();
+        s.running = 0;
+        s.drain = 0;
+    }
+    std::thread::Builder::new()
+        .name("ndis-model-dpc".into())
+        .spawn(|| {
+            irql::mark_worker();
+            loop {
+                let w = {
+                    let mut s = lock();
+                    loop {
+                        if s.shutdown {
+                            return;
+                        }
+                        if s.drain > 0
+                            && let Some(w) = s.queue.pop_front()
+                        {
+                            s.running += 1;
+                            break w;
+                        }
+                        s = CV.wait(s).unwrap_or_else(PoisonError::into_inner);
+                    }
+                };
+                run_item(w);
+                let mut s = lock();
+                s.running -= 1;
+                CV.notify_all();
+            }
+        })
+        .unwrap_or_else(|e| panic!("ndis-model: cannot start the DPC thread: {e}"))
+}
+
+/// Stops the worker; queued work is dropped (returned count).
+pub fn stop_worker(h: JoinHandle<()>) -> usize {
+    let dropped = {
+        let mut s = lock();
+        s.shutdown = true;
+        let n = s.queue.len();
+        s.queue.clear();
+        CV.notify_all();
+        n
+    };
+    let _ = h.join();
+    dropped
+}
+
+struct DrainGuard;
+impl DrainGuard {
+    fn new() -> Self {
+        let mut s = lock();
+        s.drain += 1;
+        CV.notify_all();
+        DrainGuard
+    }
+}
+impl Drop for DrainGuard {
+    fn drop(&mut self) {
+        lock().drain -= 1;
+    }
+}
+
+/// Waits until `cond` holds. Queued work runs meanwhile; when nothing is queued or running, held
+/// completions are released (`release_held`, time passes). Returns false after `no_progress`
+/// without any progress, or when `limit` elapsed.
+pub fn wait_for(
+    cond: &dyn Fn() -> bool,
+    release_held: &dyn Fn() -> bool,
+    no_progress: Duration,
+    limit: Option<Duration>,
+) -> bool {
+    let start = Instant::now();
+    let mut last_progress = Instant::now();
+    let _g = (!irql::is_worker()).then(DrainGuard::new);
+    let mut seen_epoch = lock().epoch;
+    loop {
+        if cond() {
+            return true;
+        }
+        if let Some(l) = limit
+            && start.elapsed() >= l
+        {
+            return false;
+        }
+        if irql::is_worker() {
+            let w = lock().queue.pop_front();
+            if let Some(w) = w {
+                run_item(w);
+                last_progress = Instant::now();
+                continue;
+            }
+        } else {
+            let s = lock();
+            if s.epoch != seen_epoch {
+                seen_epoch = s.epoch;
+                last_progress = Instant::now();
+                continue;
+            }
+            if !s.queue.is_empty() || s.running > 0 {
+                let (s, _) = CV
+                    .wait_timeout(s, Duration::from_millis(2))
+                    .unwrap_or_else(PoisonError::into_inner);
+                if s.epoch != seen_epoch {
+                    seen_epoch = s.epoch;
+                    last_progress = Instant::now();
+                }
+                continue;
+            }
+        }
+        if release_held() {
+            last_progress = Instant::now();
+            continue;
+        }
+        if last_progress.elapsed() >= no_progress {
+            return cond();
+        }
+        let s = lock();
+        let _ = CV
+            .wait_timeout(s, Duration::from_millis(1))
+            .unwrap_or_else(PoisonError::into_inner);
+    }
+}
+
+/// Runs queued work until none is left (held work stays held).
+pub fn run_until_idle() {
+    if irql::is_worker() {
+        loop {
+            let w = lock().queue.pop_front();
+            match w {
+                Some(w) => run_item(w),
+                None => return,
+            }
+        }
+    }
+    let _g = DrainGuard::new();
+    let mut s = lock();
+    while !s.queue.is_empty() || s.running > 0 {
+        s = CV.wait(s).unwrap_or_else(PoisonError::into_inner);
+    }
+}
