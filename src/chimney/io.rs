@@ -7,7 +7,7 @@
 //! the owning entry), three atomic counts (adapter, binding, entry). No lock, no heap, no wait.
 
 use core::ffi::c_void;
-use core::ptr;
+use core::ptr::{self, NonNull};
 
 use crate::kernel::{ChainBuilder, NblChain};
 use crate::ndis::{
@@ -84,7 +84,8 @@ pub unsafe fn post(
             let _ = nbl.pop_context_and_restore();
         }
         refuse(kind, adapter, chain);
-        entry.end_io(count);
+        // SAFETY: ends the references taken above; the entry stays published meanwhile.
+        unsafe { OffloadEntry::end_io(NonNull::from(entry), count) };
         binding.release_sends(count);
         adapter.release_io(count);
         return NDIS_STATUS_PENDING;
@@ -196,7 +197,9 @@ fn flush(
     // SAFETY: `owner` was stored by `post` (or initiate) and the entry stays alive while these
     // NBLs hold I/O references on it.
     if let Some(entry) = unsafe { OffloadEntry::from_context(owner) } {
-        entry.end_io(count);
+        // SAFETY: ends this run's references; the entry may be freed (and its terminate
+        // completed upward) inside, after which nothing here touches it.
+        unsafe { OffloadEntry::end_io(NonNull::from(entry), count) };
     }
     binding.release_sends(count);
     binding.adapter.release_io(count);

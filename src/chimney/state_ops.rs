@@ -159,7 +159,8 @@ fn reclaim_chain(block: &Block, record: &CallRecord) {
         let owner = nbl.pop_context_and_restore();
         // SAFETY: the owner entry holds an I/O reference for this NBL.
         if let Some(entry) = unsafe { OffloadEntry::from_context(owner) } {
-            entry.end_io(1);
+            // SAFETY: ends that reference; the entry's offload reference is still held here.
+            unsafe { OffloadEntry::end_io(NonNull::from(entry), 1) };
         }
         count += 1;
         current = nbl.next().map_or(ptr::null_mut(), Nbl::as_ptr);
@@ -216,7 +217,7 @@ pub unsafe fn initiate(adapter: &Adapter, root: *mut Block) {
         // SAFETY: the first `prepared` blocks were rewritten by prepare_initiate_block.
         unsafe { undo_initiate(root, prepared) };
         // SAFETY: the record was never attached.
-        unsafe { record.free() };
+        unsafe { CallRecord::free(NonNull::from(record)) };
         release_call(adapter);
         // SAFETY: the list is back as the host gave it.
         unsafe { fail_up(StateOp::Initiate, adapter, root, status) };
@@ -249,7 +250,8 @@ fn prepare_initiate_block(adapter: &Adapter, block: &mut Block) -> Result<(), Nd
     let entry = unsafe { entry.as_ref() };
     if let Err(status) = start_chain(adapter, entry, block.net_buffer_list_chain) {
         if is_new {
-            entry.end_offload(ptr::null());
+            // SAFETY: the new entry's offload reference, released once; nothing else knows it.
+            unsafe { OffloadEntry::end_offload(NonNull::from(entry), ptr::null()) };
         }
         return Err(status);
     }
@@ -296,7 +298,8 @@ fn start_chain(
     for nbl in chain.iter().take(saved as usize) {
         let _ = nbl.pop_context_and_restore();
     }
-    entry.end_io(count);
+    // SAFETY: ends the references taken above; the offload reference keeps the entry alive.
+    unsafe { OffloadEntry::end_io(NonNull::from(entry), count) };
     binding.release_sends(count);
     adapter.release_io(count);
     Err(NDIS_STATUS_RESOURCES)
@@ -322,7 +325,8 @@ unsafe fn undo_initiate(root: *mut Block, prepared: usize) {
         undo_chain(entry, block.net_buffer_list_chain);
         set_offload_handle(block, entry.upper_handle());
         if !entry.is_published() {
-            entry.end_offload(ptr::null());
+            // SAFETY: the unpublished new entry's offload reference, released once.
+            unsafe { OffloadEntry::end_offload(NonNull::from(entry), ptr::null()) };
         }
     };
     // SAFETY: forwarded contract.
@@ -339,7 +343,8 @@ fn undo_chain(entry: &OffloadEntry, head: *mut crate::ndis::NetBufferList) {
     }
     if count != 0 {
         let adapter = entry.adapter();
-        entry.end_io(count);
+        // SAFETY: ends the references start_chain took; the offload reference is still held.
+        unsafe { OffloadEntry::end_io(NonNull::from(entry), count) };
         adapter.binding().release_sends(count);
         adapter.release_io(count);
     }
@@ -372,7 +377,8 @@ pub unsafe fn initiate_complete(root: *mut Block) {
             if offloaded {
                 entry.publish();
             } else {
-                entry.end_offload(ptr::null());
+                // SAFETY: the failed new entry's offload reference, released once.
+                unsafe { OffloadEntry::end_offload(NonNull::from(entry), ptr::null()) };
             }
         }
     };
@@ -382,7 +388,7 @@ pub unsafe fn initiate_complete(root: *mut Block) {
     unsafe { complete_up(StateOp::Initiate, adapter, root) };
     release_deferred(adapter, record);
     // SAFETY: the call is complete; nothing refers to the record.
-    unsafe { record.free() };
+    unsafe { CallRecord::free(NonNull::from(record)) };
     release_call(adapter);
 }
 
@@ -455,22 +461,32 @@ pub unsafe fn terminate_complete(root: *mut Block) {
         restore_upper_view(block, entry.upper_handle());
         reclaim_chain(block, record);
         record.add_pending();
-        entry.end_offload(record);
+        // SAFETY: the entry's offload reference, released once; the record outlives it.
+        unsafe { OffloadEntry::end_offload(NonNull::from(entry), record) };
     };
     // SAFETY: forwarded contract.
     unsafe { blocks::for_each(root, &mut visit) };
-    record.release_pending();
+    // SAFETY: the record is armed and live; the walk's own count ends here (the terminate may
+    // complete upward and the record be freed inside).
+    unsafe { CallRecord::release_pending(NonNull::from(record)) };
 }
 
 /// Runs once the terminate's entries have all drained.
-fn finish_terminate(record: &CallRecord) {
-    let adapter = record.adapter();
-    let root = record.root();
+fn finish_terminate(this: NonNull<CallRecord>) {
+    let (adapter, root) = {
+        // SAFETY: the record is live until freed below; the reference ends before that.
+        let record = unsafe { this.as_ref() };
+        let adapter: *const Adapter = record.adapter();
+        (adapter, record.root())
+    };
+    // SAFETY: the call's `requests` references keep the adapter alive until release_call.
+    let adapter = unsafe { &*adapter };
     // SAFETY: the list is in the host's view; every entry has drained and been unhooked.
     unsafe { complete_up(StateOp::Terminate, adapter, root) };
-    release_deferred(adapter, record);
+    // SAFETY: as above, the record is still live here.
+    release_deferred(adapter, unsafe { this.as_ref() });
     // SAFETY: the call is complete; the record (or its holder entry) is referred to by no one.
-    unsafe { record.free() };
+    unsafe { CallRecord::free(this) };
     release_call(adapter);
 }
 
@@ -535,7 +551,7 @@ pub unsafe fn simple_complete(op: StateOp, root: *mut Block) {
     // SAFETY: the list is in the host's view again.
     unsafe { complete_up(op, adapter, root) };
     // SAFETY: the call is complete.
-    unsafe { record.free() };
+    unsafe { CallRecord::free(NonNull::from(record)) };
     release_call(adapter);
 }
 

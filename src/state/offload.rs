@@ -10,6 +10,10 @@
 //! An entry is born zero-filled (NDIS records our lower binding in the handle's NdisReserved[0]
 //! only if it is NULL), is published to the host when its initiate completes with success, and is
 //! freed only when its terminate completed **and** every I/O on it has been propagated upward.
+//!
+//! Operations that may free the object they act on (`end_io`, `end_offload`, `release_pending`,
+//! `free`) take a raw `NonNull` rather than `&self`: a reference argument must stay valid for the
+//! whole call, which freeing it inside would break.
 
 use core::cell::UnsafeCell;
 use core::ffi::c_void;
@@ -102,7 +106,7 @@ pub struct CallRecord {
     /// Null: this record is a pool allocation of its own. Else: the entry whose embedded
     /// `terminate_record` this is (terminate never allocates).
     holder: AtomicPtr<OffloadEntry>,
-    /// What to do when `pending` reaches zero (terminate).
+    /// What to do when `pending` reaches zero (terminate): a `fn(NonNull<CallRecord>)`.
     on_done: AtomicPtr<()>,
 }
 
@@ -189,7 +193,7 @@ impl CallRecord {
     }
 
     /// Arms the terminate countdown: one for the completion path itself.
-    pub fn arm(&self, on_done: fn(&CallRecord)) {
+    pub fn arm(&self, on_done: fn(NonNull<CallRecord>)) {
         self.on_done.store(on_done as *mut (), Ordering::Relaxed);
         self.pending.store(1, Ordering::Release);
     }
@@ -200,13 +204,18 @@ impl CallRecord {
 
     /// One entry of the call drained (or the completion path finished its walk). The last one
     /// runs `on_done`, which completes the call upward and frees the record.
-    pub fn release_pending(&self) {
-        if self.pending.fetch_sub(1, Ordering::AcqRel) == 1 {
-            let on_done = self.on_done.load(Ordering::Acquire);
+    ///
+    /// # Safety
+    /// `this` is a live, armed record; it may be freed before this returns.
+    pub unsafe fn release_pending(this: NonNull<Self>) {
+        // SAFETY: caller contract: live until the countdown ends, which only this call can do.
+        let record = unsafe { this.as_ref() };
+        if record.pending.fetch_sub(1, Ordering::AcqRel) == 1 {
+            let on_done = record.on_done.load(Ordering::Acquire);
             debug_assert!(!on_done.is_null());
-            // SAFETY: `on_done` was stored from a `fn(&CallRecord)` in `arm`.
-            let on_done: fn(&CallRecord) = unsafe { core::mem::transmute(on_done) };
-            on_done(self);
+            // SAFETY: `on_done` was stored from a `fn(NonNull<CallRecord>)` in `arm`.
+            let on_done: fn(NonNull<CallRecord>) = unsafe { core::mem::transmute(on_done) };
+            on_done(this);
         }
     }
 
@@ -215,11 +224,12 @@ impl CallRecord {
     /// # Safety
     /// The call is complete and nobody else refers to the record (or, for an embedded record,
     /// to its holder entry, which has drained).
-    pub unsafe fn free(&self) {
-        let holder = self.holder.load(Ordering::Acquire);
+    pub unsafe fn free(this: NonNull<Self>) {
+        // SAFETY: caller contract: still live here.
+        let holder = unsafe { this.as_ref() }.holder.load(Ordering::Acquire);
         if holder.is_null() {
             // SAFETY: a pool record came from `allocate` (PoolBox::into_raw).
-            drop(unsafe { PoolBox::from_raw(ptr::from_ref(self).cast_mut()) });
+            drop(unsafe { PoolBox::from_raw(this.as_ptr()) });
         } else {
             // SAFETY: the holder entry drained and waited for its record's call to complete.
             unsafe { OffloadEntry::free(holder) };
@@ -336,10 +346,15 @@ impl OffloadEntry {
         self.io.try_acquire(n)
     }
 
-    /// Ends `n` I/O NBLs (after they were propagated upward).
-    pub fn end_io(&self, n: u32) {
-        if self.io.release(n) == Drain::Drained {
-            self.retire();
+    /// Ends `n` I/O NBLs (after they were propagated upward). May free the entry.
+    ///
+    /// # Safety
+    /// `this` is a live entry on which `n` I/O references are held.
+    pub unsafe fn end_io(this: NonNull<Self>, n: u32) {
+        // SAFETY: caller contract.
+        if unsafe { this.as_ref() }.io.release(n) == Drain::Drained {
+            // SAFETY: drained: this call is the only one that may retire it.
+            unsafe { Self::retire(this) };
         }
     }
 
@@ -350,12 +365,19 @@ impl OffloadEntry {
     }
 
     /// The offload is over (terminate completed, or initiate failed). `record` (a terminate, or
-    /// null) is told when the entry has drained; the entry is freed then.
-    pub fn end_offload(&self, record: *const CallRecord) {
-        self.terminate.store(record.cast_mut(), Ordering::Release);
-        let _ = self.io.close();
-        if self.io.release(1) == Drain::Drained {
-            self.retire();
+    /// null) is told when the entry has drained; the entry is freed then, maybe before this
+    /// returns.
+    ///
+    /// # Safety
+    /// `this` is a live entry whose offload reference is still held (released here, once).
+    pub unsafe fn end_offload(this: NonNull<Self>, record: *const CallRecord) {
+        // SAFETY: caller contract.
+        let entry = unsafe { this.as_ref() };
+        entry.terminate.store(record.cast_mut(), Ordering::Release);
+        let _ = entry.io.close();
+        if entry.io.release(1) == Drain::Drained {
+            // SAFETY: drained: this call is the only one that may retire it.
+            unsafe { Self::retire(this) };
         }
     }
 
@@ -369,23 +391,39 @@ impl OffloadEntry {
 
     /// Drained: unhook from the host handle, free (unless we hold the terminate's record, in
     /// which case the record frees us once the terminate went up), and tell the terminate.
-    fn retire(&self) {
-        if self.is_published() {
+    ///
+    /// # Safety
+    /// `this` is live and drained; nothing else refers to it any more.
+    unsafe fn retire(this: NonNull<Self>) {
+        let (published, upper, record) = {
+            // SAFETY: caller contract; the reference ends before the entry may be freed.
+            let entry = unsafe { this.as_ref() };
+            (
+                entry.is_published(),
+                entry.upper_handle,
+                entry.terminate.load(Ordering::Acquire),
+            )
+        };
+        if published {
             // SAFETY: the host handle stays valid until the terminate completes upward, which
             // happens after this (the terminate waits for every entry to drain).
-            unsafe { (*self.upper_handle).miniport_offload_context = ptr::null_mut() };
+            unsafe { (*upper).miniport_offload_context = ptr::null_mut() };
         }
-        let record = self.terminate.load(Ordering::Acquire);
-        if ptr::eq(record, &self.terminate_record) {
+        // SAFETY: `this` is live; only the field's address is formed.
+        let own_record = unsafe { &raw mut (*this.as_ptr()).terminate_record };
+        if ptr::eq(record, own_record) {
             // We hold the terminate's record: it frees us after completing upward.
-            self.terminate_record.release_pending();
+            if let Some(own_record) = NonNull::new(own_record) {
+                // SAFETY: our own record is live and armed.
+                unsafe { CallRecord::release_pending(own_record) };
+            }
             return;
         }
         // SAFETY: drained: no I/O, no completion and no other call refers to this entry.
-        unsafe { Self::free(ptr::from_ref(self).cast_mut()) };
-        if !record.is_null() {
+        unsafe { Self::free(this.as_ptr()) };
+        if let Some(record) = NonNull::new(record) {
             // SAFETY: a terminate record outlives the entries it waits for.
-            unsafe { (*record).release_pending() };
+            unsafe { CallRecord::release_pending(record) };
         }
     }
 
