@@ -206,7 +206,7 @@ fn bind_during_protocol_registration() {
 }
 
 #[test]
-fn bad_ndis_version_rejected() {
+fn registration_checks_run_once_on_a_clean_load() {
     // The model's own characteristics validation, exercised through the driver's real tables:
     // a clean load must have run every registration check exactly once.
     let m = Model::load(ModelConfig::default());
