@@ -65,8 +65,8 @@ pub unsafe fn post(
     }
     if !entry.try_start_io(count) {
         refuse(kind, adapter, chain);
-        binding.release_sends(count);
         adapter.release_io(count);
+        binding.release_sends(count);
         return NDIS_STATUS_PENDING;
     }
     let owner = ptr::from_ref(entry).cast_mut().cast::<c_void>();
@@ -86,8 +86,8 @@ pub unsafe fn post(
         refuse(kind, adapter, chain);
         // SAFETY: ends the references taken above; the entry stays published meanwhile.
         unsafe { OffloadEntry::end_io(NonNull::from(entry), count) };
-        binding.release_sends(count);
         adapter.release_io(count);
+        binding.release_sends(count);
         return NDIS_STATUS_PENDING;
     }
     let handle = entry.handle_ptr();
@@ -201,8 +201,9 @@ fn flush(
         // completed upward) inside, after which nothing here touches it.
         unsafe { OffloadEntry::end_io(NonNull::from(entry), count) };
     }
-    binding.release_sends(count);
+    // The binding's count last (see `Binding`).
     binding.adapter.release_io(count);
+    binding.release_sends(count);
 }
 
 /// ProtocolTcpOffloadReceiveIndicate: pass the indication to the host on its own handle. If the

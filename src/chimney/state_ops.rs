@@ -40,9 +40,11 @@ fn acquire_call(adapter: &Adapter) -> bool {
     true
 }
 
+/// Ends a state call's references, the binding's last (see `Binding`).
 fn release_call(adapter: &Adapter) {
-    adapter.binding().release_requests(1);
+    let binding = adapter.binding();
     adapter.release_requests(1);
+    binding.release_requests(1);
 }
 
 /// Completes a call upward at once, untouched except for `status` in every block.
@@ -172,8 +174,9 @@ fn reclaim_chain(block: &Block, record: &CallRecord) {
 fn release_deferred(adapter: &Adapter, record: &CallRecord) {
     let count = record.take_deferred_io();
     if count != 0 {
-        adapter.binding().release_sends(count);
+        let binding = adapter.binding();
         adapter.release_io(count);
+        binding.release_sends(count);
     }
 }
 
@@ -345,8 +348,9 @@ fn undo_chain(entry: &OffloadEntry, head: *mut crate::ndis::NetBufferList) {
         let adapter = entry.adapter();
         // SAFETY: ends the references start_chain took; the offload reference is still held.
         unsafe { OffloadEntry::end_io(NonNull::from(entry), count) };
-        adapter.binding().release_sends(count);
+        let binding = adapter.binding();
         adapter.release_io(count);
+        binding.release_sends(count);
     }
 }
 

@@ -104,8 +104,15 @@ unsafe extern "system" fn initialize(
         return NDIS_STATUS_FAILURE;
     }
     // SAFETY: IMDeviceInstanceContext is the adapter we gave NdisIMInitializeDeviceInstanceEx;
-    // unbind waits for this initialize to settle before freeing it.
+    // unbind waits for this initialize to return before freeing it.
     let adapter = unsafe { Adapter::from_context(context) };
+    adapter.enter_handler();
+    let status = initialize_adapter(adapter, miniport_handle);
+    adapter.leave_handler();
+    status
+}
+
+fn initialize_adapter(adapter: &Adapter, miniport_handle: NdisHandle) -> NdisStatus {
     if !adapter.transition(AdapterState::InitPending, AdapterState::Initializing) {
         return NDIS_STATUS_FAILURE;
     }
@@ -221,7 +228,13 @@ unsafe fn adapter<'a>(context: NdisHandle) -> &'a Adapter {
 unsafe extern "system" fn halt(context: NdisHandle, action: u32) {
     // SAFETY: see `adapter`.
     let adapter = unsafe { adapter(context) };
+    adapter.enter_handler();
     trace!("MiniportHaltEx, action {}", action);
+    halt_adapter(adapter);
+    adapter.leave_handler();
+}
+
+fn halt_adapter(adapter: &Adapter) {
     adapter.set_state(AdapterState::Halting);
     adapter.drain_io();
     // Offloaded state must be gone (the host uploads when it unbinds); terminates still need

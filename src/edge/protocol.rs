@@ -143,6 +143,7 @@ unsafe extern "system" fn bind_adapter(
             status
         );
         GLOBALS.bindings.lock().remove(binding);
+        binding.adapter.wait_for_handlers();
         binding.drain_requests();
         close_lower(binding);
         // SAFETY: the binding is unpublished, closed and drained; nobody else holds it.
@@ -334,6 +335,8 @@ unsafe extern "system" fn unbind_adapter(
     let binding = unsafe { binding(context) };
     GLOBALS.bindings.lock().remove(binding);
     stop_miniport(binding);
+    // The halt (or failed initialize) has changed the state but may not have returned yet.
+    binding.adapter.wait_for_handlers();
     binding.set_state(BindingState::Closing);
     binding.drain_sends();
     binding.drain_requests();

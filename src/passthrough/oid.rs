@@ -121,9 +121,10 @@ unsafe fn finish(binding: &Binding, clone: *mut NdisOidRequest, status: NdisStat
     unsafe { NdisFreeCloneOidRequest(binding.handle(), clone) };
 }
 
+/// Ends a forwarded request's references, the binding's last (see `Binding`).
 fn release(adapter: &Adapter, binding: &Binding) {
-    binding.release_requests(1);
     adapter.release_requests(1);
+    binding.release_requests(1);
 }
 
 /// Copies the output counters of `clone` into `original` (the buffer itself is shared).

@@ -76,8 +76,8 @@ pub fn send(adapter: &Adapter, chain: NblChain, port: NdisPortNumber, flags: u32
     }
     if refused_count != 0 {
         complete_locally(adapter, refused.finish(), 0, complete_flags_for(flags));
-        binding.release_sends(refused_count);
         adapter.release_io(refused_count);
+        binding.release_sends(refused_count);
     }
 }
 
@@ -108,6 +108,7 @@ pub fn send_complete(binding: &Binding, chain: NblChain, flags: u32) {
     // SAFETY: every NBL is the host's again (SourceHandle restored, our context freed); the
     // miniport handle is valid because these NBLs hold adapter.io references. No lock is held.
     unsafe { NdisMSendNetBufferListsComplete(adapter.miniport_handle(), chain.as_ptr(), flags) };
-    binding.release_sends(count);
+    // The binding's count last (see `Binding`).
     adapter.release_io(count);
+    binding.release_sends(count);
 }

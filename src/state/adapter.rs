@@ -68,6 +68,11 @@ pub struct Adapter {
     requests_drained: Event,
     /// Set on every lifecycle transition that unbind may be waiting for.
     pub lifecycle: Event,
+    /// MiniportInitializeEx and MiniportHaltEx in progress. Unbind sees their state changes
+    /// before they return (the change is not their last touch of the binding), so before freeing
+    /// it closes this rundown and waits: each handler's release is its very last access.
+    handlers: Rundown,
+    handlers_done: Event,
     /// TCP chimney: upward handlers and live offload entries.
     pub chimney: AdapterChimney,
 }
@@ -83,6 +88,8 @@ impl Adapter {
             requests: Rundown::new_closed(),
             requests_drained: Event::new(),
             lifecycle: Event::new(),
+            handlers: Rundown::new_closed(),
+            handlers_done: Event::new(),
             chimney: AdapterChimney::new(),
         }
     }
@@ -91,7 +98,33 @@ impl Adapter {
         self.io_drained.init();
         self.requests_drained.init();
         self.lifecycle.init();
+        self.handlers_done.init();
         self.chimney.init_in_place();
+        let opened = self.handlers.reopen();
+        debug_assert!(opened);
+    }
+
+    /// Entered MiniportInitializeEx or MiniportHaltEx. Pair with [`Adapter::leave_handler`].
+    pub fn enter_handler(&self) {
+        // Cannot fail: the rundown closes only in unbind, after the miniport is gone and NDIS
+        // will call neither handler again.
+        let entered = self.handlers.try_acquire(1);
+        debug_assert!(entered, "lifecycle handler after unbind");
+    }
+
+    /// The last access a lifecycle handler makes to the adapter (and its binding).
+    pub fn leave_handler(&self) {
+        if self.handlers.release(1) == Drain::Drained {
+            self.handlers_done.set();
+        }
+    }
+
+    /// Unbind: waits (PASSIVE) until no lifecycle handler can still touch the adapter.
+    pub fn wait_for_handlers(&self) {
+        self.handlers_done.reset();
+        if self.handlers.close() == Drain::Pending {
+            self.handlers_done.wait();
+        }
     }
 
     /// The binding this adapter is embedded in.
@@ -168,15 +201,18 @@ impl Adapter {
         }
     }
 
+    /// The data path drained. NdisMPauseComplete must be the very last access: once the pause
+    /// completed, NDIS may halt the miniport and unbind may free it.
     fn on_io_drained(&self) {
+        self.io_drained.set();
         if self.pause_pending.swap(false, Ordering::AcqRel) {
             self.set_state(AdapterState::Paused);
+            let handle = self.miniport_handle();
             // SAFETY: a pause is pending (MiniportPause returned PENDING), so the miniport handle
             // is valid and NDIS expects exactly one NdisMPauseComplete; `pause_pending` was
             // cleared atomically, so only this caller makes it. No lock is held.
-            unsafe { NdisMPauseComplete(self.miniport_handle()) };
+            unsafe { NdisMPauseComplete(handle) };
         }
-        self.io_drained.set();
     }
 
     /// MiniportPause: refuses new I/O; returns true if the pause completed at once, false if it

@@ -122,6 +122,10 @@ impl LinkState {
 pub const DEVICE_NAME_CAPACITY: usize = 128;
 
 /// One bound lower adapter and its virtual miniport.
+///
+/// Release order: unbind frees the binding (and the adapter inside it) as soon as the binding's
+/// rundowns drain, so wherever both an adapter count and a binding count end together, the
+/// binding's is released last and nothing touches either afterwards.
 pub struct Binding {
     /// `NdisBindingHandle`; NdisOpenAdapterEx writes it here directly.
     pub handle: AtomicPtr<c_void>,
