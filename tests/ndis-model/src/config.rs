@@ -60,6 +60,8 @@ pub struct AdapterPolicy {
     /// NdisIMDeInitializeDeviceInstance pauses and halts on the worker thread instead of inline.
     pub deinit_async: bool,
     pub data_len: usize,
+    /// TCP chimney: the offload target below and the host stack above.
+    pub chimney: ChimneyPolicy,
 }
 
 impl Default for AdapterPolicy {
@@ -74,8 +76,80 @@ impl Default for AdapterPolicy {
             device_start: DeviceStart::AfterBind,
             deinit_async: false,
             data_len: 60,
+            chimney: ChimneyPolicy::default(),
         }
     }
+}
+
+/// How the host stack takes a receive indication (ProtocolTcpOffloadReceiveIndicate's answer).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Accept {
+    /// NDIS_STATUS_SUCCESS: everything consumed, the NBL is kept and returned later.
+    All,
+    /// NDIS_STATUS_OFFLOAD_DATA_NOT_ACCEPTED.
+    None,
+    /// NDIS_STATUS_OFFLOAD_DATA_PARTIALLY_ACCEPTED with some bytes consumed.
+    Partial,
+    /// One of the three at random.
+    Random,
+}
+
+/// Chimney behaviour of one adapter: its offload target (the lower miniport) and the host stack
+/// above its virtual miniport.
+#[derive(Clone, Copy, Debug)]
+pub struct ChimneyPolicy {
+    /// The lower miniport registered chimney provider handlers (else NdisInitiateOffload fails
+    /// synchronously with NDIS_STATUS_NOT_SUPPORTED).
+    pub target: bool,
+    /// When the target completes posted I/O (Inline: inside the post when not re-entered).
+    pub io_completion: Completion,
+    /// When the target completes initiate/terminate/update/invalidate/query.
+    pub state_completion: Completion,
+    /// Status the target gives TCP blocks of an initiate (SUCCESS, or e.g. OFFLOAD_TCP_ENTRIES).
+    pub initiate_status: chimney_im::ndis::NdisStatus,
+    /// One receive completion in `n` fails (REQUEST_ABORTED or INVALID_STATE); 0 = never.
+    pub fail_receive_one_in: u32,
+    /// The target returns outstanding send data in the terminate block's NetBufferListChain
+    /// (else it completes it with UPLOAD_IN_PROGRESS first).
+    pub return_sends_on_terminate: bool,
+    /// Receives the target fills completely (else a random part: push mode).
+    pub fill_completely: bool,
+    /// How the host answers receive indications.
+    pub host_accept: Accept,
+    /// When the host returns indicated NBLs it kept (Inline is treated as Deferred).
+    pub host_return: Completion,
+    /// Receives the host may re-post from its receive-completion handler, per connection.
+    pub host_reposts: u32,
+    /// The host uploads every connection before the virtual miniport is paused (tcpip does when
+    /// its binding is paused). It always uploads before a halt.
+    pub upload_before_pause: bool,
+}
+
+impl Default for ChimneyPolicy {
+    fn default() -> Self {
+        Self {
+            target: true,
+            io_completion: Completion::Deferred,
+            state_completion: Completion::Deferred,
+            initiate_status: NDIS_STATUS_SUCCESS,
+            fail_receive_one_in: 0,
+            return_sends_on_terminate: false,
+            fill_completely: true,
+            host_accept: Accept::All,
+            host_return: Completion::Deferred,
+            host_reposts: 0,
+            upload_before_pause: true,
+        }
+    }
+}
+
+/// What NdisSetOptionalHandlers does with chimney characteristics.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ChimneyNdis {
+    /// Older ndis.sys: validates and stores the four tables.
+    Stores,
+    /// Newer ndis.sys: validates, returns success and discards them (NDIS never calls them).
+    Discards,
 }
 
 /// Wake-up capabilities of the lower adapter (NDIS_DEVICE_POWER_STATE values, D0 = 1 .. D3 = 4).
@@ -156,6 +230,8 @@ pub struct ModelConfig {
     pub trace: bool,
     /// Failures injected before DriverEntry runs: (export, nth call).
     pub inject: Vec<(crate::verifier::Export, u64)>,
+    /// NdisSetOptionalHandlers behaviour for chimney registration.
+    pub chimney_ndis: ChimneyNdis,
 }
 
 impl Default for ModelConfig {
@@ -171,6 +247,7 @@ impl Default for ModelConfig {
             protocol_name: None,
             trace: std::env::var_os("CHIMNEY_MODEL_TRACE").is_some(),
             inject: Vec::new(),
+            chimney_ndis: ChimneyNdis::Stores,
         }
     }
 }

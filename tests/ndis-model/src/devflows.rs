@@ -147,11 +147,25 @@ pub fn pause_drained(w: &mut world::World, a: usize) {
             "MiniportPause completed with {r} receive indication(s) still outstanding at the host"
         )
     });
+    let c = w.chimney.io_out(a);
+    w.v.check("pause.chimney_io_drained", c == 0, || {
+        format!("MiniportPause completed with {c} chimney NBL(s) of the host still in the driver or below")
+    });
     w.adapters[a].dev.run = RunState::Paused;
 }
 
-/// MiniportPause (waits for NdisMPauseComplete when pended).
+/// MiniportPause (waits for NdisMPauseComplete when pended). The host uploads its chimney
+/// state first when its policy says so (tcpip does when its binding is paused).
 pub fn pause_miniport(a: usize) -> NdisStatus {
+    let upload = world::with(|w| {
+        let d = &w.adapters[a].dev;
+        d.phase == DevPhase::Up
+            && d.run == RunState::Running
+            && w.adapters[a].cfg.policy.chimney.upload_before_pause
+    });
+    if upload {
+        crate::chimney::host::upload_all(a);
+    }
     let prep = world::with(|w| {
         let pause = w.mp.as_ref()?.h.pause;
         let d = &mut w.adapters[a].dev;
@@ -213,6 +227,9 @@ pub fn halt_device(a: usize, action: u32) {
         return;
     }
     pause_miniport(a);
+    // The host uploads every offloaded connection before its binding goes away.
+    crate::chimney::host::upload_all(a);
+    crate::chimney::host_io::return_all(a);
     // The host closes its binding first; that waits for its OID request.
     wait(
         "halt.host_oid_finished_first",
@@ -263,6 +280,10 @@ pub fn halt_device(a: usize, action: u32) {
         });
         w.v.check("halt.forwarded_oids_drained", oids == 0, || {
             format!("MiniportHaltEx returned with {oids} forwarded OID request(s) still below")
+        });
+        let (live, io) = (w.chimney.live_objs(a), w.chimney.io_out(a));
+        w.v.check("halt.chimney_drained", live == 0 && io == 0, || {
+            format!("MiniportHaltEx returned with {live} offloaded state object(s) and {io} chimney NBL(s) outstanding")
         });
         w.kill_handle(handle);
         let d = &mut w.adapters[a].dev;

@@ -278,6 +278,16 @@ pub fn unbind(a: usize) -> NdisStatus {
             );
         });
     }
+    // A halt running on another thread can still be returning from MiniportHaltEx after its last
+    // access to the driver's state (which is when the driver may let unbind finish): let it
+    // return, then require the miniport to be gone. A miniport still up is never accepted.
+    if world::with(|w| w.adapters[a].dev.phase == DevPhase::Halting) {
+        wait(
+            "unbind.virtual_miniport_stopped",
+            "the halt running on another thread to return",
+            || world::with(|w| w.adapters[a].dev.phase != DevPhase::Halting),
+        );
+    }
     world::with(|w| {
         w.kill_handle(uctx);
         let ad = &mut w.adapters[a];

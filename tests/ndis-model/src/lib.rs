@@ -5,6 +5,7 @@
 //! signatures of `chimney_im::ndis::imports`); the model reaches the driver only through
 //! `DriverEntry` and the handler tables it registers. See [`Model`] for the test API.
 
+pub mod chimney;
 pub mod config;
 pub mod exports;
 pub mod model;
@@ -24,9 +25,11 @@ mod nbl;
 mod sched;
 mod world;
 
+pub use chimney::api::{ChimneyView, OffloadSpec};
+pub use chimney::{ChimneyCounters, ConnId, ConnState, RecvSpec};
 pub use config::{
-    AdapterPolicy, Completion, DeviceStart, IrqlMode, LowerAdapterConfig, ModelConfig, OpenPolicy,
-    PmCaps,
+    Accept, AdapterPolicy, ChimneyNdis, ChimneyPolicy, Completion, DeviceStart, IrqlMode,
+    LowerAdapterConfig, ModelConfig, OpenPolicy, PmCaps,
 };
 pub use model::{AdapterId, BindingState, DeviceState, DriverEntryFn, Model};
 pub use oidflows::{OID_MODEL_ECHO_METHOD, OidKind, OidOutcome, OidSpec};

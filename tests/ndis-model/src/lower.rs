@@ -184,6 +184,21 @@ pub fn indicate(a: usize, n: usize, resources: bool) -> usize {
 
 /// The lower miniport indicates NDIS_STATUS_LINK_STATE to the driver's ProtocolStatusEx.
 pub fn indicate_link_state(a: usize, state: NdisLinkState) -> bool {
+    let mut buf = vec![0u8; size_of::<NdisLinkState>()];
+    // SAFETY: NdisLinkState is plain data of exactly buf.len() bytes.
+    unsafe {
+        std::ptr::copy_nonoverlapping((&raw const state).cast::<u8>(), buf.as_mut_ptr(), buf.len())
+    };
+    indicate_status_buf(a, NDIS_STATUS_LINK_STATE, buf)
+}
+
+/// The lower miniport indicates `code` with no status buffer (e.g. the chimney
+/// NDIS_STATUS_OFFLOAD_PAUSE, UPLOAD_ALL, OFFLOAD_RESUME).
+pub fn indicate_status(a: usize, code: NdisStatus) -> bool {
+    indicate_status_buf(a, code, Vec::new())
+}
+
+fn indicate_status_buf(a: usize, code: NdisStatus, mut buf: Vec<u8>) -> bool {
     let prep = world::with(|w| {
         let h = w.pt.as_ref()?.h.status?;
         let ad = &mut w.adapters[a];
@@ -191,23 +206,16 @@ pub fn indicate_link_state(a: usize, state: NdisLinkState) -> bool {
             return None;
         }
         ad.counters.status_from_lower += 1;
-        let mut buf = vec![0u8; size_of::<NdisLinkState>()];
-        // SAFETY: NdisLinkState is plain data of exactly buf.len() bytes.
-        unsafe {
-            std::ptr::copy_nonoverlapping(
-                (&raw const state).cast::<u8>(),
-                buf.as_mut_ptr(),
-                buf.len(),
-            )
-        };
-        ad.last_link_state = buf;
+        if code == NDIS_STATUS_LINK_STATE {
+            ad.last_link_state = buf.clone();
+        }
         let (src, ctx) = (ad.lower_handle, ad.binding.ctx);
         Some((h, src, ctx, w.pick_irql()))
     });
     let Some((h, src, ctx, level)) = prep else {
         return false;
     };
-    let mut ls = Box::new(state);
+    let size = u32::try_from(buf.len()).unwrap_or(0);
     let mut ind = Box::new(NdisStatusIndication {
         header: NdisObjectHeader::new(
             object_type::STATUS_INDICATION,
@@ -216,19 +224,23 @@ pub fn indicate_link_state(a: usize, state: NdisLinkState) -> bool {
         ),
         source_handle: drv::h(src),
         port_number: 0,
-        status_code: NDIS_STATUS_LINK_STATE,
+        status_code: code,
         flags: 0,
         destination_handle: std::ptr::null_mut(),
         request_id: std::ptr::null_mut(),
-        status_buffer: (&raw mut *ls).cast(),
-        status_buffer_size: u32::try_from(size_of::<NdisLinkState>()).unwrap_or(0),
+        status_buffer: if buf.is_empty() {
+            std::ptr::null_mut()
+        } else {
+            buf.as_mut_ptr().cast()
+        },
+        status_buffer_size: size,
         guid: [0; 4],
         ndis_reserved: [std::ptr::null_mut(); 4],
     });
     let ip: *mut NdisStatusIndication = &raw mut *ind;
     // SAFETY: the driver's ProtocolStatusEx for its binding; the indication lives for the call.
     drv::call("ProtocolStatusEx", level, || unsafe { h(drv::h(ctx), ip) });
-    world::with(|w| w.graveyard.keep.push(Box::new((ls, ind))));
+    world::with(|w| w.graveyard.keep.push(Box::new((buf, ind))));
     true
 }
 
@@ -258,7 +270,8 @@ pub fn release_all_held() -> bool {
     let Some((sends, oids, returns)) = items else {
         return false;
     };
-    let any = !sends.is_empty() || !oids.is_empty() || !returns.is_empty();
+    let chimney = crate::chimney::release_all_held();
+    let any = chimney || !sends.is_empty() || !oids.is_empty() || !returns.is_empty();
     for s in sends {
         crate::sched::enqueue(DISPATCH_LEVEL, "held send complete", move || {
             complete_sends(s)

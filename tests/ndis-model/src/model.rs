@@ -32,6 +32,8 @@ pub struct DeviceState {
     pub last_halt: Option<u32>,
     pub mtu: u32,
     pub mac: [u8; 6],
+    /// NdisMiniportHandle NDIS gave the virtual miniport (for verifier self-tests).
+    pub handle: usize,
 }
 
 /// Observable state of the driver's binding to a lower adapter.
@@ -167,6 +169,7 @@ impl Model {
                 last_halt: d.halts.last().copied(),
                 mtu: d.attr_mtu,
                 mac: d.attr_mac,
+                handle: d.handle,
             }
         })
     }
@@ -530,6 +533,7 @@ fn make_report(w: &mut World) -> Report {
         dbg: w.dbg.clone(),
         nbls_created: w.nbls.created,
         nbls_freed: w.nbls.freed,
+        chimney: crate::chimney::api::counters(w),
     }
 }
 

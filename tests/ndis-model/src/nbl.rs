@@ -19,6 +19,11 @@ pub enum Owner {
     Host(usize),
     /// Lower adapter `adapter` (a receive).
     Lower(usize),
+    /// The host stack above virtual miniport `adapter` (a chimney send, receive post,
+    /// disconnect or forward).
+    Chimney(usize),
+    /// The offload target of lower adapter `adapter` (a chimney receive indication).
+    Target(usize),
 }
 
 /// Where an NBL is now.
@@ -160,6 +165,16 @@ impl NblMem {
 
     pub fn owner_ctx(&self) -> usize {
         self.ctx as usize
+    }
+
+    /// The NET_BUFFER, its MDL, the data buffer and its length (chimney checks and fills).
+    pub fn parts(&self) -> (*mut NetBuffer, *mut Mdl, *mut u8, usize) {
+        (self.nb, self.mdl, self.data, self.data_len)
+    }
+
+    /// Bytes of the NET_BUFFER_LIST allocation (header plus every info slot).
+    pub fn nbl_size(&self) -> usize {
+        self.layout.size()
     }
 
     /// Checks data, NB/MDL links and the owner's context block.

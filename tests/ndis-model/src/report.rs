@@ -74,6 +74,7 @@ pub struct Report {
     pub dbg: Vec<String>,
     pub nbls_created: u64,
     pub nbls_freed: u64,
+    pub chimney: crate::chimney::ChimneyCounters,
 }
 
 impl Report {
@@ -175,6 +176,9 @@ impl fmt::Display for Report {
             "  sync: spin lock acquisitions {}  event waits {}",
             c.spin_acquires, c.waits
         )?;
+        if self.chimney != crate::chimney::ChimneyCounters::default() {
+            write!(f, "{}", self.chimney)?;
+        }
         if !self.injected.is_empty() {
             writeln!(f, "  injected failures: {:?}", self.injected)?;
         }

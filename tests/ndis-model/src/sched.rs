@@ -1,8 +1,9 @@
 //! The DPC worker thread, the work queue, and waits.
 //!
 //! Determinism: the worker only runs queued work while some thread is waiting (in
-//! `run_until_idle`, in NdisWaitEvent, or in a model wait for a pending completion). So at any
-//! time exactly one thread executes driver code, in an order fixed by the seed.
+//! `run_until_idle`, in NdisWaitEvent, or in a model wait for a pending completion), and only one
+//! item per grant of the waiting thread, which re-checks what it waits for between items. So at
+//! any time exactly one thread executes driver code, in an order fixed by the seed.
 
 use std::collections::VecDeque;
 use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
@@ -25,7 +26,8 @@ pub struct Work {
 struct State {
     queue: VecDeque<Work>,
     running: usize,
-    drain: usize,
+    /// Items the worker may start (granted one at a time by a waiting thread).
+    permits: usize,
     shutdown: bool,
     epoch: u64,
 }
@@ -33,7 +35,7 @@ struct State {
 static STATE: Mutex<State> = Mutex::new(State {
     queue: VecDeque::new(),
     running: 0,
-    drain: 0,
+    permits: 0,
     shutdown: false,
     epoch: 0,
 });
@@ -77,7 +79,7 @@ pub fn start_worker() -> JoinHandle<()> {
         s.shutdown = false;
         s.queue.clear();
         s.running = 0;
-        s.drain = 0;
+        s.permits = 0;
     }
     std::thread::Builder::new()
         .name("ndis-model-dpc".into())
@@ -90,9 +92,10 @@ pub fn start_worker() -> JoinHandle<()> {
                         if s.shutdown {
                             return;
                         }
-                        if s.drain > 0
+                        if s.permits > 0
                             && let Some(w) = s.queue.pop_front()
                         {
+                            s.permits -= 1;
                             s.running += 1;
                             break w;
                         }
@@ -122,19 +125,38 @@ pub fn stop_worker(h: JoinHandle<()>) -> usize {
     dropped
 }
 
-struct DrainGuard;
-impl DrainGuard {
-    fn new() -> Self {
-        let mut s = lock();
-        s.drain += 1;
-        CV.notify_all();
-        DrainGuard
+/// Waits (a non-worker thread) until no item is running or about to run, at most `limit`
+/// without progress. Epoch changes count as progress.
+fn settle(seen_epoch: &mut u64, progress: &mut Instant, limit: Duration) {
+    let mut s = lock();
+    loop {
+        if s.epoch != *seen_epoch {
+            *seen_epoch = s.epoch;
+            *progress = Instant::now();
+        }
+        let busy = s.running > 0 || (s.permits > 0 && !s.queue.is_empty());
+        if !busy || progress.elapsed() >= limit {
+            return;
+        }
+        s = CV
+            .wait_timeout(s, Duration::from_millis(2))
+            .unwrap_or_else(PoisonError::into_inner)
+            .0;
     }
 }
-impl Drop for DrainGuard {
-    fn drop(&mut self) {
-        lock().drain -= 1;
+
+/// Grants the worker the next queued item (a non-worker thread, after `settle`). False when
+/// nothing is queued.
+fn grant(progress: &mut Instant) -> bool {
+    let mut s = lock();
+    s.permits = 0;
+    if s.queue.is_empty() {
+        return false;
     }
+    s.permits = 1;
+    CV.notify_all();
+    *progress = Instant::now();
+    true
 }
 
 /// Waits until `cond` holds. Queued work runs meanwhile; when nothing is queued or running, held
@@ -148,9 +170,12 @@ pub fn wait_for(
 ) -> bool {
     let start = Instant::now();
     let mut last_progress = Instant::now();
-    let _g = (!irql::is_worker()).then(DrainGuard::new);
     let mut seen_epoch = lock().epoch;
+    let worker = irql::is_worker();
     loop {
+        if !worker {
+            settle(&mut seen_epoch, &mut last_progress, no_progress);
+        }
         if cond() {
             return true;
         }
@@ -159,30 +184,15 @@ pub fn wait_for(
         {
             return false;
         }
-        if irql::is_worker() {
+        if worker {
             let w = lock().queue.pop_front();
             if let Some(w) = w {
                 run_item(w);
                 last_progress = Instant::now();
                 continue;
             }
-        } else {
-            let s = lock();
-            if s.epoch != seen_epoch {
-                seen_epoch = s.epoch;
-                last_progress = Instant::now();
-                continue;
-            }
-            if !s.queue.is_empty() || s.running > 0 {
-                let (s, _) = CV
-                    .wait_timeout(s, Duration::from_millis(2))
-                    .unwrap_or_else(PoisonError::into_inner);
-                if s.epoch != seen_epoch {
-                    seen_epoch = s.epoch;
-                    last_progress = Instant::now();
-                }
-                continue;
-            }
+        } else if grant(&mut last_progress) {
+            continue;
         }
         if release_held() {
             last_progress = Instant::now();
@@ -209,9 +219,12 @@ pub fn run_until_idle() {
             }
         }
     }
-    let _g = DrainGuard::new();
-    let mut s = lock();
-    while !s.queue.is_empty() || s.running > 0 {
-        s = CV.wait(s).unwrap_or_else(PoisonError::into_inner);
+    let mut seen = lock().epoch;
+    let mut progress = Instant::now();
+    loop {
+        settle(&mut seen, &mut progress, Duration::MAX);
+        if !grant(&mut progress) {
+            return;
+        }
     }
 }

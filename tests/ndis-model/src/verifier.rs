@@ -52,8 +52,29 @@ pub enum Export {
     DbgPrint,
     NdisSetOptionalHandlers,
     NdisMGetOffloadHandlers,
-    /// Any chimney state or I/O call (not modelled yet: the model offers no chimney target).
-    ChimneyCall,
+    NdisInitiateOffload,
+    NdisTerminateOffload,
+    NdisUpdateOffload,
+    NdisInvalidateOffload,
+    NdisQueryOffloadState,
+    NdisMInitiateOffloadComplete,
+    NdisMTerminateOffloadComplete,
+    NdisMUpdateOffloadComplete,
+    NdisMInvalidateOffloadComplete,
+    NdisMQueryOffloadStateComplete,
+    NdisMOffloadEventIndicate,
+    NdisOffloadTcpSend,
+    NdisOffloadTcpReceive,
+    NdisOffloadTcpDisconnect,
+    NdisOffloadTcpForward,
+    NdisOffloadTcpReceiveReturn,
+    /// The upcall table of NdisMGetOffloadHandlers (not exports, counted the same way).
+    NdisTcpOffloadSendComplete,
+    NdisTcpOffloadReceiveComplete,
+    NdisTcpOffloadDisconnectComplete,
+    NdisTcpOffloadForwardComplete,
+    NdisTcpOffloadEventHandler,
+    NdisTcpOffloadReceiveHandler,
 }
 
 impl Export {
@@ -126,6 +147,9 @@ impl Verifier {
             let message = msg();
             if std::env::var_os("CHIMNEY_MODEL_TRACE").is_some() {
                 eprintln!("VIOLATION [{name}] {message}");
+            }
+            if std::env::var_os("CHIMNEY_MODEL_BACKTRACE").is_some() {
+                eprintln!("{}", std::backtrace::Backtrace::force_capture());
             }
             self.violations.push(Violation {
                 check: name,

@@ -235,6 +235,8 @@ pub struct World {
     pub next_request_id: usize,
     /// The PnP event being delivered (NDIS serialises them): notification address and result.
     pub pnp: Option<(usize, Option<NdisStatus>)>,
+    /// TCP chimney: the driver's chimney tables, the host stack and the offload targets.
+    pub chimney: crate::chimney::ChimneyWorld,
 }
 
 // SAFETY: World holds raw addresses (as usize) and boxed NDIS structures with raw pointers; all
@@ -270,6 +272,7 @@ impl World {
             graveyard: Graveyard::default(),
             next_request_id: 0x5100,
             pnp: None,
+            chimney: crate::chimney::ChimneyWorld::default(),
         }
     }
 

@@ -171,6 +171,10 @@ pub unsafe extern "system" fn NdisCloseAdapterEx(binding_handle: NdisHandle) -> 
             w.v.check("close.nothing_outstanding", s == 0 && o == 0 && r == 0, || {
                 format!("NdisCloseAdapterEx with {s} send(s) below, {o} OID(s) below, {r} receive(s) not returned")
             });
+            let c = w.chimney.below(a);
+            w.v.check("close.chimney_nothing_outstanding", c == 0, || {
+                format!("NdisCloseAdapterEx with {c} chimney NBL(s) still at the offload target or indicated and not returned")
+            });
             let pending = w.adapters[a].cfg.policy.close_pending;
             let ctx = w.adapters[a].binding.ctx;
             if pending {

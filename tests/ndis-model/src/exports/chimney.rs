@@ -1,14 +1,117 @@
-//! TCP chimney exports. This phase models no chimney offload target: optional-handler
-//! registration is accepted, NdisMGetOffloadHandlers reports NOT_SUPPORTED (the driver then runs
-//! as a plain IM), and any chimney state or I/O call is a violation (nothing can have asked for it).
+//! TCP chimney exports, registration and state side: NdisSetOptionalHandlers (dispatch on
+//! Header.Type, handle-kind and OffloadType checks, tables stored or, for a newer ndis.sys,
+//! discarded), NdisMGetOffloadHandlers (a static table of model upcalls), the state calls, their
+//! NdisM*Complete and NdisMOffloadEventIndicate. Routing is in `crate::chimney::core`.
 
 #![allow(non_snake_case, reason = "exports keep their ndis.sys names")]
 
 use chimney_im::ndis::*;
 
 use super::{enter, guard};
+use crate::chimney::{self, Op, Open};
+use crate::config::ChimneyNdis;
+use crate::irql;
 use crate::verifier::Export as E;
-use crate::world::{self, DevPhase, HandleKind};
+use crate::world::{self, DevPhase, HandleKind, OpenState, World};
+
+/// The static NDIS_TCP_OFFLOAD_EVENT_HANDLERS every NdisMGetOffloadHandlers caller gets.
+pub static TCP_OFFLOAD_HANDLERS: NdisTcpOffloadEventHandlers = NdisTcpOffloadEventHandlers {
+    header: NdisObjectHeader::new(
+        1, // NdisTcpChimneyOffload: the docs say Type equals the chimney type.
+        NDIS_OBJECT_TCP_OFFLOAD_REVISION_1,
+        NDIS_SIZEOF_TCP_OFFLOAD_EVENT_HANDLERS_REVISION_1,
+    ),
+    ndis_tcp_offload_event_handler: Some(super::chimney_io::NdisTcpOffloadEventHandler),
+    ndis_tcp_offload_receive_handler: Some(super::chimney_io::NdisTcpOffloadReceiveHandler),
+    ndis_tcp_offload_send_complete: Some(super::chimney_io::NdisTcpOffloadSendComplete),
+    ndis_tcp_offload_receive_complete: Some(super::chimney_io::NdisTcpOffloadReceiveComplete),
+    ndis_tcp_offload_disconnect_complete: Some(super::chimney_io::NdisTcpOffloadDisconnectComplete),
+    ndis_tcp_offload_forward_complete: Some(super::chimney_io::NdisTcpOffloadForwardComplete),
+};
+
+/// Validates one chimney characteristics structure and merges it into the stored tables.
+fn store(w: &mut World, kind: u8, p: *mut NdisDriverOptionalHandlers) {
+    let keep = w.cfg.chimney_ndis == ChimneyNdis::Stores;
+    let mut prov = w.chimney.provider.unwrap_or_default();
+    let mut cli = w.chimney.client.unwrap_or_default();
+    let complete = match kind {
+        0x8F => {
+            // SAFETY: Header.Type says this is the provider generic structure (size checked).
+            let c = unsafe { &*p.cast::<NdisProviderChimneyOffloadGenericCharacteristics>() };
+            prov.initiate = c.initiate_offload_handler;
+            prov.terminate = c.terminate_offload_handler;
+            prov.update = c.update_offload_handler;
+            prov.invalidate = c.invalidate_offload_handler;
+            prov.query = c.query_offload_handler;
+            prov.has_generic = true;
+            [
+                prov.initiate.is_some(),
+                prov.terminate.is_some(),
+                prov.update.is_some(),
+            ]
+            .iter()
+            .all(|x| *x)
+                && prov.invalidate.is_some()
+                && prov.query.is_some()
+        }
+        0x94 => {
+            // SAFETY: Header.Type says this is the provider TCP structure (size checked).
+            let c = unsafe { &*p.cast::<NdisProviderChimneyOffloadTcpCharacteristics>() };
+            prov.send = c.tcp_offload_send_handler;
+            prov.receive = c.tcp_offload_receive_handler;
+            prov.disconnect = c.tcp_offload_disconnect_handler;
+            prov.forward = c.tcp_offload_forward_handler;
+            prov.receive_return = c.tcp_offload_receive_return_handler;
+            prov.has_tcp = true;
+            prov.send.is_some()
+                && prov.receive.is_some()
+                && prov.disconnect.is_some()
+                && prov.forward.is_some()
+                && prov.receive_return.is_some()
+        }
+        0x8E => {
+            // SAFETY: Header.Type says this is the client generic structure (size checked).
+            let c = unsafe { &*p.cast::<NdisClientChimneyOffloadGenericCharacteristics>() };
+            cli.initiate_complete = c.initiate_offload_complete_handler;
+            cli.terminate_complete = c.terminate_offload_complete_handler;
+            cli.update_complete = c.update_offload_complete_handler;
+            cli.invalidate_complete = c.invalidate_offload_complete_handler;
+            cli.query_complete = c.query_offload_complete_handler;
+            cli.offload_event = c.indicate_offload_event_handler;
+            cli.initiate_complete.is_some()
+                && cli.terminate_complete.is_some()
+                && cli.update_complete.is_some()
+                && cli.invalidate_complete.is_some()
+                && cli.query_complete.is_some()
+        }
+        _ => {
+            // SAFETY: Header.Type says this is the client TCP structure (size checked).
+            let c = unsafe { &*p.cast::<NdisClientChimneyOffloadTcpCharacteristics>() };
+            cli.send_complete = c.tcp_offload_send_complete_handler;
+            cli.receive_complete = c.tcp_offload_receive_complete_handler;
+            cli.disconnect_complete = c.tcp_offload_disconnect_complete_handler;
+            cli.forward_complete = c.tcp_offload_forward_complete_handler;
+            cli.tcp_event = c.tcp_offload_event_handler;
+            cli.receive_indicate = c.tcp_offload_receive_indicate_handler;
+            cli.send_complete.is_some()
+                && cli.receive_complete.is_some()
+                && cli.disconnect_complete.is_some()
+                && cli.forward_complete.is_some()
+                && cli.tcp_event.is_some()
+                && cli.receive_indicate.is_some()
+        }
+    };
+    w.v.check("chimney.handlers_complete", complete, || {
+        format!("chimney characteristics {kind:#x} leave a required handler NULL (a pass-through IM needs all of them)")
+    });
+    if keep {
+        if matches!(kind, 0x8F | 0x94) {
+            w.chimney.provider = Some(prov);
+        } else {
+            w.chimney.client = Some(cli);
+        }
+    }
+}
 
 /// # Safety
 /// Called by the driver with the documented arguments.
@@ -22,20 +125,35 @@ pub unsafe extern "system" fn NdisSetOptionalHandlers(
             enter(w, E::NdisSetOptionalHandlers, PASSIVE_LEVEL);
             let h = ndis_handle as usize;
             let kind = w.handles.get(&h).filter(|i| i.alive).map(|i| i.kind);
-            w.v.check(
-                "chimney.optional_handlers_driver_handle",
-                matches!(kind, Some(HandleKind::MiniportDriver | HandleKind::ProtocolDriver)),
-                || format!("NdisSetOptionalHandlers handle {h:#x} is {kind:?}, not a driver handle from SetOptions"),
-            );
             if optional_handlers.is_null() {
                 w.v.fail("chimney.optional_handlers_header", || "NULL OptionalHandlers".into());
                 return NDIS_STATUS_INVALID_PARAMETER;
             }
             // SAFETY: non-NULL; every optional-handler structure starts with its header.
             let hdr = unsafe { *optional_handlers };
-            w.v.check("chimney.optional_handlers_header", matches!(hdr.kind, 0x8E | 0x8F | 0x93 | 0x94), || {
-                format!("optional handlers header {hdr:?} is not a chimney characteristics type")
+            let (want, min) = match hdr.kind {
+                0x8E => (vec![HandleKind::ProtocolDriver], 56),
+                0x8F => (vec![HandleKind::MiniportDriver], 48),
+                0x93 => (vec![HandleKind::ProtocolDriver, HandleKind::Binding], 64),
+                0x94 => (vec![HandleKind::MiniportDriver], 56),
+                _ => (Vec::new(), 0),
+            };
+            if !w.v.check("chimney.optional_handlers_header", !want.is_empty() && usize::from(hdr.size) >= min && hdr.revision >= 1, || {
+                format!("optional handlers header {hdr:?}: not a chimney characteristics type with Revision >= 1 and Size >= {min} (NdisSetOptionalHandlers dispatches on Header.Type)")
+            }) {
+                return NDIS_STATUS_NOT_SUPPORTED;
+            }
+            let handle_ok = kind.is_some_and(|k| want.contains(&k));
+            let tcp = matches!(hdr.kind, 0x93 | 0x94);
+            // SAFETY: the TCP structures have OffloadType at offset 8 (size checked above).
+            let ty = if tcp { unsafe { *optional_handlers.cast::<u32>().add(2) } } else { 1 };
+            let ok = w.v.check("chimney.optional_handlers_accepted", handle_ok && ty == 1, || {
+                format!("NdisSetOptionalHandlers(Type {:#x}) with a {kind:?} handle (needs {want:?}) and OffloadType {ty}: ndis.sys returns NOT_SUPPORTED", hdr.kind)
             });
+            if !ok {
+                return NDIS_STATUS_NOT_SUPPORTED;
+            }
+            store(w, hdr.kind, optional_handlers);
             NDIS_STATUS_SUCCESS
         })
         .unwrap_or(NDIS_STATUS_FAILURE)
@@ -47,7 +165,7 @@ pub unsafe extern "system" fn NdisSetOptionalHandlers(
 #[unsafe(no_mangle)]
 pub unsafe extern "system" fn NdisMGetOffloadHandlers(
     ndis_miniport_handle: NdisHandle,
-    _chimney_type: NdisChimneyOffloadType,
+    chimney_type: NdisChimneyOffloadType,
     offload_handlers: *mut *mut NdisOffloadEventHandlers,
 ) -> NdisStatus {
     guard(E::NdisMGetOffloadHandlers, NDIS_STATUS_FAILURE, || {
@@ -67,53 +185,142 @@ pub unsafe extern "system" fn NdisMGetOffloadHandlers(
                     || format!("NdisMGetOffloadHandlers while the miniport is {phase:?}"),
                 );
             }
-            if !offload_handlers.is_null() {
-                // SAFETY: the driver's out parameter.
-                unsafe { *offload_handlers = std::ptr::null_mut() };
+            if !w.v.check(
+                "chimney.get_handlers_out_pointer",
+                !offload_handlers.is_null(),
+                || "NdisMGetOffloadHandlers with a NULL OffloadHandlers pointer".into(),
+            ) {
+                return NDIS_STATUS_INVALID_PARAMETER;
             }
-            NDIS_STATUS_NOT_SUPPORTED
+            if chimney_type != chimney_offload_type::TCP {
+                // SAFETY: the driver's out parameter (checked non-NULL).
+                unsafe { *offload_handlers = std::ptr::null_mut() };
+                return NDIS_STATUS_NOT_SUPPORTED;
+            }
+            let t: *const NdisTcpOffloadEventHandlers = &raw const TCP_OFFLOAD_HANDLERS;
+            // SAFETY: the driver's out parameter; the table is static and never written.
+            unsafe { *offload_handlers = t.cast_mut().cast() };
+            NDIS_STATUS_SUCCESS
         })
         .unwrap_or(NDIS_STATUS_FAILURE)
     })
 }
 
-fn not_modelled(name: &'static str) {
-    world::try_with(|w| {
-        enter(w, E::ChimneyCall, DISPATCH_LEVEL);
-        w.v.fail("chimney.no_calls_without_offload_target", || {
-            format!("{name} called, but no chimney offload was ever initiated (the model offers no offload target)")
-        });
+fn state_call(e: E, op: Op, h: NdisHandle, l: *mut NdisProtocolOffloadBlockList) {
+    guard(e, (), || {
+        let a = world::try_with(|w| {
+            enter(w, e, DISPATCH_LEVEL);
+            let a = w.expect_live(
+                "handle.binding",
+                &e.to_string(),
+                h as usize,
+                HandleKind::Binding,
+            )?;
+            let open = w.adapters[a].binding.open;
+            w.v.check("chimney.binding_open", open == OpenState::Open, || {
+                format!("{e} on a binding that is {open:?}")
+            });
+            w.v.check("chimney_state.block_list_not_null", !l.is_null(), || {
+                format!("{e} with a NULL block list")
+            })
+            .then_some(a)
+        })
+        .flatten();
+        if let Some(a) = a {
+            chimney::core::state_call(op, Open::Im(a), l as usize);
+        }
     });
 }
 
-macro_rules! chimney_stub {
-    ($name:ident ( $($arg:ident : $ty:ty),* ) $(-> $ret:ty = $val:expr)?) => {
-        /// Not modelled yet (see the module docs).
-        ///
+fn state_complete(e: E, op: Op, h: NdisHandle, l: *mut NdisMiniportOffloadBlockList) {
+    guard(e, (), || {
+        let ok = world::try_with(|w| {
+            enter(w, e, DISPATCH_LEVEL);
+            let a = w.expect_live("handle.miniport", &e.to_string(), h as usize, HandleKind::Miniport)?;
+            let phase = w.adapters[a].dev.phase;
+            w.v.check("chimney_complete.miniport_initialized", matches!(phase, DevPhase::Up | DevPhase::Halting), || {
+                format!("{e} on a miniport that is {phase:?}")
+            });
+            if !w.v.check("chimney_state.block_list_not_null", !l.is_null(), || format!("{e} with a NULL block list")) {
+                return None;
+            }
+            let src = chimney::blocks::source_handle(l as usize);
+            let to = chimney::open_of(w, src);
+            w.v.check("chimney_complete.miniport_handle_matches", to.is_none() || to == Some(Open::Host(a)), || {
+                format!("{e}(miniport of adapter {a}) completes a call of {to:?} (NDIS ignores the handle, but it must be the completing miniport's)")
+            });
+            Some(())
+        })
+        .flatten();
+        if ok.is_some() {
+            chimney::core::state_complete(op, l as usize);
+        }
+    });
+}
+
+macro_rules! state_exports {
+    ($($name:ident => $op:ident),*) => {$(
         /// # Safety
         /// Called by the driver with the documented arguments.
         #[unsafe(no_mangle)]
-        pub unsafe extern "system" fn $name($($arg: $ty),*) $(-> $ret)? {
-            $(let _ = $arg;)*
-            guard(E::ChimneyCall, (), || not_modelled(stringify!($name)));
-            $($val)?
+        pub unsafe extern "system" fn $name(h: NdisHandle, l: *mut NdisProtocolOffloadBlockList) {
+            state_call(E::$name, Op::$op, h, l);
         }
-    };
+    )*};
 }
 
-chimney_stub!(NdisInitiateOffload(h: NdisHandle, l: *mut NdisProtocolOffloadBlockList));
-chimney_stub!(NdisTerminateOffload(h: NdisHandle, l: *mut NdisProtocolOffloadBlockList));
-chimney_stub!(NdisUpdateOffload(h: NdisHandle, l: *mut NdisProtocolOffloadBlockList));
-chimney_stub!(NdisInvalidateOffload(h: NdisHandle, l: *mut NdisProtocolOffloadBlockList));
-chimney_stub!(NdisQueryOffloadState(h: NdisHandle, l: *mut NdisProtocolOffloadBlockList));
-chimney_stub!(NdisMInitiateOffloadComplete(h: NdisHandle, l: *mut NdisMiniportOffloadBlockList));
-chimney_stub!(NdisMTerminateOffloadComplete(h: NdisHandle, l: *mut NdisMiniportOffloadBlockList));
-chimney_stub!(NdisMUpdateOffloadComplete(h: NdisHandle, l: *mut NdisMiniportOffloadBlockList));
-chimney_stub!(NdisMInvalidateOffloadComplete(h: NdisHandle, l: *mut NdisMiniportOffloadBlockList));
-chimney_stub!(NdisMQueryOffloadStateComplete(h: NdisHandle, l: *mut NdisMiniportOffloadBlockList));
-chimney_stub!(NdisMOffloadEventIndicate(h: NdisHandle, l: *mut NdisMiniportOffloadBlockList, c: u32));
-chimney_stub!(NdisOffloadTcpSend(h: *mut NdisOffloadHandle, n: *mut NetBufferList) -> NdisStatus = NDIS_STATUS_PENDING);
-chimney_stub!(NdisOffloadTcpReceive(h: *mut NdisOffloadHandle, n: *mut NetBufferList) -> NdisStatus = NDIS_STATUS_PENDING);
-chimney_stub!(NdisOffloadTcpDisconnect(h: *mut NdisOffloadHandle, n: *mut NetBufferList, f: u32) -> NdisStatus = NDIS_STATUS_PENDING);
-chimney_stub!(NdisOffloadTcpForward(h: *mut NdisOffloadHandle, n: *mut NetBufferList) -> NdisStatus = NDIS_STATUS_PENDING);
-chimney_stub!(NdisOffloadTcpReceiveReturn(h: NdisHandle, n: *mut NetBufferList));
+macro_rules! complete_exports {
+    ($($name:ident => $op:ident),*) => {$(
+        /// # Safety
+        /// Called by the driver with the documented arguments.
+        #[unsafe(no_mangle)]
+        pub unsafe extern "system" fn $name(h: NdisHandle, l: *mut NdisMiniportOffloadBlockList) {
+            state_complete(E::$name, Op::$op, h, l);
+        }
+    )*};
+}
+
+state_exports!(
+    NdisInitiateOffload => Initiate,
+    NdisTerminateOffload => Terminate,
+    NdisUpdateOffload => Update,
+    NdisInvalidateOffload => Invalidate,
+    NdisQueryOffloadState => Query
+);
+
+complete_exports!(
+    NdisMInitiateOffloadComplete => Initiate,
+    NdisMTerminateOffloadComplete => Terminate,
+    NdisMUpdateOffloadComplete => Update,
+    NdisMInvalidateOffloadComplete => Invalidate,
+    NdisMQueryOffloadStateComplete => Query
+);
+
+/// # Safety
+/// Called by the driver with the documented arguments.
+#[unsafe(no_mangle)]
+pub unsafe extern "system" fn NdisMOffloadEventIndicate(
+    h: NdisHandle,
+    l: *mut NdisMiniportOffloadBlockList,
+    code: u32,
+) {
+    guard(E::NdisMOffloadEventIndicate, (), || {
+        let ok = world::try_with(|w| {
+            enter(w, E::NdisMOffloadEventIndicate, DISPATCH_LEVEL);
+            let at = irql::current();
+            w.v.check("chimney_indicate.at_dispatch", at == DISPATCH_LEVEL, || {
+                format!("NdisMOffloadEventIndicate at IRQL {at}; it is DISPATCH_LEVEL only")
+            });
+            w.expect_live(
+                "handle.miniport",
+                "NdisMOffloadEventIndicate",
+                h as usize,
+                HandleKind::Miniport,
+            )
+        })
+        .flatten();
+        if ok.is_some() {
+            chimney::core::offload_event(h as usize, l as usize, code);
+        }
+    });
+}

@@ -94,6 +94,10 @@ pub unsafe extern "system" fn NdisFreeMemory(
                 format!("MemoryFlags {memory_flags:#x} (must be 0)")
             });
             w.mem.remove(&p);
+            // Events living in the block die with it: a later NdisSetEvent/ResetEvent/WaitEvent on
+            // one is a use after free ("event.initialized").
+            let end = p + len as usize;
+            w.events.retain(|&e, _| !(p..end).contains(&e));
             w.counters.frees += 1;
             w.counters.bytes -= u64::from(len);
             if let Some(l) = layout(len) {

@@ -3,6 +3,7 @@
 
 pub mod binding;
 pub mod chimney;
+pub mod chimney_io;
 pub mod datapath;
 pub mod device;
 pub mod memory;
@@ -143,9 +144,9 @@ pub static EXPORTS: ExportTable = ExportTable([
     chimney::NdisMInvalidateOffloadComplete as *const (),
     chimney::NdisMQueryOffloadStateComplete as *const (),
     chimney::NdisMOffloadEventIndicate as *const (),
-    chimney::NdisOffloadTcpSend as *const (),
-    chimney::NdisOffloadTcpReceive as *const (),
-    chimney::NdisOffloadTcpDisconnect as *const (),
-    chimney::NdisOffloadTcpForward as *const (),
-    chimney::NdisOffloadTcpReceiveReturn as *const (),
+    chimney_io::NdisOffloadTcpSend as *const (),
+    chimney_io::NdisOffloadTcpReceive as *const (),
+    chimney_io::NdisOffloadTcpDisconnect as *const (),
+    chimney_io::NdisOffloadTcpForward as *const (),
+    chimney_io::NdisOffloadTcpReceiveReturn as *const (),
 ]);

@@ -300,17 +300,15 @@ pub unsafe extern "system" fn NdisMIndicateStatusEx(
     status_indication: *mut NdisStatusIndication,
 ) {
     guard(E::NdisMIndicateStatusEx, (), || {
-        world::try_with(|w| {
+        let r = world::try_with(|w| {
             enter(w, E::NdisMIndicateStatusEx, DISPATCH_LEVEL);
             let mh = miniport_adapter_handle as usize;
-            let Some(a) = w.expect_live(
+            let a = w.expect_live(
                 "handle.miniport",
                 "NdisMIndicateStatusEx",
                 mh,
                 HandleKind::Miniport,
-            ) else {
-                return;
-            };
+            )?;
             let phase = w.adapters[a].dev.phase;
             w.v.check(
                 "status.miniport_initialized",
@@ -322,7 +320,7 @@ pub unsafe extern "system" fn NdisMIndicateStatusEx(
                 !status_indication.is_null(),
                 || "NULL status indication".into(),
             ) {
-                return;
+                return None;
             }
             // SAFETY: non-NULL indication passed by the driver, valid for the call.
             let s = unsafe { &*status_indication };
@@ -364,6 +362,10 @@ pub unsafe extern "system" fn NdisMIndicateStatusEx(
                 code: s.status_code,
                 buffer: buf,
             });
+            Some((a, s.status_code))
         });
+        if let Some(Some((a, code))) = r {
+            crate::chimney::host::on_status(a, code);
+        }
     });
 }

@@ -35,7 +35,7 @@ fn set_event(e: E, event: *mut NdisEvent, value: bool) {
         enter(w, e, DISPATCH_LEVEL);
         let known = w.events.contains_key(&(event as usize));
         if w.v.check("event.initialized", known, || {
-            format!("{e}({event:p}) on an event never passed to NdisInitializeEvent")
+            format!("{e}({event:p}): not an initialised event (never initialised, or its memory was freed)")
         }) {
             w.events.insert(event as usize, value);
         }
