@@ -2,7 +2,7 @@
 //! NoPush, BytesTransferred), completion timing (inline, deferred, held, partial releases),
 //! re-posts from completions, indications, events, state calls, terminates, and pause, unbind,
 //! halt and surprise removal in the middle, with injected NBL-context and memory failures.
-//! `CHIMNEY_SEED=n` replays one seed; `CHIMNEY_SEEDS=n` sets how many run (default 200).
+//! `CHIMNEY_SEED=n` replays one seed; `CHIMNEY_SEEDS=n` sets how many run (default 1000).
 
 use std::time::Duration;
 
@@ -209,7 +209,7 @@ fn random_chimney_traffic_across_seeds() {
             let n = std::env::var("CHIMNEY_SEEDS")
                 .ok()
                 .and_then(|s| s.parse().ok())
-                .unwrap_or(200);
+                .unwrap_or(1000);
             (0..n).collect()
         }
     };

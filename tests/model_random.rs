@@ -1,6 +1,6 @@
 //! Randomized interleaving of traffic, OIDs, pause/restart of both edges, disable/re-enable,
 //! surprise removal and unbind/rebind, across many seeds. `CHIMNEY_SEED=n` replays one seed;
-//! `CHIMNEY_SEEDS=n` sets how many seeds run (default 200).
+//! `CHIMNEY_SEEDS=n` sets how many seeds run (default 1000).
 
 use std::time::Duration;
 
@@ -118,7 +118,7 @@ fn random_interleavings_across_seeds() {
             let n = std::env::var("CHIMNEY_SEEDS")
                 .ok()
                 .and_then(|s| s.parse().ok())
-                .unwrap_or(200);
+                .unwrap_or(1000);
             (0..n).collect()
         }
     };

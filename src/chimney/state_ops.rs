@@ -283,8 +283,8 @@ fn start_chain(
         return Err(NDIS_STATUS_FAILURE);
     }
     if !entry.try_start_io(count) {
-        binding.release_sends(count);
         adapter.release_io(count);
+        binding.release_sends(count);
         return Err(NDIS_STATUS_FAILURE);
     }
     let owner = ptr::from_ref(entry).cast_mut().cast::<c_void>();
@@ -303,8 +303,8 @@ fn start_chain(
     }
     // SAFETY: ends the references taken above; the offload reference keeps the entry alive.
     unsafe { OffloadEntry::end_io(NonNull::from(entry), count) };
-    binding.release_sends(count);
     adapter.release_io(count);
+    binding.release_sends(count);
     Err(NDIS_STATUS_RESOURCES)
 }
 
