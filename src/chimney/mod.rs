@@ -12,7 +12,7 @@
 
 mod blocks;
 mod io;
-mod state_ops;
+mod state;
 
 use core::ffi::c_void;
 use core::ptr;
@@ -157,7 +157,7 @@ unsafe extern "system" fn initiate_offload(
     // SAFETY: NDIS passes back our adapter context while the miniport is initialized.
     let adapter = unsafe { adapter(context) };
     // SAFETY: the host's live block list, ours until completed.
-    unsafe { state_ops::initiate(adapter, list) };
+    unsafe { state::initiate(adapter, list) };
 }
 
 unsafe extern "system" fn terminate_offload(
@@ -167,7 +167,7 @@ unsafe extern "system" fn terminate_offload(
     // SAFETY: NDIS passes back our adapter context while the miniport is initialized.
     let adapter = unsafe { adapter(context) };
     // SAFETY: the host's live block list, ours until completed.
-    unsafe { state_ops::terminate(adapter, list) };
+    unsafe { state::terminate(adapter, list) };
 }
 
 unsafe extern "system" fn update_offload(
@@ -177,7 +177,7 @@ unsafe extern "system" fn update_offload(
     // SAFETY: NDIS passes back our adapter context while the miniport is initialized.
     let adapter = unsafe { adapter(context) };
     // SAFETY: the host's live block list, ours until completed.
-    unsafe { state_ops::simple(StateOp::Update, adapter, list) };
+    unsafe { state::simple(StateOp::Update, adapter, list) };
 }
 
 unsafe extern "system" fn invalidate_offload(
@@ -187,7 +187,7 @@ unsafe extern "system" fn invalidate_offload(
     // SAFETY: NDIS passes back our adapter context while the miniport is initialized.
     let adapter = unsafe { adapter(context) };
     // SAFETY: the host's live block list, ours until completed.
-    unsafe { state_ops::simple(StateOp::Invalidate, adapter, list) };
+    unsafe { state::simple(StateOp::Invalidate, adapter, list) };
 }
 
 unsafe extern "system" fn query_offload(
@@ -197,7 +197,7 @@ unsafe extern "system" fn query_offload(
     // SAFETY: NDIS passes back our adapter context while the miniport is initialized.
     let adapter = unsafe { adapter(context) };
     // SAFETY: the host's live block list, ours until completed.
-    unsafe { state_ops::simple(StateOp::Query, adapter, list) };
+    unsafe { state::simple(StateOp::Query, adapter, list) };
 }
 
 /// # Safety
@@ -282,7 +282,7 @@ unsafe extern "system" fn initiate_offload_complete(
     list: *mut NdisProtocolOffloadBlockList,
 ) {
     // SAFETY: the list we passed down, completed.
-    unsafe { state_ops::initiate_complete(list.cast()) };
+    unsafe { state::initiate_complete(list.cast()) };
 }
 
 unsafe extern "system" fn terminate_offload_complete(
@@ -290,7 +290,7 @@ unsafe extern "system" fn terminate_offload_complete(
     list: *mut NdisProtocolOffloadBlockList,
 ) {
     // SAFETY: the list we passed down, completed.
-    unsafe { state_ops::terminate_complete(list.cast()) };
+    unsafe { state::terminate_complete(list.cast()) };
 }
 
 unsafe extern "system" fn update_offload_complete(
@@ -298,7 +298,7 @@ unsafe extern "system" fn update_offload_complete(
     list: *mut NdisProtocolOffloadBlockList,
 ) {
     // SAFETY: the list we passed down, completed.
-    unsafe { state_ops::simple_complete(StateOp::Update, list.cast()) };
+    unsafe { state::simple_complete(StateOp::Update, list.cast()) };
 }
 
 unsafe extern "system" fn invalidate_offload_complete(
@@ -306,7 +306,7 @@ unsafe extern "system" fn invalidate_offload_complete(
     list: *mut NdisProtocolOffloadBlockList,
 ) {
     // SAFETY: the list we passed down, completed.
-    unsafe { state_ops::simple_complete(StateOp::Invalidate, list.cast()) };
+    unsafe { state::simple_complete(StateOp::Invalidate, list.cast()) };
 }
 
 unsafe extern "system" fn query_offload_complete(
@@ -314,7 +314,7 @@ unsafe extern "system" fn query_offload_complete(
     list: *mut NdisProtocolOffloadBlockList,
 ) {
     // SAFETY: the list we passed down, completed.
-    unsafe { state_ops::simple_complete(StateOp::Query, list.cast()) };
+    unsafe { state::simple_complete(StateOp::Query, list.cast()) };
 }
 
 /// ProtocolIndicateOffloadEvent. No IM contract is defined (ndis-chimney.md §6.6; the MUX sample
@@ -328,7 +328,7 @@ unsafe extern "system" fn indicate_offload_event(
     // SAFETY: NDIS passes back our binding context.
     let binding = unsafe { binding(context) };
     // SAFETY: the target's list (or null), valid for the duration of the call.
-    unsafe { state_ops::indicate_event(binding, list.cast(), code) };
+    unsafe { state::indicate_event(binding, list.cast(), code) };
 }
 
 unsafe extern "system" fn tcp_offload_send_complete(context: NdisHandle, nbls: *mut NetBufferList) {
