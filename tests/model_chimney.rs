@@ -5,32 +5,10 @@
 //! and terminate with I/O outstanding.
 
 use chimney_im::ndis::*;
+use ndis_model::testkit::*;
 use ndis_model::*;
 
 const A: AdapterId = AdapterId(0);
-
-fn load(ch: ChimneyPolicy, seed: u64) -> Model {
-    Model::load(ModelConfig::default().seed(seed).with_adapter(
-        LowerAdapterConfig::ethernet(1).with_policy(AdapterPolicy {
-            chimney: ch,
-            ..AdapterPolicy::default()
-        }),
-    ))
-}
-
-fn clean(m: Model) -> Report {
-    let r = m.unload();
-    assert!(r.violations.is_empty(), "{r}");
-    r
-}
-
-fn offloaded(m: &mut Model) -> ConnId {
-    let c = m.host_offload(A).expect("the host can offload");
-    m.run_until_idle();
-    m.target_complete_state(A);
-    assert_eq!(m.conn_state(c), ConnState::Offloaded);
-    c
-}
 
 #[test]
 fn receives_pass_through_with_every_completion_timing() {
@@ -38,7 +16,7 @@ fn receives_pass_through_with_every_completion_timing() {
         .into_iter()
         .enumerate()
     {
-        let mut m = load(
+        let mut m = one_chimney_adapter(
             ChimneyPolicy {
                 io_completion: timing,
                 state_completion: timing,
@@ -46,7 +24,7 @@ fn receives_pass_through_with_every_completion_timing() {
             },
             10 + i as u64,
         );
-        let c = offloaded(&mut m);
+        let c = offload_now(&mut m, A);
         assert_eq!(m.host_post_receives(c, 4, 3, 100), 12);
         m.run_until_idle();
         if timing == Completion::Held {
@@ -57,7 +35,7 @@ fn receives_pass_through_with_every_completion_timing() {
         }
         let v = m.chimney_view(c);
         assert_eq!((v.outstanding, v.rx_bytes), (0, 1200), "{timing:?}: {v:?}");
-        let r = clean(m);
+        let r = unload_clean(m);
         let ch = &r.chimney;
         assert_eq!((ch.receives_posted, ch.io_completed), (12, 12), "{r}");
         assert_eq!(ch.receive_status.get(&0), Some(&12), "{r}");
@@ -81,7 +59,7 @@ fn receives_pass_through_with_every_completion_timing() {
 #[test]
 fn host_reposts_from_inside_its_receive_completion() {
     for timing in [Completion::Inline, Completion::Deferred] {
-        let mut m = load(
+        let mut m = one_chimney_adapter(
             ChimneyPolicy {
                 io_completion: timing,
                 host_reposts: 20,
@@ -90,12 +68,12 @@ fn host_reposts_from_inside_its_receive_completion() {
             },
             20,
         );
-        let c = offloaded(&mut m);
+        let c = offload_now(&mut m, A);
         m.host_post_receives(c, 2, 2, 64);
         m.run_until_idle();
         let v = m.chimney_view(c);
         assert_eq!(v.outstanding, 0, "{v:?}");
-        let r = clean(m);
+        let r = unload_clean(m);
         assert_eq!(r.chimney.reposts, 20, "{r}");
         assert_eq!(r.chimney.receives_posted, 24, "{r}");
     }
@@ -103,7 +81,7 @@ fn host_reposts_from_inside_its_receive_completion() {
 
 #[test]
 fn completions_split_posts_and_merge_connections() {
-    let mut m = load(
+    let mut m = one_chimney_adapter(
         ChimneyPolicy {
             io_completion: Completion::Held,
             fill_completely: false,
@@ -111,7 +89,7 @@ fn completions_split_posts_and_merge_connections() {
         },
         30,
     );
-    let conns: Vec<ConnId> = (0..3).map(|_| offloaded(&mut m)).collect();
+    let conns: Vec<ConnId> = (0..3).map(|_| offload_now(&mut m, A)).collect();
     for round in 0..4 {
         for &c in &conns {
             m.host_post_receives(c, 2, 1 + round, 50);
@@ -124,21 +102,21 @@ fn completions_split_posts_and_merge_connections() {
     for &c in &conns {
         assert_eq!(m.chimney_view(c).outstanding, 0);
     }
-    let r = clean(m);
+    let r = unload_clean(m);
     assert!(r.chimney.peak_at_target >= 20, "{r}");
     assert_eq!(r.check_runs("chimney_host.fifo_per_connection"), 84, "{r}");
 }
 
 #[test]
 fn zero_length_nopush_and_bytes_transferred_receives() {
-    let mut m = load(
+    let mut m = one_chimney_adapter(
         ChimneyPolicy {
             fill_completely: false,
             ..ChimneyPolicy::default()
         },
         40,
     );
-    let c = offloaded(&mut m);
+    let c = offload_now(&mut m, A);
     let specs = vec![
         vec![RecvSpec::new(0)],
         vec![
@@ -158,23 +136,23 @@ fn zero_length_nopush_and_bytes_transferred_receives() {
     assert_eq!(m.host_post_receive_chains(c, &specs), 4);
     m.run_until_idle();
     assert_eq!(m.chimney_view(c).outstanding, 0);
-    let r = clean(m);
+    let r = unload_clean(m);
     assert_eq!(r.chimney.receive_status.get(&0), Some(&4), "{r}");
 }
 
 #[test]
 fn send_disconnect_and_forward_pass_through() {
-    let mut m = load(ChimneyPolicy::default(), 50);
-    let c = offloaded(&mut m);
+    let mut m = one_chimney_adapter(ChimneyPolicy::default(), 50);
+    let c = offload_now(&mut m, A);
     assert_eq!(m.host_chimney_send(c, 3), 3);
     assert_eq!(m.host_forward(c, 2), 2);
     assert_eq!(m.host_disconnect(c, TCP_DISCONNECT_GRACEFUL_CLOSE, 0), 1);
     m.run_until_idle();
-    let c2 = offloaded(&mut m);
+    let c2 = offload_now(&mut m, A);
     m.host_chimney_send(c2, 1);
     m.host_disconnect(c2, TCP_DISCONNECT_ABORTIVE_CLOSE, 20);
     m.run_until_idle();
-    let r = clean(m);
+    let r = unload_clean(m);
     let ch = &r.chimney;
     assert_eq!((ch.sends, ch.forwards, ch.disconnects), (4, 2, 2), "{r}");
     assert_eq!(ch.io_completed, 8, "{r}");
@@ -183,7 +161,7 @@ fn send_disconnect_and_forward_pass_through() {
 
 #[test]
 fn initiate_hands_send_data_over() {
-    let mut m = load(ChimneyPolicy::default(), 55);
+    let mut m = one_chimney_adapter(ChimneyPolicy::default(), 55);
     let c = m
         .host_offload_with(
             A,
@@ -196,7 +174,7 @@ fn initiate_hands_send_data_over() {
     m.run_until_idle();
     assert_eq!(m.conn_state(c), ConnState::Offloaded);
     assert_eq!(m.chimney_view(c).outstanding, 0);
-    let r = clean(m);
+    let r = unload_clean(m);
     assert_eq!(r.chimney.initiate_send_data, 3, "{r}");
     assert_eq!(r.chimney.io_completed, 3, "{r}");
 }
@@ -207,7 +185,7 @@ fn receive_indications_and_returns() {
         .into_iter()
         .enumerate()
     {
-        let mut m = load(
+        let mut m = one_chimney_adapter(
             ChimneyPolicy {
                 host_accept: accept,
                 host_return: Completion::Held,
@@ -215,7 +193,7 @@ fn receive_indications_and_returns() {
             },
             60 + i as u64,
         );
-        let c = offloaded(&mut m);
+        let c = offload_now(&mut m, A);
         let mut want = 0;
         for _ in 0..6 {
             let st = m.target_indicate_receive(c, 30).expect("indicated");
@@ -240,7 +218,7 @@ fn receive_indications_and_returns() {
             assert_eq!((v.kept, v.rx_bytes), (6, want + 50), "{v:?}");
             assert_eq!(m.host_return_indications(c, Some(2)), 2);
         }
-        let r = clean(m);
+        let r = unload_clean(m);
         assert_eq!(r.chimney.indications, 6, "{r}");
         assert_eq!(
             r.chimney.indications_kept, r.chimney.indications_returned,
@@ -252,8 +230,8 @@ fn receive_indications_and_returns() {
 
 #[test]
 fn tcp_and_generic_events_reach_the_host() {
-    let mut m = load(ChimneyPolicy::default(), 70);
-    let c = offloaded(&mut m);
+    let mut m = one_chimney_adapter(ChimneyPolicy::default(), 70);
+    let c = offload_now(&mut m, A);
     assert!(m.target_event(
         c,
         tcp_offload_event::RETRIEVE,
@@ -274,7 +252,7 @@ fn tcp_and_generic_events_reach_the_host() {
             (tcp_offload_event::DISCONNECT, 0)
         ]
     );
-    let r = clean(m);
+    let r = unload_clean(m);
     assert_eq!((r.chimney.events, r.chimney.generic_events), (2, 2), "{r}");
     assert_eq!(r.check_runs("chimney_event.generic_list_restored"), 1);
     assert!(r.check_runs("chimney_event.generic_handles_swapped") >= 1);
@@ -283,14 +261,14 @@ fn tcp_and_generic_events_reach_the_host() {
 #[test]
 fn update_invalidate_and_query_pass_through() {
     for timing in [Completion::Inline, Completion::Deferred, Completion::Held] {
-        let mut m = load(
+        let mut m = one_chimney_adapter(
             ChimneyPolicy {
                 state_completion: timing,
                 ..ChimneyPolicy::default()
             },
             80,
         );
-        let c = offloaded(&mut m);
+        let c = offload_now(&mut m, A);
         assert!(m.host_update(c));
         m.run_until_idle();
         m.target_complete_state(A);
@@ -300,7 +278,7 @@ fn update_invalidate_and_query_pass_through() {
         assert!(m.host_query(c));
         m.run_until_idle();
         m.target_complete_state(A);
-        let r = clean(m);
+        let r = unload_clean(m);
         assert_eq!(r.chimney.state_calls, 3, "{r}");
         assert!(r.check_runs("chimney_host.status_propagated") >= 9, "{r}");
     }
@@ -308,14 +286,14 @@ fn update_invalidate_and_query_pass_through() {
 
 #[test]
 fn terminate_completes_posted_receives_first() {
-    let mut m = load(
+    let mut m = one_chimney_adapter(
         ChimneyPolicy {
             io_completion: Completion::Held,
             ..ChimneyPolicy::default()
         },
         90,
     );
-    let c = offloaded(&mut m);
+    let c = offload_now(&mut m, A);
     m.host_post_receives(c, 3, 2, 40);
     m.host_chimney_send(c, 2);
     m.target_complete(A, Some(1));
@@ -323,7 +301,7 @@ fn terminate_completes_posted_receives_first() {
     m.run_until_idle();
     assert_eq!(m.conn_state(c), ConnState::Terminated);
     assert_eq!(m.chimney_view(c).outstanding, 0);
-    let r = clean(m);
+    let r = unload_clean(m);
     assert_eq!(
         r.chimney.receive_status.get(&0xC023_1001),
         Some(&5),
@@ -337,7 +315,7 @@ fn terminate_completes_posted_receives_first() {
 
 #[test]
 fn terminate_returns_send_data_in_the_chain() {
-    let mut m = load(
+    let mut m = one_chimney_adapter(
         ChimneyPolicy {
             io_completion: Completion::Held,
             return_sends_on_terminate: true,
@@ -345,21 +323,21 @@ fn terminate_returns_send_data_in_the_chain() {
         },
         95,
     );
-    let c = offloaded(&mut m);
+    let c = offload_now(&mut m, A);
     m.host_chimney_send(c, 4);
     m.host_post_receives(c, 1, 1, 10);
     assert!(m.host_terminate(c));
     m.run_until_idle();
     assert_eq!(m.conn_state(c), ConnState::Terminated);
-    let r = clean(m);
+    let r = unload_clean(m);
     assert_eq!(r.chimney.returned_in_terminate, 4, "{r}");
     assert!(r.check_runs("chimney_host.returned_data_restored") >= 4);
 }
 
 #[test]
 fn linker_and_placeholder_blocks_share_neighbor_and_path() {
-    let mut m = load(ChimneyPolicy::default(), 100);
-    let c1 = offloaded(&mut m);
+    let mut m = one_chimney_adapter(ChimneyPolicy::default(), 100);
+    let c1 = offload_now(&mut m, A);
     let mut conns = vec![c1];
     for linker in [true, false, true] {
         let c = m
@@ -386,7 +364,7 @@ fn linker_and_placeholder_blocks_share_neighbor_and_path() {
         m.run_until_idle();
         assert_eq!(m.conn_state(c), ConnState::Terminated);
     }
-    let r = clean(m);
+    let r = unload_clean(m);
     assert_eq!(r.chimney.live_offloads, 0, "{r}");
     assert_eq!(r.chimney.terminated, 4, "{r}");
 }
@@ -410,7 +388,7 @@ fn many_adapters_keep_their_connections_apart() {
         m.target_indicate_receive(c, 10);
     }
     m.run_until_idle();
-    let r = clean(m);
+    let r = unload_clean(m);
     assert_eq!(r.chimney.offloads_succeeded, 6, "{r}");
     assert_eq!(r.chimney.io_completed, 24, "{r}");
 }

@@ -5,35 +5,14 @@
 //! chimney misuse.
 
 use chimney_im::ndis::*;
+use ndis_model::testkit::*;
 use ndis_model::*;
 
 const A: AdapterId = AdapterId(0);
 
-fn load(ch: ChimneyPolicy, seed: u64) -> Model {
-    Model::load(ModelConfig::default().seed(seed).with_adapter(
-        LowerAdapterConfig::ethernet(1).with_policy(AdapterPolicy {
-            chimney: ch,
-            ..AdapterPolicy::default()
-        }),
-    ))
-}
-
-fn clean(m: Model) -> Report {
-    let r = m.unload();
-    assert!(r.violations.is_empty(), "{r}");
-    r
-}
-
-fn offloaded(m: &mut Model) -> ConnId {
-    let c = m.host_offload(A).expect("the host can offload");
-    m.run_until_idle();
-    assert_eq!(m.conn_state(c), ConnState::Offloaded);
-    c
-}
-
 #[test]
 fn lower_adapter_without_chimney_fails_initiate_synchronously() {
-    let mut m = load(
+    let mut m = one_chimney_adapter(
         ChimneyPolicy {
             target: false,
             ..ChimneyPolicy::default()
@@ -55,7 +34,7 @@ fn lower_adapter_without_chimney_fails_initiate_synchronously() {
         ConnState::Failed(NDIS_STATUS_NOT_SUPPORTED)
     );
     assert_eq!(m.chimney_view(c).outstanding, 0);
-    let r = clean(m);
+    let r = unload_clean(m);
     assert_eq!(r.chimney.offloads_failed, 1, "{r}");
     assert!(
         r.check_runs("chimney_host.initiate_data_returned") == 1,
@@ -69,7 +48,7 @@ fn lower_adapter_without_chimney_fails_initiate_synchronously() {
 
 #[test]
 fn target_initiate_failure_reaches_the_host() {
-    let mut m = load(
+    let mut m = one_chimney_adapter(
         ChimneyPolicy {
             initiate_status: NDIS_STATUS_OFFLOAD_TCP_ENTRIES,
             ..ChimneyPolicy::default()
@@ -95,7 +74,7 @@ fn target_initiate_failure_reaches_the_host() {
     let c2 = m.host_offload(A).expect("issued");
     m.run_until_idle();
     assert_eq!(m.conn_state(c2), ConnState::Offloaded);
-    let r = clean(m);
+    let r = unload_clean(m);
     assert_eq!(r.chimney.offloads_failed, 1, "{r}");
     assert_eq!(r.chimney.live_offloads, 0, "{r}");
     assert_eq!(
@@ -109,7 +88,7 @@ fn target_initiate_failure_reaches_the_host() {
 fn memory_failure_during_initiate_completes_with_resources() {
     // 1st allocation: the call record; 2nd..4th: the entries (neighbor, path, TCP).
     for nth in 1..=4 {
-        let mut m = load(ChimneyPolicy::default(), 3);
+        let mut m = one_chimney_adapter(ChimneyPolicy::default(), 3);
         m.inject_failure(Export::NdisAllocateMemoryWithTagPriority, nth);
         let c = m.host_offload(A).expect("issued");
         m.run_until_idle();
@@ -119,24 +98,24 @@ fn memory_failure_during_initiate_completes_with_resources() {
             "allocation {nth}"
         );
         m.clear_failures();
-        let c2 = offloaded(&mut m);
+        let c2 = offload_now(&mut m, A);
         m.host_post_receives(c2, 1, 1, 10);
         m.run_until_idle();
-        let r = clean(m);
+        let r = unload_clean(m);
         assert_eq!(r.check_runs("chimney_host.refused_call_status"), 1, "{r}");
     }
 }
 
 #[test]
 fn nbl_context_failure_refuses_the_whole_chain() {
-    let mut m = load(
+    let mut m = one_chimney_adapter(
         ChimneyPolicy {
             io_completion: Completion::Held,
             ..ChimneyPolicy::default()
         },
         4,
     );
-    let c = offloaded(&mut m);
+    let c = offload_now(&mut m, A);
     m.host_post_receives(c, 1, 2, 20);
     m.inject_failure(Export::NdisAllocateNetBufferListContext, 2);
     assert_eq!(m.host_post_receives(c, 1, 3, 20), 3);
@@ -147,15 +126,15 @@ fn nbl_context_failure_refuses_the_whole_chain() {
     assert!(v.upload_requested);
     m.host_chimney_send(c, 2);
     m.release_all();
-    let r = clean(m);
+    let r = unload_clean(m);
     assert_eq!(r.chimney.refused, 3, "{r}");
     assert_eq!(r.check_runs("chimney_host.refused_io_status"), 3, "{r}");
 }
 
 #[test]
 fn initiate_is_refused_when_the_virtual_miniport_is_not_running() {
-    let mut m = load(ChimneyPolicy::default(), 5);
-    let c1 = offloaded(&mut m);
+    let mut m = one_chimney_adapter(ChimneyPolicy::default(), 5);
+    let c1 = offload_now(&mut m, A);
     assert_eq!(m.pause_miniport(A), NDIS_STATUS_SUCCESS);
     // The host uploaded before the pause.
     assert_eq!(m.conn_state(c1), ConnState::Terminated);
@@ -170,21 +149,21 @@ fn initiate_is_refused_when_the_virtual_miniport_is_not_running() {
         "a paused binding does not offload"
     );
     assert_eq!(m.restart_miniport(A), NDIS_STATUS_SUCCESS);
-    offloaded(&mut m);
-    let r = clean(m);
+    offload_now(&mut m, A);
+    let r = unload_clean(m);
     assert_eq!(r.check_runs("chimney_host.refused_call_status"), 1, "{r}");
 }
 
 #[test]
 fn posts_while_the_lower_binding_is_paused_are_refused() {
-    let mut m = load(
+    let mut m = one_chimney_adapter(
         ChimneyPolicy {
             io_completion: Completion::Held,
             ..ChimneyPolicy::default()
         },
         6,
     );
-    let c = offloaded(&mut m);
+    let c = offload_now(&mut m, A);
     m.host_post_receives(c, 2, 2, 30);
     // NetEventPause waits for the chimney receives below (released: time passes).
     assert_eq!(m.pause_binding(A), NDIS_STATUS_SUCCESS);
@@ -197,14 +176,14 @@ fn posts_while_the_lower_binding_is_paused_are_refused() {
     assert_eq!(m.restart_binding(A), NDIS_STATUS_SUCCESS);
     m.host_post_receives(c, 1, 1, 30);
     m.release_all();
-    let r = clean(m);
+    let r = unload_clean(m);
     assert_eq!(r.chimney.refused, 5, "{r}");
     assert_eq!(r.chimney.io_completed, 10, "{r}");
 }
 
 #[test]
 fn pause_pends_until_chimney_receives_drain_and_refuses_reposts() {
-    let mut m = load(
+    let mut m = one_chimney_adapter(
         ChimneyPolicy {
             io_completion: Completion::Held,
             upload_before_pause: false,
@@ -213,7 +192,7 @@ fn pause_pends_until_chimney_receives_drain_and_refuses_reposts() {
         },
         7,
     );
-    let c = offloaded(&mut m);
+    let c = offload_now(&mut m, A);
     m.host_post_receives(c, 2, 2, 30);
     // MiniportPause pends; held receives complete while it waits, the host re-posts from its
     // completion handler and the pausing driver refuses them.
@@ -227,7 +206,7 @@ fn pause_pends_until_chimney_receives_drain_and_refuses_reposts() {
     // Still offloaded while paused; the host uploads before the halt.
     assert_eq!(m.restart_miniport(A), NDIS_STATUS_SUCCESS);
     m.host_post_receives(c, 1, 1, 30);
-    let r = clean(m);
+    let r = unload_clean(m);
     assert!(r.chimney.refused >= 1, "{r}");
     assert!(r.check_runs("pause.chimney_io_drained") >= 2, "{r}");
 }
@@ -238,7 +217,7 @@ fn halt_unbind_and_surprise_removal_with_chimney_io_in_flight() {
         .into_iter()
         .enumerate()
     {
-        let mut m = load(
+        let mut m = one_chimney_adapter(
             ChimneyPolicy {
                 io_completion: Completion::Held,
                 state_completion: Completion::Held,
@@ -264,7 +243,7 @@ fn halt_unbind_and_surprise_removal_with_chimney_io_in_flight() {
             assert_eq!(m.conn_state(c), ConnState::Terminated, "{how}");
             assert_eq!(m.conn_state(c2), ConnState::Terminated, "{how}");
         }
-        let r = clean(m);
+        let r = unload_clean(m);
         assert_eq!(r.chimney.live_offloads, 0, "{how}\n{r}");
         assert_eq!(r.chimney.indications_returned, 1, "{how}\n{r}");
         assert!(r.check_runs("halt.chimney_drained") >= 1, "{how}\n{r}");
@@ -273,9 +252,9 @@ fn halt_unbind_and_surprise_removal_with_chimney_io_in_flight() {
 
 #[test]
 fn offload_pause_upload_all_and_resume_indications() {
-    let mut m = load(ChimneyPolicy::default(), 12);
-    let c1 = offloaded(&mut m);
-    let c2 = offloaded(&mut m);
+    let mut m = one_chimney_adapter(ChimneyPolicy::default(), 12);
+    let c1 = offload_now(&mut m, A);
+    let c2 = offload_now(&mut m, A);
     assert!(m.lower_indicate_status(A, NDIS_STATUS_OFFLOAD_PAUSE));
     assert!(m.host_offload(A).is_none(), "offload paused");
     assert!(m.lower_indicate_status(A, NDIS_STATUS_UPLOAD_ALL));
@@ -283,7 +262,7 @@ fn offload_pause_upload_all_and_resume_indications() {
     assert_eq!(m.conn_state(c1), ConnState::Terminated);
     assert_eq!(m.conn_state(c2), ConnState::Terminated);
     assert!(m.lower_indicate_status(A, NDIS_STATUS_OFFLOAD_RESUME));
-    offloaded(&mut m);
+    offload_now(&mut m, A);
     let codes: Vec<NdisStatus> = m.host_status_log(A).iter().map(|s| s.code).collect();
     assert_eq!(
         codes,
@@ -293,7 +272,7 @@ fn offload_pause_upload_all_and_resume_indications() {
             NDIS_STATUS_OFFLOAD_RESUME
         ]
     );
-    clean(m);
+    unload_clean(m);
 }
 
 #[test]
@@ -313,7 +292,7 @@ fn newer_ndis_discards_chimney_registration_and_the_im_still_works() {
     m.release_all();
     assert_eq!(m.pause_miniport(A), NDIS_STATUS_SUCCESS);
     assert_eq!(m.restart_miniport(A), NDIS_STATUS_SUCCESS);
-    let r = clean(m);
+    let r = unload_clean(m);
     let t = r.totals;
     assert_eq!(
         (t.driver_to_host_completions, t.returns_down),
@@ -328,8 +307,8 @@ fn newer_ndis_discards_chimney_registration_and_the_im_still_works() {
 #[test]
 fn verifier_catches_chimney_misuse() {
     use ndis_model::exports::{chimney, chimney_io};
-    let mut m = load(ChimneyPolicy::default(), 14);
-    let c = offloaded(&mut m);
+    let mut m = one_chimney_adapter(ChimneyPolicy::default(), 14);
+    let c = offload_now(&mut m, A);
     let mut fake = NdisOffloadHandle::zeroed();
     #[repr(C, align(16))]
     struct Raw([u64; 64]);

@@ -2,23 +2,10 @@
 
 use chimney_im::ndis::oids::*;
 use chimney_im::ndis::*;
+use ndis_model::testkit::*;
 use ndis_model::*;
 
 const A: AdapterId = AdapterId(0);
-
-fn load(policy: AdapterPolicy, seed: u64) -> Model {
-    Model::load(
-        ModelConfig::default()
-            .seed(seed)
-            .with_adapter(LowerAdapterConfig::ethernet(1).with_policy(policy)),
-    )
-}
-
-fn assert_unload_clean(m: Model) -> Report {
-    let r = m.unload();
-    assert!(r.violations.is_empty(), "{r}");
-    r
-}
 
 #[test]
 fn sends_pass_through_with_every_completion_timing() {
@@ -26,7 +13,7 @@ fn sends_pass_through_with_every_completion_timing() {
         .into_iter()
         .enumerate()
     {
-        let mut m = load(
+        let mut m = one_adapter(
             AdapterPolicy {
                 send_completion: c,
                 ..AdapterPolicy::default()
@@ -42,7 +29,7 @@ fn sends_pass_through_with_every_completion_timing() {
         }
         m.release_all();
         assert_eq!(m.host_sends_outstanding(A), 0);
-        let r = assert_unload_clean(m);
+        let r = unload_clean(m);
         let t = r.totals;
         assert_eq!(
             (
@@ -61,7 +48,7 @@ fn sends_pass_through_with_every_completion_timing() {
 
 #[test]
 fn send_failure_status_reaches_host() {
-    let mut m = load(
+    let mut m = one_adapter(
         AdapterPolicy {
             send_status: NDIS_STATUS_FAILURE,
             ..AdapterPolicy::default()
@@ -70,7 +57,7 @@ fn send_failure_status_reaches_host() {
     );
     m.host_send(A, 8);
     m.run_until_idle();
-    let r = assert_unload_clean(m);
+    let r = unload_clean(m);
     assert_eq!(r.totals.driver_to_host_completions, 8);
     assert!(r.check_runs("send_complete.status_propagated") >= 8);
 }
@@ -81,7 +68,7 @@ fn receives_pass_through_with_every_return_timing() {
         .into_iter()
         .enumerate()
     {
-        let mut m = load(
+        let mut m = one_adapter(
             AdapterPolicy {
                 host_return: c,
                 ..AdapterPolicy::default()
@@ -98,7 +85,7 @@ fn receives_pass_through_with_every_return_timing() {
         }
         m.release_all();
         assert_eq!(m.host_receives_outstanding(A), 0);
-        let r = assert_unload_clean(m);
+        let r = unload_clean(m);
         let t = r.totals;
         assert_eq!(t.lower_to_driver_receives, 50, "{r}");
         assert_eq!(t.driver_to_host_receives, 50, "{r}");
@@ -113,7 +100,7 @@ fn oid_query_set_method_forwarded_sync_and_pended() {
         .into_iter()
         .enumerate()
     {
-        let mut m = load(
+        let mut m = one_adapter(
             AdapterPolicy {
                 oid_completion: c,
                 ..AdapterPolicy::default()
@@ -148,7 +135,7 @@ fn oid_query_set_method_forwarded_sync_and_pended() {
         assert_eq!(o.status, NDIS_STATUS_SUCCESS, "{o:?}");
         assert_eq!(&o.data[..3], &[3, 2, 1]);
         assert_eq!(o.bytes_written, 3);
-        let r = assert_unload_clean(m);
+        let r = unload_clean(m);
         assert!(
             r.counters.clones >= 4 && r.counters.clones == r.counters.clone_frees,
             "{r}"
@@ -158,7 +145,7 @@ fn oid_query_set_method_forwarded_sync_and_pended() {
 
 #[test]
 fn pnp_capabilities_wake_states_rewritten_to_unspecified() {
-    let mut m = load(AdapterPolicy::default(), 4);
+    let mut m = one_adapter(AdapterPolicy::default(), 4);
     let o = m
         .host_oid(A, &OidSpec::query(OID_PNP_CAPABILITIES, 16))
         .expect("issued");
@@ -173,12 +160,12 @@ fn pnp_capabilities_wake_states_rewritten_to_unspecified() {
         &[0, 0, 0],
         "IM must report wake-up states as NdisDeviceStateUnspecified"
     );
-    assert_unload_clean(m);
+    unload_clean(m);
 }
 
 #[test]
 fn oid_cancel_completes_with_request_aborted() {
-    let mut m = load(
+    let mut m = one_adapter(
         AdapterPolicy {
             oid_completion: Completion::Held,
             ..AdapterPolicy::default()
@@ -191,13 +178,13 @@ fn oid_cancel_completes_with_request_aborted() {
     assert!(m.host_cancel_oid(A));
     let o = m.host_oid_wait(A).expect("completed");
     assert_eq!(o.status, NDIS_STATUS_REQUEST_ABORTED, "{o:?}");
-    let r = assert_unload_clean(m);
+    let r = unload_clean(m);
     assert_eq!(r.totals.oids_cancelled, 1);
 }
 
 #[test]
 fn link_state_forwarded_to_host() {
-    let mut m = load(AdapterPolicy::default(), 6);
+    let mut m = one_adapter(AdapterPolicy::default(), 6);
     let ls = NdisLinkState {
         header: NdisObjectHeader::new(object_type::DEFAULT, 1, NDIS_SIZEOF_LINK_STATE_REVISION_1),
         media_connect_state: 1,
@@ -215,5 +202,5 @@ fn link_state_forwarded_to_host() {
             .any(|s| s.code == NDIS_STATUS_LINK_STATE && s.buffer.len() == 0x28),
         "{log:?}"
     );
-    assert_unload_clean(m);
+    unload_clean(m);
 }

@@ -3,18 +3,13 @@
 
 use chimney_im::ndis::oids::*;
 use chimney_im::ndis::*;
+use ndis_model::testkit::*;
 use ndis_model::*;
 
 const A: AdapterId = AdapterId(0);
 
 fn base(seed: u64) -> ModelConfig {
     ModelConfig::default().seed(seed)
-}
-
-fn clean(m: Model) -> Report {
-    let r = m.unload();
-    assert!(r.violations.is_empty(), "{r}");
-    r
 }
 
 #[test]
@@ -56,7 +51,7 @@ fn bind_time_failures_leave_no_binding_or_device() {
             );
             assert_ne!(d.phase, DevPhase::Up, "{e}");
         }
-        let r = clean(m);
+        let r = unload_clean(m);
         assert_eq!(
             r.injected.get(&e.to_string()),
             Some(&1),
@@ -84,7 +79,7 @@ fn miniport_initialize_fails_when_attributes_fail() {
         m.clear_failures();
     }
     assert_eq!(m.start_device(a), Some(0));
-    clean(m);
+    unload_clean(m);
 }
 
 #[test]
@@ -93,7 +88,7 @@ fn nbl_context_failure_refuses_the_send() {
     m.inject_failure(Export::NdisAllocateNetBufferListContext, 2);
     assert_eq!(m.host_send(A, 4), 4);
     m.release_all();
-    let r = clean(m);
+    let r = unload_clean(m);
     assert_eq!(r.totals.driver_to_host_completions, 4, "{r}");
     assert!(r.totals.refused_sends >= 1, "{r}");
 }
@@ -110,7 +105,7 @@ fn clone_failure_fails_the_oid() {
         .host_oid(A, &OidSpec::query(OID_GEN_LINK_SPEED, 4))
         .expect("issued");
     assert_eq!(o.status, NDIS_STATUS_SUCCESS, "{o:?}");
-    clean(m);
+    unload_clean(m);
 }
 
 #[test]

@@ -1,26 +1,22 @@
 //! The per-NBL paths take no lock, allocate nothing from the pool and cost the same whatever is in
 //! flight: measured through the model's counters of every NDIS call the driver makes.
 
+use ndis_model::testkit::*;
 use ndis_model::*;
 
 const A: AdapterId = AdapterId(0);
 
-fn load(policy: AdapterPolicy) -> Model {
-    Model::load(
-        ModelConfig::default()
-            .seed(31)
-            .with_adapter(LowerAdapterConfig::ethernet(1).with_policy(policy)),
-    )
-}
-
 /// Sends and receives `n` NBLs with `in_flight` more held below and at the host, and returns the
 /// driver's NDIS calls per NBL: (pool allocations, spin-lock acquisitions, NBL contexts).
 fn cost_per_nbl(in_flight: usize, n: usize) -> (f64, f64, f64) {
-    let mut m = load(AdapterPolicy {
-        send_completion: Completion::Held,
-        host_return: Completion::Held,
-        ..AdapterPolicy::default()
-    });
+    let mut m = one_adapter(
+        AdapterPolicy {
+            send_completion: Completion::Held,
+            host_return: Completion::Held,
+            ..AdapterPolicy::default()
+        },
+        31,
+    );
     // Park `in_flight` sends below and receives at the host.
     for _ in 0..in_flight / 8 {
         m.host_send(A, 8);

@@ -2,6 +2,7 @@
 //! both edges, unbind, halt, re-enable, surprise removal, unload.
 
 use chimney_im::ndis::*;
+use ndis_model::testkit::*;
 use ndis_model::*;
 
 fn cfg(seed: u64) -> ModelConfig {
@@ -29,20 +30,6 @@ fn load_bind_unload_clean() {
     assert_eq!(r.counters.halts, 1);
 }
 
-fn load_policy(policy: AdapterPolicy, seed: u64) -> Model {
-    Model::load(
-        ModelConfig::default()
-            .seed(seed)
-            .with_adapter(LowerAdapterConfig::ethernet(1).with_policy(policy)),
-    )
-}
-
-fn clean(m: Model) -> Report {
-    let r = m.unload();
-    assert!(r.violations.is_empty(), "{r}");
-    r
-}
-
 const A: AdapterId = AdapterId(0);
 
 #[test]
@@ -52,7 +39,7 @@ fn pause_restart_both_edges_with_traffic_in_flight() {
         host_return: Completion::Held,
         ..AdapterPolicy::default()
     };
-    let mut m = load_policy(held, 2);
+    let mut m = one_adapter(held, 2);
     m.host_send(A, 5);
     m.lower_indicate(A, 4, false);
     let st = m.pause_miniport(A);
@@ -81,7 +68,7 @@ fn pause_restart_both_edges_with_traffic_in_flight() {
     assert_eq!(m.binding_state(A).run, RunState::Running);
     m.host_send(A, 2);
     m.release_all();
-    let r = clean(m);
+    let r = unload_clean(m);
     assert!(r.totals.refused_sends >= 2, "{r}");
     assert!(r.check_runs("pause.miniport_sends_drained") >= 1);
     assert!(r.check_runs("pause.binding_sends_drained") >= 2);
@@ -89,7 +76,7 @@ fn pause_restart_both_edges_with_traffic_in_flight() {
 
 #[test]
 fn disable_reenable_and_surprise_removal() {
-    let mut m = load_policy(AdapterPolicy::default(), 3);
+    let mut m = one_adapter(AdapterPolicy::default(), 3);
     m.disable_device(A);
     assert_eq!(m.device_state(A).phase, DevPhase::Halted);
     assert_eq!(m.device_state(A).last_halt, Some(0));
@@ -102,7 +89,7 @@ fn disable_reenable_and_surprise_removal() {
     assert_eq!(m.host_send(A, 2), 2);
     m.surprise_remove(A);
     assert_eq!(m.device_state(A).last_halt, Some(3));
-    let r = clean(m);
+    let r = unload_clean(m);
     assert_eq!(r.totals.receives_dropped_by_driver, 3, "{r}");
 }
 
@@ -115,7 +102,7 @@ fn async_open_close_deinit_and_device_start_on_other_thread() {
         device_start: DeviceStart::OnOtherThread,
         ..AdapterPolicy::default()
     };
-    let mut m = load_policy(p, 4);
+    let mut m = one_adapter(p, 4);
     assert_eq!(m.binding_state(A).open, OpenState::Open);
     m.run_until_idle();
     assert_eq!(m.device_state(A).phase, DevPhase::Up);
@@ -124,12 +111,12 @@ fn async_open_close_deinit_and_device_start_on_other_thread() {
     assert_eq!(m.unbind(A), 0);
     assert_eq!(m.binding_state(A).open, OpenState::Closed);
     assert_eq!(m.device_state(A).phase, DevPhase::Halted);
-    clean(m);
+    unload_clean(m);
 }
 
 #[test]
 fn unbind_while_device_start_pending_cancels_it() {
-    let mut m = load_policy(
+    let mut m = one_adapter(
         AdapterPolicy {
             device_start: DeviceStart::Manual,
             ..AdapterPolicy::default()
@@ -140,12 +127,12 @@ fn unbind_while_device_start_pending_cancels_it() {
     assert_eq!(m.unbind(A), 0);
     assert_eq!(m.device_state(A).phase, DevPhase::Absent);
     assert_eq!(m.start_device(A), None);
-    clean(m);
+    unload_clean(m);
 }
 
 #[test]
 fn manual_start_then_rebind() {
-    let mut m = load_policy(
+    let mut m = one_adapter(
         AdapterPolicy {
             device_start: DeviceStart::Manual,
             ..AdapterPolicy::default()
@@ -160,13 +147,13 @@ fn manual_start_then_rebind() {
     assert_eq!(m.bind(A), 0);
     assert_eq!(m.start_device(A), Some(0));
     assert_eq!(m.host_send(A, 1), 1);
-    let r = clean(m);
+    let r = unload_clean(m);
     assert_eq!(r.counters.binds, 2);
 }
 
 #[test]
 fn open_failure_fails_bind_cleanly() {
-    let mut m = load_policy(
+    let mut m = one_adapter(
         AdapterPolicy {
             open: OpenPolicy::Fail(NDIS_STATUS_OPEN_FAILED),
             ..AdapterPolicy::default()
@@ -178,12 +165,12 @@ fn open_failure_fails_bind_cleanly() {
     let b = m.add_adapter(LowerAdapterConfig::ethernet(2));
     assert_eq!(m.bind(b), 0);
     assert_eq!(m.device_state(b).phase, DevPhase::Up);
-    clean(m);
+    unload_clean(m);
 }
 
 #[test]
 fn pnp_events_set_power_and_reconfigure() {
-    let mut m = load_policy(AdapterPolicy::default(), 8);
+    let mut m = one_adapter(AdapterPolicy::default(), 8);
     m.host_send(A, 2);
     m.run_until_idle();
     let _ = m.set_power(A, 4);
@@ -191,7 +178,7 @@ fn pnp_events_set_power_and_reconfigure() {
     let _ = m.reconfigure(Some(A));
     let _ = m.reconfigure(None);
     m.host_send(A, 2);
-    clean(m);
+    unload_clean(m);
 }
 
 #[test]
@@ -202,7 +189,7 @@ fn bind_during_protocol_registration() {
     c.bind_during_register = true;
     let m = Model::load(c);
     assert_eq!(m.device_state(A).phase, DevPhase::Up);
-    clean(m);
+    unload_clean(m);
 }
 
 #[test]

@@ -112,16 +112,7 @@ fn run_seed(seed: u64) -> Report {
 
 #[test]
 fn random_interleavings_across_seeds() {
-    let seeds: Vec<u64> = match std::env::var("CHIMNEY_SEED") {
-        Ok(s) => vec![s.parse().expect("CHIMNEY_SEED must be a number")],
-        Err(_) => {
-            let n = std::env::var("CHIMNEY_SEEDS")
-                .ok()
-                .and_then(|s| s.parse().ok())
-                .unwrap_or(1000);
-            (0..n).collect()
-        }
-    };
+    let seeds = ndis_model::testkit::seeds_from_env(1000);
     let start = std::time::Instant::now();
     let mut totals = AdapterCounters::default();
     for seed in seeds {

@@ -12,6 +12,7 @@ pub mod model;
 pub mod oidflows;
 pub mod report;
 pub mod rng;
+pub mod testkit;
 pub mod verifier;
 
 mod devflows;
