@@ -131,6 +131,32 @@ fn unbind_while_device_start_pending_cancels_it() {
 }
 
 #[test]
+fn unbind_while_initialize_is_already_running_waits_then_deinitializes() {
+    let mut m = one_adapter(
+        AdapterPolicy {
+            device_start: DeviceStart::Manual,
+            cancel_races_start: true,
+            ..AdapterPolicy::default()
+        },
+        6,
+    );
+    assert_eq!(m.device_state(A).phase, DevPhase::StartPending);
+    // The cancel comes too late (FAILURE): the driver must wait for MiniportInitializeEx to
+    // finish, then de-initialize the instance it just got, and only then close the binding.
+    assert_eq!(m.unbind(A), 0);
+    let d = m.device_state(A);
+    assert_eq!(d.phase, DevPhase::Halted);
+    assert_eq!(d.starts, 1);
+    assert_eq!(
+        d.last_halt,
+        Some(halt_action::DEVICE_INSTANCE_DEINITIALIZED)
+    );
+    assert_eq!(m.binding_state(A).open, OpenState::Closed);
+    let r = unload_clean(m);
+    assert_eq!((r.counters.device_starts, r.counters.halts), (1, 1), "{r}");
+}
+
+#[test]
 fn manual_start_then_rebind() {
     let mut m = one_adapter(
         AdapterPolicy {

@@ -25,6 +25,8 @@ fn policy(r: &mut Rng) -> AdapterPolicy {
         close_pending: r.coin(),
         deinit_async: r.coin(),
         device_start: [DeviceStart::AfterBind, DeviceStart::OnOtherThread][r.below(2)],
+        // Only matters when an unbind meets a start that has not run yet.
+        cancel_races_start: r.coin(),
         ..AdapterPolicy::default()
     }
 }

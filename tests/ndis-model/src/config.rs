@@ -59,6 +59,10 @@ pub struct AdapterPolicy {
     pub device_start: DeviceStart,
     /// NdisIMDeInitializeDeviceInstance pauses and halts on the worker thread instead of inline.
     pub deinit_async: bool,
+    /// NdisIMCancelInitializeDeviceInstance finds a pending start already under way: it returns
+    /// NDIS_STATUS_FAILURE and the start (MiniportInitializeEx, restart) runs on the worker thread,
+    /// so the driver must wait for it and then de-initialize.
+    pub cancel_races_start: bool,
     pub data_len: usize,
     /// TCP chimney: the offload target below and the host stack above.
     pub chimney: ChimneyPolicy,
@@ -75,6 +79,7 @@ impl Default for AdapterPolicy {
             host_return: Completion::Deferred,
             device_start: DeviceStart::AfterBind,
             deinit_async: false,
+            cancel_races_start: false,
             data_len: 60,
             chimney: ChimneyPolicy::default(),
         }

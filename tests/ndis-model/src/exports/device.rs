@@ -99,12 +99,22 @@ pub unsafe extern "system" fn NdisIMCancelInitializeDeviceInstance(
                     });
                     return NDIS_STATUS_FAILURE;
                 };
-                if w.adapters[a].dev.phase == DevPhase::StartPending {
-                    w.adapters[a].dev.phase = DevPhase::Absent;
-                    NDIS_STATUS_SUCCESS
-                } else {
-                    NDIS_STATUS_FAILURE
+                if w.adapters[a].dev.phase != DevPhase::StartPending {
+                    return NDIS_STATUS_FAILURE;
                 }
+                if w.adapters[a].cfg.policy.cancel_races_start {
+                    // Too late to cancel: PnP is already starting the device.
+                    crate::sched::enqueue(
+                        PASSIVE_LEVEL,
+                        "device start racing a cancel",
+                        move || {
+                            crate::devflows::start_device(a);
+                        },
+                    );
+                    return NDIS_STATUS_FAILURE;
+                }
+                w.adapters[a].dev.phase = DevPhase::Absent;
+                NDIS_STATUS_SUCCESS
             })
             .unwrap_or(NDIS_STATUS_FAILURE)
         },
