@@ -204,3 +204,31 @@ fn link_state_forwarded_to_host() {
     );
     unload_clean(m);
 }
+
+#[test]
+fn send_cancel_is_forwarded_and_cancelled_sends_come_back_aborted() {
+    let mut m = one_adapter(
+        AdapterPolicy {
+            send_completion: Completion::Held,
+            ..AdapterPolicy::default()
+        },
+        8,
+    );
+    assert_eq!(m.host_send(A, 5), 5);
+    assert_eq!(m.binding_state(A).held_sends, 5);
+    // Cancel two of them: the driver forwards NdisCancelSendNetBufferLists by CancelId and the
+    // lower miniport completes exactly those, aborted; the other three stay below.
+    assert_eq!(m.host_cancel_sends_below(A, 2), 2);
+    m.run_until_idle();
+    assert_eq!(m.binding_state(A).held_sends, 3);
+    assert_eq!(m.host_sends_outstanding(A), 3);
+    m.release_all();
+    let r = unload_clean(m);
+    assert_eq!(
+        r.handler_calls.get("MiniportCancelSendNetBufferLists"),
+        Some(&2),
+        "{r}"
+    );
+    assert_eq!(r.totals.driver_to_host_completions, 5, "{r}");
+    assert!(r.check_runs("send_complete.status_propagated") >= 5, "{r}");
+}

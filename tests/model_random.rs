@@ -48,6 +48,9 @@ fn run_seed(seed: u64) -> Report {
         match r.below(20) {
             0..=4 => {
                 m.host_send(a, 1 + r.below(6));
+                if r.chance(1, 5) {
+                    m.host_cancel_sends_below(a, r.below(3));
+                }
             }
             5..=8 => {
                 m.lower_indicate(a, 1 + r.below(5), r.chance(1, 4));

@@ -49,6 +49,37 @@ pub fn send(a: usize, n: usize) -> usize {
     n
 }
 
+/// The host cancels (MiniportCancelSendNetBufferLists) up to `max` of its sends that the lower
+/// miniport is holding, by their cancel ids. Returns how many cancel calls it made.
+pub fn cancel_sends_below(a: usize, max: usize) -> usize {
+    let prep = world::with(|w| {
+        let cancel = w.mp.as_ref()?.h.cancel_send;
+        let d = &w.adapters[a].dev;
+        if d.phase != DevPhase::Up {
+            return None;
+        }
+        let ids: Vec<usize> = w.adapters[a]
+            .binding
+            .held_sends
+            .iter()
+            .take(max)
+            .map(|&p| nbl::cancel_id(p))
+            .collect();
+        Some((cancel, d.ctx, ids, w.pick_irql()))
+    });
+    let Some((cancel, ctx, ids, level)) = prep else {
+        return 0;
+    };
+    for &id in &ids {
+        // SAFETY: the driver's MiniportCancelSendNetBufferLists with its adapter context and a
+        // cancel id the host stamped on one of its sends.
+        drv::call("MiniportCancelSendNetBufferLists", level, || unsafe {
+            cancel(drv::h(ctx), id as *mut core::ffi::c_void)
+        });
+    }
+    ids.len()
+}
+
 /// Cancel ids the host stamps on sends: one group per adapter and send.
 pub fn cancel_id_for(a: usize, seq: u64) -> usize {
     0xCA00_0000 | (a << 20) | usize::try_from(seq).unwrap_or(0)

@@ -197,6 +197,12 @@ impl Model {
         world::with(|w| w.adapters[a.0].dev.sends_out)
     }
 
+    /// The host cancels up to `max` of its sends held by the lower miniport (by cancel id); the
+    /// driver must forward each cancel, and the lower completes those sends aborted.
+    pub fn host_cancel_sends_below(&mut self, a: AdapterId, max: usize) -> usize {
+        host::cancel_sends_below(a.0, max)
+    }
+
     /// Completes up to `max` (all for None) held sends of the lower miniport.
     pub fn lower_complete_sends(&mut self, a: AdapterId, max: Option<usize>) -> usize {
         lower::release_sends(a.0, max)
