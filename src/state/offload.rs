@@ -7,7 +7,7 @@
 //!                                          └─ .upper_handle ──> host handle (for indications up)
 //! ```
 //!
-//! An entry is born zero-filled (NDIS records our lower binding in the handle's NdisReserved[0]
+//! An entry is born zero-filled (NDIS records our lower binding in the handle's `NdisReserved[0]`
 //! only if it is NULL), is published to the host when its initiate completes with success, and is
 //! freed only when its terminate completed **and** every I/O on it has been propagated upward.
 //!
@@ -88,7 +88,7 @@ pub enum StateOp {
 
 /// The IM's record of one state-manipulation call in progress: what it changed in the root block
 /// (SourceHandle, ImReserved) so that it can put it back before completing upward. Its address
-/// travels down in the root block's ImReserved[0].
+/// travels down in the root block's `ImReserved[0]`.
 ///
 /// Written by the call's down path before the call into NDIS, read by its completion (maybe on
 /// another CPU, maybe inside the call down): plain atomics carry the hand-over.

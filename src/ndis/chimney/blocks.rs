@@ -57,7 +57,7 @@ impl NdisOffloadHandle {
 /// completing up (NDIS routes the completion by the root block's SourceHandle).
 #[repr(C)]
 pub struct NdisProtocolOffloadBlockList {
-    /// `Header.Type` is an [`offload_state_type`] value.
+    /// `Header.Type` is an [`super::offload_state_type`] value.
     pub header: NdisObjectHeader,
     /// Next block in the same layer.
     pub next_block: *mut NdisProtocolOffloadBlockList,
@@ -87,7 +87,7 @@ pub struct NdisProtocolOffloadBlockList {
 /// context published then); new offload (`*miniport_offload_context` NULL, state follows).
 #[repr(C)]
 pub struct NdisMiniportOffloadBlockList {
-    /// `Header.Type` is an [`offload_state_type`] value.
+    /// `Header.Type` is an [`super::offload_state_type`] value.
     pub header: NdisObjectHeader,
     pub next_block: *mut NdisMiniportOffloadBlockList,
     pub dependent_block_list: *mut NdisMiniportOffloadBlockList,
