@@ -236,3 +236,33 @@ fn registration_checks_run_once_on_a_clean_load() {
     }
     assert!(r.violations.is_empty(), "{r}");
 }
+
+#[test]
+fn interface_stack_entry_lives_from_initialize_to_halt() {
+    let mut m = one_adapter(AdapterPolicy::default(), 12);
+    let r = m.report();
+    assert_eq!(r.check_runs("ifstack.lower_is_bound_if_index"), 1, "{r}");
+    m.disable_device(A);
+    assert!(m.report().check_runs("halt.if_stack_entry_deleted") >= 1);
+    assert_eq!(m.reenable_device(A), NDIS_STATUS_SUCCESS);
+    let r = unload_clean(m);
+    // Added at each initialize, deleted at each halt, nothing left at unload.
+    assert_eq!(r.check_runs("ifstack.lower_is_bound_if_index"), 2, "{r}");
+    assert_eq!(r.check_runs("ifstack.delete_known"), 2, "{r}");
+    assert_eq!(r.check_runs("teardown.if_stack_entries_deleted"), 1, "{r}");
+}
+
+#[test]
+fn failed_interface_stack_registration_does_not_fail_initialize() {
+    let mut cfg = ModelConfig::default()
+        .seed(13)
+        .with_adapter(LowerAdapterConfig::ethernet(1));
+    cfg.inject.push((Export::NdisIfAddIfStackEntry, 1));
+    let mut m = Model::load(cfg);
+    assert_eq!(m.device_state(A).phase, DevPhase::Up);
+    assert_eq!(m.host_send(A, 2), 2);
+    m.run_until_idle();
+    let r = unload_clean(m);
+    // Nothing was registered, so nothing may be deleted.
+    assert_eq!(r.check_runs("ifstack.delete_known"), 0, "{r}");
+}

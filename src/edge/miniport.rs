@@ -6,7 +6,10 @@ use core::ptr;
 
 use crate::glue::trace;
 use crate::kernel::NblChain;
-use crate::ndis::imports::{NdisCancelSendNetBufferLists, NdisMSetMiniportAttributes};
+use crate::ndis::imports::{
+    NdisCancelSendNetBufferLists, NdisIfAddIfStackEntry, NdisIfDeleteIfStackEntry,
+    NdisMSetMiniportAttributes,
+};
 use crate::ndis::{
     MiniportAdapterAttributes, MiniportAdapterGeneralAttributes,
     MiniportAdapterRegistrationAttributes, MiniportDriverCharacteristics, MiniportInitParameters,
@@ -99,7 +102,8 @@ unsafe extern "system" fn initialize(
         return NDIS_STATUS_FAILURE;
     }
     // SAFETY: NDIS passes valid init parameters for the duration of the call.
-    let context = unsafe { (*parameters).im_device_instance_context };
+    let parameters = unsafe { &*parameters };
+    let context = parameters.im_device_instance_context;
     if context.is_null() {
         return NDIS_STATUS_FAILURE;
     }
@@ -107,12 +111,12 @@ unsafe extern "system" fn initialize(
     // unbind waits for this initialize to return before freeing it.
     let adapter = unsafe { Adapter::from_context(context) };
     adapter.enter_handler();
-    let status = initialize_adapter(adapter, miniport_handle);
+    let status = initialize_adapter(adapter, miniport_handle, parameters.if_index);
     adapter.leave_handler();
     status
 }
 
-fn initialize_adapter(adapter: &Adapter, miniport_handle: NdisHandle) -> NdisStatus {
+fn initialize_adapter(adapter: &Adapter, miniport_handle: NdisHandle, if_index: u32) -> NdisStatus {
     if !adapter.transition(AdapterState::InitPending, AdapterState::Initializing) {
         return NDIS_STATUS_FAILURE;
     }
@@ -124,12 +128,47 @@ fn initialize_adapter(adapter: &Adapter, miniport_handle: NdisHandle) -> NdisSta
         adapter.set_state(AdapterState::Absent);
         return status;
     }
+    add_if_stack_entry(adapter, if_index);
     crate::chimney::on_initialize(adapter, miniport_handle);
     let reopened = adapter.requests.reopen() && adapter.chimney.offloads.reopen();
     debug_assert!(reopened, "rundowns not closed before initialize");
     adapter.set_state(AdapterState::Paused);
     trace!("virtual miniport initialized");
     NDIS_STATUS_SUCCESS
+}
+
+/// Stacks our interface on the bound adapter's, as IM drivers do, so that the interface stack
+/// (and everything that reads it) shows the virtual miniport above the NIC. Not fatal: the driver
+/// passes traffic without it.
+fn add_if_stack_entry(adapter: &Adapter, if_index: u32) {
+    let lower = adapter.binding().lower.bound_if_index;
+    if if_index == 0 || lower == 0 {
+        return;
+    }
+    // SAFETY: PASSIVE_LEVEL inside MiniportInitializeEx; plain interface indices. No lock is held.
+    let status = unsafe { NdisIfAddIfStackEntry(if_index, lower) };
+    if status == NDIS_STATUS_SUCCESS {
+        adapter
+            .if_stack_higher
+            .store(if_index, core::sync::atomic::Ordering::Release);
+    } else {
+        trace!(
+            "NdisIfAddIfStackEntry({}, {}) failed ({:#x})",
+            if_index, lower, status
+        );
+    }
+}
+
+/// Removes the interface stack entry added at initialize, if any. PASSIVE_LEVEL (halt).
+fn delete_if_stack_entry(adapter: &Adapter) {
+    let higher = adapter
+        .if_stack_higher
+        .swap(0, core::sync::atomic::Ordering::AcqRel);
+    if higher != 0 {
+        let lower = adapter.binding().lower.bound_if_index;
+        // SAFETY: the entry added in initialize, removed once. No lock is held.
+        unsafe { NdisIfDeleteIfStackEntry(higher, lower) };
+    }
 }
 
 /// Registration attributes, then general attributes mirrored from the lower binding.
@@ -241,6 +280,7 @@ fn halt_adapter(adapter: &Adapter) {
     // the request rundown, so it closes last.
     adapter.chimney.drain_offloads();
     adapter.drain_requests();
+    delete_if_stack_entry(adapter);
     adapter.set_miniport_handle(ptr::null_mut());
     adapter.set_state(AdapterState::Absent);
 }

@@ -18,8 +18,8 @@ use super::protocol::{
     ProtocolDriverCharacteristics,
 };
 use super::types::{
-    Kirql, KspinLock, NdisEvent, NdisHandle, NdisPortNumber, NdisStatus, NdisString, NtStatus,
-    UnicodeString,
+    Kirql, KspinLock, NdisEvent, NdisHandle, NdisPortNumber, NdisStatus, NdisString, NetIfIndex,
+    NtStatus, UnicodeString,
 };
 
 /// `EX_POOL_PRIORITY::NormalPoolPriority`.
@@ -85,6 +85,16 @@ unsafe extern "system" {
         attributes: *mut MiniportAdapterAttributes,
     ) -> NdisStatus;
     pub fn NdisMPauseComplete(miniport_adapter_handle: NdisHandle);
+    /// Records that interface `higher` (our virtual miniport) is stacked on `lower` (the bound
+    /// adapter), as IM drivers do from MiniportInitializeEx. PASSIVE_LEVEL.
+    pub fn NdisIfAddIfStackEntry(
+        higher_layer_if_index: NetIfIndex,
+        lower_layer_if_index: NetIfIndex,
+    ) -> NdisStatus;
+    pub fn NdisIfDeleteIfStackEntry(
+        higher_layer_if_index: NetIfIndex,
+        lower_layer_if_index: NetIfIndex,
+    );
 
     // Data path, <= DISPATCH_LEVEL.
     pub fn NdisSendNetBufferLists(

@@ -75,6 +75,9 @@ pub struct Adapter {
     handlers_done: Event,
     /// TCP chimney: upward handlers and live offload entries.
     pub chimney: AdapterChimney,
+    /// Our interface index while an interface stack entry (ours over the bound adapter's) is
+    /// registered; 0 when none.
+    pub if_stack_higher: AtomicU32,
 }
 
 impl Adapter {
@@ -91,6 +94,7 @@ impl Adapter {
             handlers: Rundown::new_closed(),
             handlers_done: Event::new(),
             chimney: AdapterChimney::new(),
+            if_stack_higher: AtomicU32::new(0),
         }
     }
 

@@ -57,6 +57,8 @@ pub struct LowerParams {
     pub connection_type: u32,
     pub if_type: u16,
     pub mac_options: u32,
+    /// The bound adapter's interface index (the lower end of our interface stack entry).
+    pub bound_if_index: u32,
 }
 
 impl LowerParams {
@@ -91,6 +93,7 @@ impl LowerParams {
             connection_type: params.connection_type,
             if_type: params.if_type,
             mac_options: params.mac_options,
+            bound_if_index: params.bound_if_index,
         }
     }
 }

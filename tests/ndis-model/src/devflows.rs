@@ -281,6 +281,11 @@ pub fn halt_device(a: usize, action: u32) {
         w.v.check("halt.forwarded_oids_drained", oids == 0, || {
             format!("MiniportHaltEx returned with {oids} forwarded OID request(s) still below")
         });
+        let if_index = w.adapters[a].dev.if_index;
+        let stacked = w.if_stack.iter().any(|&(higher, _)| higher == if_index);
+        w.v.check("halt.if_stack_entry_deleted", !stacked, || {
+            format!("MiniportHaltEx returned with the interface stack entry of IfIndex {if_index} still registered")
+        });
         let (live, io) = (w.chimney.live_objs(a), w.chimney.io_out(a));
         w.v.check("halt.chimney_drained", live == 0 && io == 0, || {
             format!("MiniportHaltEx returned with {live} offloaded state object(s) and {io} chimney NBL(s) outstanding")

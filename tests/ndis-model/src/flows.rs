@@ -29,6 +29,11 @@ pub fn new_binding() -> BindingSt {
     }
 }
 
+/// The interface index of lower adapter `a` (NDIS_BIND_PARAMETERS.BoundIfIndex).
+pub fn bound_if_index(a: usize) -> u32 {
+    10 + 2 * u32::try_from(a).unwrap_or(0)
+}
+
 /// Waits (running queued work, releasing held work) until `cond`; records `check` on timeout.
 pub fn wait(check: &'static str, what: &str, cond: impl Fn() -> bool) -> bool {
     let timeout = world::with(|w| w.cfg.deadlock_timeout);
@@ -77,7 +82,7 @@ fn build_bind_params(w: &mut world::World, a: usize) -> BindArgs {
     });
     let mut mac = [0u8; 32];
     mac[..6].copy_from_slice(&c.mac);
-    let if_index = 10 + 2 * u32::try_from(a).unwrap_or(0);
+    let if_index = bound_if_index(a);
     let size = if rev >= 2 {
         0x100
     } else {

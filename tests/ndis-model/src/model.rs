@@ -476,6 +476,12 @@ fn teardown_checks(w: &mut World, dropped_work: usize, locks: &[usize]) {
     w.v.check("teardown.memory_freed", nleak == 0, || {
         format!("{nleak} pool block(s), {leaked} bytes never freed")
     });
+    let stack = w.if_stack.clone();
+    w.v.check(
+        "teardown.if_stack_entries_deleted",
+        stack.is_empty(),
+        || format!("interface stack entries never deleted: {stack:?}"),
+    );
     let clones = w.clones.len();
     w.v.check("teardown.clone_oids_freed", clones == 0, || {
         format!("{clones} cloned OID request(s) never freed")

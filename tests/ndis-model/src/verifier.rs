@@ -23,6 +23,8 @@ pub enum Export {
     NdisIMDeInitializeDeviceInstance,
     NdisMSetMiniportAttributes,
     NdisMPauseComplete,
+    NdisIfAddIfStackEntry,
+    NdisIfDeleteIfStackEntry,
     NdisMRestartComplete,
     NdisMNetPnPEvent,
     NdisCompleteNetPnPEvent,

@@ -237,6 +237,8 @@ pub struct World {
     pub pnp: Option<(usize, Option<NdisStatus>)>,
     /// TCP chimney: the driver's chimney tables, the host stack and the offload targets.
     pub chimney: crate::chimney::ChimneyWorld,
+    /// Interface stack entries (higher IfIndex, lower IfIndex) the driver registered.
+    pub if_stack: Vec<(u32, u32)>,
 }
 
 // SAFETY: World holds raw addresses (as usize) and boxed NDIS structures with raw pointers; all
@@ -273,6 +275,7 @@ impl World {
             next_request_id: 0x5100,
             pnp: None,
             chimney: crate::chimney::ChimneyWorld::default(),
+            if_stack: Vec::new(),
         }
     }
 

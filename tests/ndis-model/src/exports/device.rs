@@ -333,3 +333,64 @@ pub unsafe extern "system" fn NdisMNetPnPEvent(
         .unwrap_or(NDIS_STATUS_FAILURE)
     })
 }
+
+/// # Safety
+/// Called by the driver with the documented arguments.
+#[unsafe(no_mangle)]
+pub unsafe extern "system" fn NdisIfAddIfStackEntry(
+    higher_layer_if_index: NetIfIndex,
+    lower_layer_if_index: NetIfIndex,
+) -> NdisStatus {
+    guard(E::NdisIfAddIfStackEntry, NDIS_STATUS_FAILURE, || {
+        world::try_with(|w| {
+            enter(w, E::NdisIfAddIfStackEntry, PASSIVE_LEVEL);
+            // An IM stacks its virtual miniport (the IfIndex NDIS gave MiniportInitializeEx) on
+            // the adapter it is bound to (BoundIfIndex), from MiniportInitializeEx.
+            let a = w.adapters.iter().position(|ad| {
+                ad.dev.phase == DevPhase::Initializing && ad.dev.if_index == higher_layer_if_index
+            });
+            let Some(a) = a else {
+                w.v.fail("ifstack.higher_is_initializing_miniport", || {
+                    format!("NdisIfAddIfStackEntry({higher_layer_if_index}, {lower_layer_if_index}): no miniport with that IfIndex is in MiniportInitializeEx")
+                });
+                return NDIS_STATUS_INVALID_PARAMETER;
+            };
+            let expected = crate::flows::bound_if_index(a);
+            w.v.check("ifstack.lower_is_bound_if_index", lower_layer_if_index == expected, || {
+                format!("NdisIfAddIfStackEntry({higher_layer_if_index}, {lower_layer_if_index}): the miniport's binding has BoundIfIndex {expected}")
+            });
+            let pair = (higher_layer_if_index, lower_layer_if_index);
+            w.v.check("ifstack.added_once", !w.if_stack.contains(&pair), || {
+                format!("interface stack entry {pair:?} added twice")
+            });
+            if w.inject.should_fail(E::NdisIfAddIfStackEntry) {
+                return NDIS_STATUS_RESOURCES;
+            }
+            w.if_stack.push(pair);
+            NDIS_STATUS_SUCCESS
+        })
+        .unwrap_or(NDIS_STATUS_FAILURE)
+    })
+}
+
+/// # Safety
+/// Called by the driver with the documented arguments.
+#[unsafe(no_mangle)]
+pub unsafe extern "system" fn NdisIfDeleteIfStackEntry(
+    higher_layer_if_index: NetIfIndex,
+    lower_layer_if_index: NetIfIndex,
+) {
+    guard(E::NdisIfDeleteIfStackEntry, (), || {
+        world::try_with(|w| {
+            enter(w, E::NdisIfDeleteIfStackEntry, PASSIVE_LEVEL);
+            let pair = (higher_layer_if_index, lower_layer_if_index);
+            let known = w.if_stack.iter().position(|&p| p == pair);
+            w.v.check("ifstack.delete_known", known.is_some(), || {
+                format!("NdisIfDeleteIfStackEntry{pair:?}: no such entry (never added, or deleted twice)")
+            });
+            if let Some(i) = known {
+                w.if_stack.remove(i);
+            }
+        });
+    });
+}

@@ -82,7 +82,7 @@ pub(crate) fn read_ustr(s: *const chimney_im::ndis::UnicodeString) -> Option<Str
 
 /// Table of every export, referenced by `Model::load` through `black_box` so the linker keeps
 /// (and the driver's undefined symbols resolve against) all of them regardless of link order.
-pub struct ExportTable(pub [*const (); 62]);
+pub struct ExportTable(pub [*const (); 64]);
 // SAFETY: the table holds function addresses only; they are immutable and valid for the process.
 unsafe impl Sync for ExportTable {}
 
@@ -105,6 +105,8 @@ pub static EXPORTS: ExportTable = ExportTable([
     device::NdisIMDeInitializeDeviceInstance as *const (),
     device::NdisMSetMiniportAttributes as *const (),
     device::NdisMPauseComplete as *const (),
+    device::NdisIfAddIfStackEntry as *const (),
+    device::NdisIfDeleteIfStackEntry as *const (),
     device::NdisMRestartComplete as *const (),
     device::NdisMNetPnPEvent as *const (),
     datapath::NdisSendNetBufferLists as *const (),
