@@ -7,14 +7,51 @@ use crate::ndis::{NdisMiniportOffloadBlockList, NdisOffloadHandle, NdisProtocolO
 
 pub type Block = NdisMiniportOffloadBlockList;
 
-/// Calls `f` on every block of the tree rooted at `root`, pre-order (a block before its
-/// dependents, dependents before the next sibling). The walk order is stable, which the undo
-/// path of initiate relies on.
-///
+/// A block list the driver holds: from the moment NDIS hands it to one of our handlers until the
+/// driver passes it down or completes it up, which consume it. Created once, unsafely, at the
+/// handler boundary; walked safely afterwards.
+#[derive(Debug)]
+pub struct BlockTree {
+    root: *mut Block,
+}
+
+impl BlockTree {
+    /// # Safety
+    /// `root` is null or a valid tree of blocks (NextBlock siblings, DependentBlockList children)
+    /// that the driver owns, with nothing else reading or writing it, until the returned value is
+    /// consumed by [`BlockTree::into_raw`] or dropped.
+    pub unsafe fn from_raw(root: *mut Block) -> Self {
+        Self { root }
+    }
+
+    /// Calls `f` on every block, pre-order (a block before its dependents, dependents before the
+    /// next sibling). The order is stable, which the undo path of initiate relies on. `f` must not
+    /// relink the tree (it gets `&mut Block`, whose link fields it has no reason to touch).
+    pub fn for_each(&mut self, mut f: impl FnMut(&mut Block)) {
+        // SAFETY: the constructor's contract: a valid tree we own exclusively.
+        unsafe { walk(self.root, &mut f) };
+    }
+
+    /// The root block, if any.
+    pub fn root(&mut self) -> Option<&mut Block> {
+        // SAFETY: the constructor's contract.
+        unsafe { self.root.as_mut() }
+    }
+
+    /// Lends the list to a synchronous call that is done with it when it returns.
+    pub fn lend(&mut self) -> *mut Block {
+        self.root
+    }
+
+    /// Gives the list up (to NDIS, down or up); the caller no longer owns it.
+    pub fn into_raw(self) -> *mut Block {
+        self.root
+    }
+}
+
 /// # Safety
-/// `root` is null or a tree of valid blocks the driver currently owns; `f` does not relink it.
-pub unsafe fn for_each(root: *mut Block, f: &mut impl FnMut(&mut Block)) {
-    let mut current = root;
+/// As [`BlockTree::from_raw`], for `current` and everything reachable from it.
+unsafe fn walk(mut current: *mut Block, f: &mut impl FnMut(&mut Block)) {
     while !current.is_null() {
         // SAFETY: caller contract: a valid block we own, not aliased while we hold it.
         let block = unsafe { &mut *current };
@@ -22,7 +59,7 @@ pub unsafe fn for_each(root: *mut Block, f: &mut impl FnMut(&mut Block)) {
         let dependents = block.dependent_block_list;
         let next = block.next_block;
         // SAFETY: same contract for the dependent list (depth is the number of layers, <= 3).
-        unsafe { for_each(dependents, f) };
+        unsafe { walk(dependents, f) };
         current = next;
     }
 }

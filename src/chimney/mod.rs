@@ -29,6 +29,7 @@ use crate::ndis::{
 };
 use crate::state::{Adapter, Binding, StateOp};
 
+use blocks::BlockTree;
 use io::IoKind;
 
 /// Registers the provider (miniport-edge) handlers. Called from MiniportSetOptions.
@@ -156,8 +157,9 @@ unsafe extern "system" fn initiate_offload(
 ) {
     // SAFETY: NDIS passes back our adapter context while the miniport is initialized.
     let adapter = unsafe { adapter(context) };
-    // SAFETY: the host's live block list, ours until completed.
-    unsafe { state::initiate(adapter, list) };
+    // SAFETY: the host's live block list, ours until we pass it down or complete it.
+    let tree = unsafe { BlockTree::from_raw(list) };
+    state::initiate(adapter, tree);
 }
 
 unsafe extern "system" fn terminate_offload(
@@ -166,8 +168,9 @@ unsafe extern "system" fn terminate_offload(
 ) {
     // SAFETY: NDIS passes back our adapter context while the miniport is initialized.
     let adapter = unsafe { adapter(context) };
-    // SAFETY: the host's live block list, ours until completed.
-    unsafe { state::terminate(adapter, list) };
+    // SAFETY: the host's live block list, ours until we pass it down or complete it.
+    let tree = unsafe { BlockTree::from_raw(list) };
+    state::terminate(adapter, tree);
 }
 
 unsafe extern "system" fn update_offload(
@@ -176,8 +179,9 @@ unsafe extern "system" fn update_offload(
 ) {
     // SAFETY: NDIS passes back our adapter context while the miniport is initialized.
     let adapter = unsafe { adapter(context) };
-    // SAFETY: the host's live block list, ours until completed.
-    unsafe { state::simple(StateOp::Update, adapter, list) };
+    // SAFETY: the host's live block list, ours until we pass it down or complete it.
+    let tree = unsafe { BlockTree::from_raw(list) };
+    state::simple(StateOp::Update, adapter, tree);
 }
 
 unsafe extern "system" fn invalidate_offload(
@@ -186,8 +190,9 @@ unsafe extern "system" fn invalidate_offload(
 ) {
     // SAFETY: NDIS passes back our adapter context while the miniport is initialized.
     let adapter = unsafe { adapter(context) };
-    // SAFETY: the host's live block list, ours until completed.
-    unsafe { state::simple(StateOp::Invalidate, adapter, list) };
+    // SAFETY: the host's live block list, ours until we pass it down or complete it.
+    let tree = unsafe { BlockTree::from_raw(list) };
+    state::simple(StateOp::Invalidate, adapter, tree);
 }
 
 unsafe extern "system" fn query_offload(
@@ -196,8 +201,9 @@ unsafe extern "system" fn query_offload(
 ) {
     // SAFETY: NDIS passes back our adapter context while the miniport is initialized.
     let adapter = unsafe { adapter(context) };
-    // SAFETY: the host's live block list, ours until completed.
-    unsafe { state::simple(StateOp::Query, adapter, list) };
+    // SAFETY: the host's live block list, ours until we pass it down or complete it.
+    let tree = unsafe { BlockTree::from_raw(list) };
+    state::simple(StateOp::Query, adapter, tree);
 }
 
 /// # Safety
@@ -281,40 +287,50 @@ unsafe extern "system" fn initiate_offload_complete(
     _context: NdisHandle,
     list: *mut NdisProtocolOffloadBlockList,
 ) {
-    // SAFETY: the list we passed down, completed.
-    unsafe { state::initiate_complete(list.cast()) };
+    // SAFETY: the list we passed down, completed back to us.
+    let tree = unsafe { BlockTree::from_raw(list.cast()) };
+    // SAFETY: it carries the record we attached.
+    unsafe { state::initiate_complete(tree) };
 }
 
 unsafe extern "system" fn terminate_offload_complete(
     _context: NdisHandle,
     list: *mut NdisProtocolOffloadBlockList,
 ) {
-    // SAFETY: the list we passed down, completed.
-    unsafe { state::terminate_complete(list.cast()) };
+    // SAFETY: the list we passed down, completed back to us.
+    let tree = unsafe { BlockTree::from_raw(list.cast()) };
+    // SAFETY: it carries the record we attached.
+    unsafe { state::terminate_complete(tree) };
 }
 
 unsafe extern "system" fn update_offload_complete(
     _context: NdisHandle,
     list: *mut NdisProtocolOffloadBlockList,
 ) {
-    // SAFETY: the list we passed down, completed.
-    unsafe { state::simple_complete(StateOp::Update, list.cast()) };
+    // SAFETY: the list we passed down, completed back to us.
+    let tree = unsafe { BlockTree::from_raw(list.cast()) };
+    // SAFETY: it carries the record we attached.
+    unsafe { state::simple_complete(StateOp::Update, tree) };
 }
 
 unsafe extern "system" fn invalidate_offload_complete(
     _context: NdisHandle,
     list: *mut NdisProtocolOffloadBlockList,
 ) {
-    // SAFETY: the list we passed down, completed.
-    unsafe { state::simple_complete(StateOp::Invalidate, list.cast()) };
+    // SAFETY: the list we passed down, completed back to us.
+    let tree = unsafe { BlockTree::from_raw(list.cast()) };
+    // SAFETY: it carries the record we attached.
+    unsafe { state::simple_complete(StateOp::Invalidate, tree) };
 }
 
 unsafe extern "system" fn query_offload_complete(
     _context: NdisHandle,
     list: *mut NdisProtocolOffloadBlockList,
 ) {
-    // SAFETY: the list we passed down, completed.
-    unsafe { state::simple_complete(StateOp::Query, list.cast()) };
+    // SAFETY: the list we passed down, completed back to us.
+    let tree = unsafe { BlockTree::from_raw(list.cast()) };
+    // SAFETY: it carries the record we attached.
+    unsafe { state::simple_complete(StateOp::Query, tree) };
 }
 
 /// ProtocolIndicateOffloadEvent. No IM contract is defined (ndis-chimney.md §6.6; the MUX sample
@@ -327,8 +343,9 @@ unsafe extern "system" fn indicate_offload_event(
 ) {
     // SAFETY: NDIS passes back our binding context.
     let binding = unsafe { binding(context) };
-    // SAFETY: the target's list (or null), valid for the duration of the call.
-    unsafe { state::indicate_event(binding, list.cast(), code) };
+    // SAFETY: the target's list (or null), ours for the duration of the call.
+    let tree = unsafe { BlockTree::from_raw(list.cast()) };
+    state::indicate_event(binding, tree, code);
 }
 
 unsafe extern "system" fn tcp_offload_send_complete(context: NdisHandle, nbls: *mut NetBufferList) {

@@ -135,25 +135,15 @@ impl CallRecord {
     }
 
     /// Fills the record for a call on `root` and saves the root's SourceHandle and ImReserved.
-    ///
-    /// # Safety
-    /// `root` is the live root block of a call the driver received and has not passed on yet.
-    pub unsafe fn begin(
-        &self,
-        op: StateOp,
-        adapter: &Adapter,
-        root: *mut NdisMiniportOffloadBlockList,
-    ) {
-        // SAFETY: caller contract.
-        let root_ref = unsafe { &*root };
+    pub fn begin(&self, op: StateOp, adapter: &Adapter, root: &mut NdisMiniportOffloadBlockList) {
         self.op.store(op as u32, Ordering::Relaxed);
         self.adapter
             .store(ptr::from_ref(adapter).cast_mut(), Ordering::Relaxed);
-        self.root.store(root, Ordering::Relaxed);
         self.saved_source_handle
-            .store(root_ref.source_handle, Ordering::Relaxed);
-        self.saved_im_reserved[0].store(root_ref.im_reserved[0], Ordering::Relaxed);
-        self.saved_im_reserved[1].store(root_ref.im_reserved[1], Ordering::Release);
+            .store(root.source_handle, Ordering::Relaxed);
+        self.saved_im_reserved[0].store(root.im_reserved[0], Ordering::Relaxed);
+        self.saved_im_reserved[1].store(root.im_reserved[1], Ordering::Relaxed);
+        self.root.store(ptr::from_mut(root), Ordering::Release);
     }
 
     pub fn op(&self) -> u32 {
@@ -171,12 +161,8 @@ impl CallRecord {
     }
 
     /// Puts the root block's SourceHandle and ImReserved back as the caller gave them.
-    ///
-    /// # Safety
-    /// The root block is back in the driver's hands (its completion is running).
-    pub unsafe fn restore_root(&self) {
-        // SAFETY: caller contract.
-        let root = unsafe { &mut *self.root() };
+    pub fn restore_root(&self, root: &mut NdisMiniportOffloadBlockList) {
+        debug_assert!(ptr::eq(root, self.root()));
         root.source_handle = self.saved_source_handle.load(Ordering::Acquire);
         root.im_reserved = [
             self.saved_im_reserved[0].load(Ordering::Relaxed),

@@ -7,27 +7,25 @@ use core::ptr::{self, NonNull};
 use crate::ndis::{NDIS_STATUS_FAILURE, NDIS_STATUS_RESOURCES, NDIS_STATUS_SUCCESS, NdisStatus};
 use crate::state::{Adapter, AdapterState, CallRecord, OffloadEntry, StateOp};
 
-use super::super::blocks::{self, Block, offload_handle, restore_upper_view, set_offload_handle};
+use super::super::blocks::{
+    Block, BlockTree, offload_handle, restore_upper_view, set_offload_handle,
+};
 use super::{
     acquire_call, attach_record, attached_record, call_down, complete_up, fail_up, published_entry,
     reclaim_chain, release_call, release_deferred,
 };
 
-/// MiniportInitiateOffload.
-///
-/// # Safety
-/// `root` is the live MOBL view of the host's block list.
-pub unsafe fn initiate(adapter: &Adapter, root: *mut Block) {
+/// MiniportInitiateOffload, on the host's block list (MOBL view).
+pub fn initiate(adapter: &Adapter, mut tree: BlockTree) {
     let runnable = adapter.state() == AdapterState::Running && adapter.chimney.upcalls().is_some();
     if !runnable || !acquire_call(adapter) {
-        // SAFETY: forwarded contract.
-        unsafe { fail_up(StateOp::Initiate, adapter, root, NDIS_STATUS_FAILURE) };
+        fail_up(StateOp::Initiate, adapter, tree, NDIS_STATUS_FAILURE);
         return;
     }
     let Some(record) = CallRecord::allocate() else {
         release_call(adapter);
-        // SAFETY: forwarded contract. RESOURCES is an allowed initiate status.
-        unsafe { fail_up(StateOp::Initiate, adapter, root, NDIS_STATUS_RESOURCES) };
+        // RESOURCES is an allowed initiate status.
+        fail_up(StateOp::Initiate, adapter, tree, NDIS_STATUS_RESOURCES);
         return;
     };
     // SAFETY: a fresh record, ours until the completion frees it.
@@ -35,30 +33,26 @@ pub unsafe fn initiate(adapter: &Adapter, root: *mut Block) {
 
     let mut prepared = 0usize;
     let mut failure = None;
-    let mut visit = |block: &mut Block| {
+    tree.for_each(|block| {
         if failure.is_none() {
             match prepare_initiate_block(adapter, block) {
                 Ok(()) => prepared += 1,
                 Err(status) => failure = Some(status),
             }
         }
-    };
-    // SAFETY: forwarded contract.
-    unsafe { blocks::for_each(root, &mut visit) };
+    });
     if let Some(status) = failure {
-        // SAFETY: the first `prepared` blocks were rewritten by prepare_initiate_block.
-        unsafe { undo_initiate(root, prepared) };
-        // SAFETY: the record was never attached.
+        undo_initiate(&mut tree, prepared);
+        // SAFETY: the record was never attached; nothing else refers to it.
         unsafe { CallRecord::free(NonNull::from(record)) };
         release_call(adapter);
-        // SAFETY: the list is back as the host gave it.
-        unsafe { fail_up(StateOp::Initiate, adapter, root, status) };
+        // The list is back as the host gave it.
+        fail_up(StateOp::Initiate, adapter, tree, status);
         return;
     }
-    // SAFETY: forwarded contract.
-    unsafe { attach_record(record, StateOp::Initiate, adapter, root) };
-    // SAFETY: prepared list; call references held.
-    unsafe { call_down(StateOp::Initiate, adapter.binding(), root) };
+    attach_record(record, StateOp::Initiate, adapter, &mut tree);
+    // SAFETY: the call references were taken above.
+    unsafe { call_down(StateOp::Initiate, adapter.binding(), tree) };
 }
 
 /// Gives one block our handle: a new zero-filled entry for a new offload, the existing entry for
@@ -138,12 +132,9 @@ fn start_chain(
 }
 
 /// Reverts the first `prepared` blocks of a refused initiate.
-///
-/// # Safety
-/// As `initiate`.
-unsafe fn undo_initiate(root: *mut Block, prepared: usize) {
+fn undo_initiate(tree: &mut BlockTree, prepared: usize) {
     let mut seen = 0usize;
-    let mut visit = |block: &mut Block| {
+    tree.for_each(|block| {
         if seen >= prepared {
             return;
         }
@@ -160,9 +151,7 @@ unsafe fn undo_initiate(root: *mut Block, prepared: usize) {
             // SAFETY: the unpublished new entry's offload reference, released once.
             unsafe { OffloadEntry::end_offload(NonNull::from(entry), ptr::null()) };
         }
-    };
-    // SAFETY: forwarded contract.
-    unsafe { blocks::for_each(root, &mut visit) };
+    });
 }
 
 fn undo_chain(entry: &OffloadEntry, head: *mut crate::ndis::NetBufferList) {
@@ -187,14 +176,15 @@ fn undo_chain(entry: &OffloadEntry, head: *mut crate::ndis::NetBufferList) {
 /// list back in the host's view and complete it up.
 ///
 /// # Safety
-/// `root` is the list this driver passed to NdisInitiateOffload, completed.
-pub unsafe fn initiate_complete(root: *mut Block) {
-    // SAFETY: forwarded contract.
-    let record = unsafe { attached_record(root) };
+/// `tree` is the list this driver passed to NdisInitiateOffload, completed back to it.
+pub unsafe fn initiate_complete(mut tree: BlockTree) {
+    // SAFETY: caller contract.
+    let record = unsafe { attached_record(&mut tree) };
     let adapter = record.adapter();
-    // SAFETY: the root is back in our hands.
-    unsafe { record.restore_root() };
-    let mut visit = |block: &mut Block| {
+    if let Some(root) = tree.root() {
+        record.restore_root(root);
+    }
+    tree.for_each(|block| {
         let handle = offload_handle(block);
         if handle.is_null() {
             return; // placeholder: never changed
@@ -214,11 +204,9 @@ pub unsafe fn initiate_complete(root: *mut Block) {
                 unsafe { OffloadEntry::end_offload(NonNull::from(entry), ptr::null()) };
             }
         }
-    };
-    // SAFETY: forwarded contract.
-    unsafe { blocks::for_each(root, &mut visit) };
-    // SAFETY: the list is in the host's view again.
-    unsafe { complete_up(StateOp::Initiate, adapter, root) };
+    });
+    // The list is in the host's view again.
+    complete_up(StateOp::Initiate, adapter, tree);
     release_deferred(adapter, record);
     // SAFETY: the call is complete; nothing refers to the record.
     unsafe { CallRecord::free(NonNull::from(record)) };

@@ -32,7 +32,7 @@ use crate::ndis::{
 };
 use crate::state::{Adapter, Binding, CallRecord, OffloadEntry, StateOp};
 
-use super::blocks::{self, Block, as_protocol};
+use super::blocks::{Block, BlockTree, as_protocol};
 
 /// Takes the references a state call holds until it completes: the adapter's and the binding's
 /// `requests` rundowns (halt and unbind wait for them).
@@ -54,23 +54,22 @@ pub(super) fn release_call(adapter: &Adapter) {
     binding.release_requests(1);
 }
 
-/// Completes a call upward at once, untouched except for `status` in every block.
-///
-/// # Safety
-/// `root` is the live block list of a call the driver received and has not passed down.
-pub(super) unsafe fn fail_up(op: StateOp, adapter: &Adapter, root: *mut Block, status: NdisStatus) {
-    // SAFETY: caller contract.
-    unsafe { blocks::for_each(root, &mut |block| block.status = status) };
-    // SAFETY: the root is untouched, so NDIS routes the completion back to the caller. No lock.
-    unsafe { complete_up(op, adapter, root) };
+/// Completes a call upward at once, untouched except for `status` in every block. The root's
+/// SourceHandle is the caller's, so NDIS routes the completion back to it.
+pub(super) fn fail_up(op: StateOp, adapter: &Adapter, mut tree: BlockTree, status: NdisStatus) {
+    tree.for_each(|block| block.status = status);
+    complete_up(op, adapter, tree);
 }
 
-/// # Safety
-/// `root` is the caller's block list, back in its upper view.
-pub(super) unsafe fn complete_up(op: StateOp, adapter: &Adapter, root: *mut Block) {
+/// NdisM*Complete for `op` on our miniport. The tree must be back in the caller's view.
+/// Called from inside a provider handler or from the completion of a call it passed down, i.e.
+/// while NDIS keeps the miniport (and its handle) alive.
+pub(super) fn complete_up(op: StateOp, adapter: &Adapter, tree: BlockTree) {
+    let root = tree.into_raw();
     let handle = adapter.miniport_handle();
     match op {
-        // SAFETY: forwarded contract; the miniport handle is valid while NDIS calls us.
+        // SAFETY: the list is ours to give back (BlockTree) and in the caller's view; the miniport
+        // handle is valid while a state call is in flight (halt waits for `requests`). No lock.
         StateOp::Initiate => unsafe { NdisMInitiateOffloadComplete(handle, root) },
         // SAFETY: as above.
         StateOp::Terminate => unsafe { NdisMTerminateOffloadComplete(handle, root) },
@@ -83,13 +82,16 @@ pub(super) unsafe fn complete_up(op: StateOp, adapter: &Adapter, root: *mut Bloc
     }
 }
 
+/// Passes the prepared list down on the lower binding.
+///
 /// # Safety
-/// `root` is the prepared list; the binding is open (call references held).
-pub(super) unsafe fn call_down(op: StateOp, binding: &Binding, root: *mut Block) {
+/// The call's references are held (`acquire_call`), so the binding handle is open.
+pub(super) unsafe fn call_down(op: StateOp, binding: &Binding, tree: BlockTree) {
     let handle = binding.handle();
-    let list = as_protocol(root);
+    let list = as_protocol(tree.into_raw());
     match op {
-        // SAFETY: forwarded contract. No lock is held.
+        // SAFETY: the list is ours to hand on (BlockTree); the binding is open (caller contract).
+        // The completion may run inside this call. No lock is held.
         StateOp::Initiate => unsafe { NdisInitiateOffload(handle, list) },
         // SAFETY: as above.
         StateOp::Terminate => unsafe { NdisTerminateOffload(handle, list) },
@@ -118,45 +120,43 @@ pub(super) fn published_entry<'a>(block: &Block) -> Option<&'a OffloadEntry> {
 
 /// True if every non-placeholder block refers to an entry we published. Anything else (a state
 /// object that was never offloaded through this driver) would be misrouted: such calls are failed.
-///
-/// # Safety
-/// `root` is live and ours.
-pub(super) unsafe fn all_blocks_ours(root: *mut Block) -> bool {
+pub(super) fn all_blocks_ours(tree: &mut BlockTree) -> bool {
     let mut ours = true;
-    let mut visit = |block: &mut Block| {
+    tree.for_each(|block| {
         if !block.miniport_offload_context.is_null() && published_entry(block).is_none() {
             ours = false;
         }
-    };
-    // SAFETY: forwarded contract.
-    unsafe { blocks::for_each(root, &mut visit) };
+    });
     ours
 }
 
-/// Hands the record to the blocks: saves the root and puts the record in ImReserved[0].
-///
-/// # Safety
-/// `root` is live and ours.
-pub(super) unsafe fn attach_record(
+/// Hands the record to the blocks: saves the root and puts the record in `ImReserved[0]`.
+pub(super) fn attach_record(
     record: &CallRecord,
     op: StateOp,
     adapter: &Adapter,
-    root: *mut Block,
+    tree: &mut BlockTree,
 ) {
-    // SAFETY: caller contract.
-    unsafe { record.begin(op, adapter, root) };
-    // SAFETY: as above; ImReserved belongs to IMs, and its caller's values are saved.
-    unsafe { (*root).im_reserved[0] = ptr::from_ref(record).cast_mut().cast() };
+    let Some(root) = tree.root() else {
+        return;
+    };
+    record.begin(op, adapter, root);
+    // ImReserved belongs to IMs, and its caller's values are saved in the record.
+    root.im_reserved[0] = ptr::from_ref(record).cast_mut().cast();
 }
 
 /// The record of a call coming back up.
 ///
 /// # Safety
-/// `root` is a list this driver sent down with a record attached.
-pub(super) unsafe fn attached_record<'a>(root: *mut Block) -> &'a CallRecord {
-    // SAFETY: caller contract; lower layers must not modify ImReserved.
-    let record = unsafe { (*root).im_reserved[0] };
-    // SAFETY: the record lives until this call completes upward.
+/// `tree` is a list this driver passed down with a record attached (`attach_record`), now
+/// completed back to us.
+pub(super) unsafe fn attached_record<'a>(tree: &mut BlockTree) -> &'a CallRecord {
+    let record = tree
+        .root()
+        .map_or(ptr::null_mut(), |root| root.im_reserved[0]);
+    debug_assert!(!record.is_null());
+    // SAFETY: caller contract: we attached it, lower layers must not modify ImReserved, and the
+    // record lives until this call completes upward.
     unsafe { &*record.cast::<CallRecord>() }
 }
 

@@ -6,33 +6,26 @@ use core::ptr::NonNull;
 use crate::ndis::NDIS_STATUS_FAILURE;
 use crate::state::{Adapter, CallRecord, OffloadEntry, StateOp};
 
-use super::super::blocks::{self, Block, offload_handle, restore_upper_view, set_offload_handle};
+use super::super::blocks::{BlockTree, offload_handle, restore_upper_view, set_offload_handle};
 use super::{
     acquire_call, all_blocks_ours, attach_record, attached_record, call_down, complete_up, fail_up,
     published_entry, reclaim_chain, release_call, release_deferred,
 };
 
 /// MiniportTerminateOffload. Never allocates: the record lives in the first terminated entry.
-///
-/// # Safety
-/// As `initiate`.
-pub unsafe fn terminate(adapter: &Adapter, root: *mut Block) {
-    // SAFETY: forwarded contract.
-    if !unsafe { all_blocks_ours(root) } || !acquire_call(adapter) {
-        // SAFETY: forwarded contract.
-        unsafe { fail_up(StateOp::Terminate, adapter, root, NDIS_STATUS_FAILURE) };
+pub fn terminate(adapter: &Adapter, mut tree: BlockTree) {
+    if !all_blocks_ours(&mut tree) || !acquire_call(adapter) {
+        fail_up(StateOp::Terminate, adapter, tree, NDIS_STATUS_FAILURE);
         return;
     }
     let mut holder: Option<&OffloadEntry> = None;
-    let mut visit = |block: &mut Block| {
+    tree.for_each(|block| {
         if let Some(entry) = published_entry(block) {
             holder.get_or_insert(entry);
             entry.begin_terminate();
             set_offload_handle(block, entry.handle_ptr());
         }
-    };
-    // SAFETY: forwarded contract.
-    unsafe { blocks::for_each(root, &mut visit) };
+    });
     let record = match holder {
         Some(entry) => entry.claim_terminate_record(),
         None => match CallRecord::allocate() {
@@ -40,16 +33,15 @@ pub unsafe fn terminate(adapter: &Adapter, root: *mut Block) {
             Some(record) => unsafe { &*record.as_ptr() },
             None => {
                 release_call(adapter);
-                // SAFETY: nothing was changed (no entry in the list).
-                unsafe { fail_up(StateOp::Terminate, adapter, root, NDIS_STATUS_FAILURE) };
+                // Nothing was changed (no entry in the list).
+                fail_up(StateOp::Terminate, adapter, tree, NDIS_STATUS_FAILURE);
                 return;
             }
         },
     };
-    // SAFETY: forwarded contract.
-    unsafe { attach_record(record, StateOp::Terminate, adapter, root) };
-    // SAFETY: prepared list; call references held.
-    unsafe { call_down(StateOp::Terminate, adapter.binding(), root) };
+    attach_record(record, StateOp::Terminate, adapter, &mut tree);
+    // SAFETY: the call references were taken above.
+    unsafe { call_down(StateOp::Terminate, adapter.binding(), tree) };
 }
 
 /// ProtocolTerminateOffloadComplete: hand back returned send data, end every entry's offload,
@@ -60,14 +52,15 @@ pub unsafe fn terminate(adapter: &Adapter, root: *mut Block) {
 /// confirmed by any source; see ndis-chimney.md §5.9.
 ///
 /// # Safety
-/// As `initiate_complete`.
-pub unsafe fn terminate_complete(root: *mut Block) {
-    // SAFETY: forwarded contract.
-    let record = unsafe { attached_record(root) };
-    // SAFETY: the root is back in our hands.
-    unsafe { record.restore_root() };
+/// `tree` is the list this driver passed to NdisTerminateOffload, completed back to it.
+pub unsafe fn terminate_complete(mut tree: BlockTree) {
+    // SAFETY: caller contract.
+    let record = unsafe { attached_record(&mut tree) };
+    if let Some(root) = tree.root() {
+        record.restore_root(root);
+    }
     record.arm(finish_terminate);
-    let mut visit = |block: &mut Block| {
+    tree.for_each(|block| {
         let handle = offload_handle(block);
         if handle.is_null() {
             return;
@@ -79,9 +72,9 @@ pub unsafe fn terminate_complete(root: *mut Block) {
         record.add_pending();
         // SAFETY: the entry's offload reference, released once; the record outlives it.
         unsafe { OffloadEntry::end_offload(NonNull::from(entry), record) };
-    };
-    // SAFETY: forwarded contract.
-    unsafe { blocks::for_each(root, &mut visit) };
+    });
+    // The list now waits in the record (its root) until the last entry drained.
+    let _ = tree.into_raw();
     // SAFETY: the record is armed and live; the walk's own count ends here (the terminate may
     // complete upward and the record be freed inside).
     unsafe { CallRecord::release_pending(NonNull::from(record)) };
@@ -97,8 +90,11 @@ fn finish_terminate(this: NonNull<CallRecord>) {
     };
     // SAFETY: the call's `requests` references keep the adapter alive until release_call.
     let adapter = unsafe { &*adapter };
-    // SAFETY: the list is in the host's view; every entry has drained and been unhooked.
-    unsafe { complete_up(StateOp::Terminate, adapter, root) };
+    // SAFETY: the terminate's list, completed to us and parked in the record by
+    // terminate_complete; nothing else touches it until it goes up here.
+    let tree = unsafe { BlockTree::from_raw(root) };
+    // In the host's view; every entry has drained and been unhooked.
+    complete_up(StateOp::Terminate, adapter, tree);
     // SAFETY: as above, the record is still live here.
     release_deferred(adapter, unsafe { this.as_ref() });
     // SAFETY: the call is complete; the record (or its holder entry) is referred to by no one.
