@@ -266,3 +266,24 @@ fn failed_interface_stack_registration_does_not_fail_initialize() {
     // Nothing was registered, so nothing may be deleted.
     assert_eq!(r.check_runs("ifstack.delete_known"), 0, "{r}");
 }
+
+#[test]
+fn status_indications_while_the_miniport_is_halted_are_dropped() {
+    let mut m = one_adapter(AdapterPolicy::default(), 14);
+    let link = NdisLinkState {
+        media_connect_state: 1,
+        xmit_link_speed: 100_000_000,
+        rcv_link_speed: 100_000_000,
+        ..NdisLinkState::default()
+    };
+    m.disable_device(A);
+    // The binding stays open and the lower adapter keeps indicating status: nothing may go up
+    // (there is no miniport), and nothing may be released that was never taken.
+    assert!(m.lower_indicate_link_state(A, link));
+    assert!(m.lower_indicate_link_state(A, link));
+    assert_eq!(m.reenable_device(A), NDIS_STATUS_SUCCESS);
+    assert!(m.lower_indicate_link_state(A, link));
+    let r = unload_clean(m);
+    assert_eq!(r.totals.status_from_lower, 3, "{r}");
+    assert_eq!(r.totals.status_to_host, 1, "{r}");
+}

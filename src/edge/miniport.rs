@@ -353,13 +353,12 @@ unsafe extern "system" fn cancel_send(context: NdisHandle, cancel_id: *mut c_voi
     // SAFETY: see `adapter`.
     let adapter = unsafe { adapter(context) };
     let binding = adapter.binding();
-    if !binding.requests.try_acquire(1) {
+    let Some(_open) = binding.enter_requests() else {
         return;
-    }
-    // SAFETY: the binding is open (reference held); sends carry the host's CancelId in their
-    // NetBufferListInfo, which we forward untouched. No lock is held.
+    };
+    // SAFETY: the binding is open (the guard holds a request reference); sends carry the host's
+    // CancelId in their NetBufferListInfo, which we forward untouched. No lock is held.
     unsafe { NdisCancelSendNetBufferLists(binding.handle(), cancel_id) };
-    binding.release_requests(1);
 }
 
 unsafe extern "system" fn cancel_oid_request(context: NdisHandle, request_id: *mut c_void) {

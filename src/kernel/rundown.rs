@@ -10,6 +10,8 @@
 
 use core::sync::atomic::{AtomicU32, Ordering};
 
+use super::event::Event;
+
 const CLOSED: u32 = 1 << 31;
 
 #[derive(Debug)]
@@ -91,6 +93,35 @@ impl Rundown {
 
     pub fn is_open(&self) -> bool {
         self.0.load(Ordering::Relaxed) & CLOSED == 0
+    }
+}
+
+/// One operation on a rundown for the span of a scope (a call into NDIS that needs the handle the
+/// rundown protects): ends it when dropped, and if that drains a closed rundown, sets the event
+/// its closer waits on. The release is the guard's last access to its owner.
+#[must_use = "the operation ends when the guard is dropped"]
+pub struct RundownGuard<'a> {
+    rundown: &'a Rundown,
+    drained: &'a Event,
+}
+
+impl Rundown {
+    /// Starts one scoped operation if the rundown is open.
+    pub fn enter<'a>(&'a self, drained: &'a Event) -> Option<RundownGuard<'a>> {
+        // `then`, not `then_some`: the guard must not even exist (its drop releases) unless the
+        // acquire succeeded.
+        self.try_acquire(1).then(|| RundownGuard {
+            rundown: self,
+            drained,
+        })
+    }
+}
+
+impl Drop for RundownGuard<'_> {
+    fn drop(&mut self) {
+        if self.rundown.release(1) == Drain::Drained {
+            self.drained.set();
+        }
     }
 }
 

@@ -182,11 +182,10 @@ fn post_process(original: &NdisOidRequest) {
 )]
 pub fn cancel(adapter: &Adapter, request_id: *mut c_void) {
     let binding = adapter.binding();
-    if !binding.requests.try_acquire(1) {
+    let Some(_open) = binding.enter_requests() else {
         return;
-    }
-    // SAFETY: the binding is open (reference held). Cancelling an id that is no longer pending
-    // is a no-op in NDIS. No lock is held.
+    };
+    // SAFETY: the binding is open (the guard holds a request reference). Cancelling an id that
+    // is no longer pending is a no-op in NDIS. No lock is held.
     unsafe { NdisCancelOidRequest(binding.handle(), request_id) };
-    binding.release_requests(1);
 }

@@ -49,9 +49,9 @@ pub unsafe fn indicate(binding: &Binding, indication: *const NdisStatusIndicatio
     }
     let adapter = &binding.adapter;
     // Only an initialized, not halting, miniport may indicate status.
-    if !adapter.requests.try_acquire(1) {
+    let Some(_initialized) = adapter.enter_requests() else {
         return;
-    }
+    };
     let miniport_handle = adapter.miniport_handle();
     let mut upward = NdisStatusIndication {
         header: NdisObjectHeader::new(
@@ -70,8 +70,8 @@ pub unsafe fn indicate(binding: &Binding, indication: *const NdisStatusIndicatio
         guid: [0; 4],
         ndis_reserved: [ptr::null_mut(); 4],
     };
-    // SAFETY: the miniport is initialized (requests reference held); the status buffer is the
-    // lower driver's, valid for the duration of this ProtocolStatusEx call. No lock is held.
+    // SAFETY: the miniport is initialized (the guard holds a request reference); the status
+    // buffer is the lower driver's, valid for the duration of this ProtocolStatusEx call. No lock
+    // is held.
     unsafe { NdisMIndicateStatusEx(miniport_handle, &raw mut upward) };
-    adapter.release_requests(1);
 }

@@ -6,7 +6,7 @@ use core::mem::offset_of;
 use core::ptr;
 use core::sync::atomic::{AtomicBool, AtomicPtr, AtomicU32, Ordering};
 
-use crate::kernel::{Drain, Event, Rundown};
+use crate::kernel::{Drain, Event, Rundown, RundownGuard};
 use crate::ndis::NdisHandle;
 use crate::ndis::imports::NdisMPauseComplete;
 
@@ -242,6 +242,11 @@ impl Adapter {
         if self.io.close() == Drain::Pending {
             self.io_drained.wait();
         }
+    }
+
+    /// A request reference for the span of a scope (a synchronous call on the miniport handle).
+    pub fn enter_requests(&self) -> Option<RundownGuard<'_>> {
+        self.requests.enter(&self.requests_drained)
     }
 
     pub fn release_requests(&self, n: u32) {

@@ -6,7 +6,7 @@ use core::ptr;
 use core::sync::atomic::{AtomicI32, AtomicPtr, AtomicU32, AtomicU64, Ordering};
 
 use crate::kernel::strings::SetOnceName;
-use crate::kernel::{Drain, Event, Rundown};
+use crate::kernel::{Drain, Event, Rundown, RundownGuard};
 use crate::ndis::{
     NDIS_DEVICE_STATE_D0, NdisBindParameters, NdisHandle, NdisLinkState, NdisPnpCapabilities,
     NdisStatus,
@@ -215,6 +215,11 @@ impl Binding {
         if self.sends.release(n) == Drain::Drained {
             self.sends_drained.set();
         }
+    }
+
+    /// A request reference for the span of a scope (a synchronous call on the binding handle).
+    pub fn enter_requests(&self) -> Option<RundownGuard<'_>> {
+        self.requests.enter(&self.requests_drained)
     }
 
     /// Ends `n` request references; wakes unbind when they drain.
