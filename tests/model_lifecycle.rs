@@ -287,3 +287,23 @@ fn status_indications_while_the_miniport_is_halted_are_dropped() {
     assert_eq!(r.totals.status_from_lower, 3, "{r}");
     assert_eq!(r.totals.status_to_host, 1, "{r}");
 }
+
+#[test]
+fn reenable_as_a_global_event_finds_the_binding_by_device_name() {
+    let cfg = ModelConfig::default()
+        .seed(15)
+        .with_adapter(LowerAdapterConfig::ethernet(1))
+        .with_adapter(LowerAdapterConfig::ethernet(2));
+    let mut m = Model::load(cfg);
+    let b = AdapterId(1);
+    m.disable_device(b);
+    assert_eq!(m.device_state(b).phase, DevPhase::Halted);
+    // No binding context: the driver looks the device name up in its binding list (under its
+    // spin lock, released before calling NDIS) and restarts only that virtual miniport.
+    assert_eq!(m.reenable_device_by_name(b), NDIS_STATUS_SUCCESS);
+    assert_eq!(m.device_state(b).phase, DevPhase::Up);
+    assert_eq!(m.device_state(b).starts, 2);
+    assert_eq!(m.device_state(A).starts, 1);
+    let r = unload_clean(m);
+    assert!(r.counters.spin_acquires >= 1, "{r}");
+}

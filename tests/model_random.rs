@@ -89,7 +89,11 @@ fn run_seed(seed: u64) -> Report {
                 if r.coin() {
                     m.disable_device(a);
                 } else {
-                    m.reenable_device(a);
+                    if r.coin() {
+                        m.reenable_device(a);
+                    } else {
+                        m.reenable_device_by_name(a);
+                    }
                 }
             }
             17 => {

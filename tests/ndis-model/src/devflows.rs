@@ -297,8 +297,10 @@ pub fn halt_device(a: usize, action: u32) {
     });
 }
 
-/// Re-enables a halted virtual miniport: NetEventIMReEnableDevice with the device name.
-pub fn reenable_device(a: usize) -> NdisStatus {
+/// Re-enables a halted virtual miniport: NetEventIMReEnableDevice with the device name, on the
+/// binding (`global` false) or as a global event with a NULL binding context (`global` true),
+/// where the driver must find the binding by the name alone.
+pub fn reenable_device(a: usize, global: bool) -> NdisStatus {
     let name = world::with(|w| {
         (w.adapters[a].dev.phase == DevPhase::Halted).then(|| w.adapters[a].dev.name.clone())
     });
@@ -308,7 +310,8 @@ pub fn reenable_device(a: usize) -> NdisStatus {
     let (mut us, buf) = ustr(&name);
     let usp: *mut UnicodeString = &raw mut *us;
     let len = u32::try_from(size_of::<UnicodeString>()).unwrap_or(16);
-    let st = pnp_event(Some(a), net_event::IM_RE_ENABLE_DEVICE, usp.cast(), len);
+    let target = if global { None } else { Some(a) };
+    let st = pnp_event(target, net_event::IM_RE_ENABLE_DEVICE, usp.cast(), len);
     let start = world::with(|w| {
         w.graveyard.keep.push(Box::new((us, buf)));
         w.adapters[a].dev.phase == DevPhase::StartPending

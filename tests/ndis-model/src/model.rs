@@ -293,7 +293,12 @@ impl Model {
 
     /// NetEventIMReEnableDevice for a disabled virtual NIC.
     pub fn reenable_device(&mut self, a: AdapterId) -> NdisStatus {
-        devflows::reenable_device(a.0)
+        devflows::reenable_device(a.0, false)
+    }
+
+    /// NetEventIMReEnableDevice as a global event (NULL binding context) naming the device.
+    pub fn reenable_device_by_name(&mut self, a: AdapterId) -> NdisStatus {
+        devflows::reenable_device(a.0, true)
     }
 
     pub fn surprise_remove(&mut self, a: AdapterId) {
