@@ -85,17 +85,15 @@ fn run_seed(seed: u64) -> Report {
             15 => {
                 m.restart_binding(a);
             }
-            16 => {
-                if r.coin() {
-                    m.disable_device(a);
-                } else {
-                    if r.coin() {
-                        m.reenable_device(a);
-                    } else {
-                        m.reenable_device_by_name(a);
-                    }
+            16 => match r.below(4) {
+                0 | 1 => m.disable_device(a),
+                2 => {
+                    m.reenable_device(a);
                 }
-            }
+                _ => {
+                    m.reenable_device_by_name(a);
+                }
+            },
             17 => {
                 if r.chance(1, 3) {
                     m.surprise_remove(a);
