@@ -41,38 +41,49 @@ pub struct PtHandlers {
     pub send_complete: ProtocolSendNetBufferListsCompleteHandler,
 }
 
+/// A handler the characteristics must provide: returns it, or records its name in `missing`.
+fn required<T>(
+    handler: Option<T>,
+    name: &'static str,
+    missing: &mut Vec<&'static str>,
+) -> Option<T> {
+    if handler.is_none() {
+        missing.push(name);
+    }
+    handler
+}
+
 /// Reads the miniport table; returns the names of missing required handlers on failure.
 pub fn mp_from(c: &MiniportDriverCharacteristics) -> Result<MpHandlers, Vec<&'static str>> {
     let mut missing = Vec::new();
-    macro_rules! req {
-        ($f:ident, $n:literal) => {
-            match c.$f {
-                Some(h) => Some(h),
-                None => {
-                    missing.push($n);
-                    None
-                }
-            }
-        };
-    }
-    let initialize = req!(initialize_handler_ex, "InitializeHandlerEx");
-    let halt = req!(halt_handler_ex, "HaltHandlerEx");
-    let unload = req!(unload_handler, "UnloadHandler");
-    let pause = req!(pause_handler, "PauseHandler");
-    let restart = req!(restart_handler, "RestartHandler");
-    let oid_request = req!(oid_request_handler, "OidRequestHandler");
-    let send = req!(send_net_buffer_lists_handler, "SendNetBufferListsHandler");
-    let return_nbls = req!(
-        return_net_buffer_lists_handler,
-        "ReturnNetBufferListsHandler"
+    let initialize = required(c.initialize_handler_ex, "InitializeHandlerEx", &mut missing);
+    let halt = required(c.halt_handler_ex, "HaltHandlerEx", &mut missing);
+    let unload = required(c.unload_handler, "UnloadHandler", &mut missing);
+    let pause = required(c.pause_handler, "PauseHandler", &mut missing);
+    let restart = required(c.restart_handler, "RestartHandler", &mut missing);
+    let oid_request = required(c.oid_request_handler, "OidRequestHandler", &mut missing);
+    let send = required(
+        c.send_net_buffer_lists_handler,
+        "SendNetBufferListsHandler",
+        &mut missing,
     );
-    let cancel_send = req!(cancel_send_handler, "CancelSendHandler");
-    let device_pnp = req!(
-        device_pnp_event_notify_handler,
-        "DevicePnPEventNotifyHandler"
+    let return_nbls = required(
+        c.return_net_buffer_lists_handler,
+        "ReturnNetBufferListsHandler",
+        &mut missing,
     );
-    let shutdown = req!(shutdown_handler_ex, "ShutdownHandlerEx");
-    let cancel_oid = req!(cancel_oid_request_handler, "CancelOidRequestHandler");
+    let cancel_send = required(c.cancel_send_handler, "CancelSendHandler", &mut missing);
+    let device_pnp = required(
+        c.device_pnp_event_notify_handler,
+        "DevicePnPEventNotifyHandler",
+        &mut missing,
+    );
+    let shutdown = required(c.shutdown_handler_ex, "ShutdownHandlerEx", &mut missing);
+    let cancel_oid = required(
+        c.cancel_oid_request_handler,
+        "CancelOidRequestHandler",
+        &mut missing,
+    );
     match (
         initialize,
         halt,
@@ -122,36 +133,41 @@ pub fn mp_from(c: &MiniportDriverCharacteristics) -> Result<MpHandlers, Vec<&'st
 /// Reads the protocol table; returns the names of missing required handlers on failure.
 pub fn pt_from(c: &ProtocolDriverCharacteristics) -> Result<PtHandlers, Vec<&'static str>> {
     let mut missing = Vec::new();
-    macro_rules! req {
-        ($f:ident, $n:literal) => {
-            match c.$f {
-                Some(h) => Some(h),
-                None => {
-                    missing.push($n);
-                    None
-                }
-            }
-        };
-    }
-    let bind = req!(bind_adapter_handler_ex, "BindAdapterHandlerEx");
-    let unbind = req!(unbind_adapter_handler_ex, "UnbindAdapterHandlerEx");
-    let open_complete = req!(
-        open_adapter_complete_handler_ex,
-        "OpenAdapterCompleteHandlerEx"
+    let bind = required(
+        c.bind_adapter_handler_ex,
+        "BindAdapterHandlerEx",
+        &mut missing,
     );
-    let close_complete = req!(
-        close_adapter_complete_handler_ex,
-        "CloseAdapterCompleteHandlerEx"
+    let unbind = required(
+        c.unbind_adapter_handler_ex,
+        "UnbindAdapterHandlerEx",
+        &mut missing,
     );
-    let pnp = req!(net_pnp_event_handler, "NetPnPEventHandler");
-    let oid_complete = req!(oid_request_complete_handler, "OidRequestCompleteHandler");
-    let receive = req!(
-        receive_net_buffer_lists_handler,
-        "ReceiveNetBufferListsHandler"
+    let open_complete = required(
+        c.open_adapter_complete_handler_ex,
+        "OpenAdapterCompleteHandlerEx",
+        &mut missing,
     );
-    let send_complete = req!(
-        send_net_buffer_lists_complete_handler,
-        "SendNetBufferListsCompleteHandler"
+    let close_complete = required(
+        c.close_adapter_complete_handler_ex,
+        "CloseAdapterCompleteHandlerEx",
+        &mut missing,
+    );
+    let pnp = required(c.net_pnp_event_handler, "NetPnPEventHandler", &mut missing);
+    let oid_complete = required(
+        c.oid_request_complete_handler,
+        "OidRequestCompleteHandler",
+        &mut missing,
+    );
+    let receive = required(
+        c.receive_net_buffer_lists_handler,
+        "ReceiveNetBufferListsHandler",
+        &mut missing,
+    );
+    let send_complete = required(
+        c.send_net_buffer_lists_complete_handler,
+        "SendNetBufferListsCompleteHandler",
+        &mut missing,
     );
     match (
         bind,
