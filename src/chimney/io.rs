@@ -66,7 +66,7 @@ pub unsafe fn post(
     if !entry.try_start_io(count) {
         refuse(kind, adapter, chain);
         adapter.release_io(count);
-        binding.release_sends(count);
+        binding.sends.release(count);
         return NDIS_STATUS_PENDING;
     }
     let owner = ptr::from_ref(entry).cast_mut().cast::<c_void>();
@@ -87,7 +87,7 @@ pub unsafe fn post(
         // SAFETY: ends the references taken above; the entry stays published meanwhile.
         unsafe { OffloadEntry::end_io(NonNull::from(entry), count) };
         adapter.release_io(count);
-        binding.release_sends(count);
+        binding.sends.release(count);
         return NDIS_STATUS_PENDING;
     }
     let handle = entry.handle_ptr();
@@ -203,7 +203,7 @@ fn flush(
     }
     // The binding's count last (see `Binding`).
     binding.adapter.release_io(count);
-    binding.release_sends(count);
+    binding.sends.release(count);
 }
 
 /// ProtocolTcpOffloadReceiveIndicate: pass the indication to the host on its own handle. If the
@@ -238,7 +238,7 @@ pub unsafe fn receive_indicate(
     let result = unsafe { indicate(entry.upper_handle().cast(), nbl, status, bytes_consumed) };
     if result != NDIS_STATUS_SUCCESS {
         // The target owns the NBL again now.
-        binding.release_requests(1);
+        binding.requests.release(1);
     }
     result
 }
@@ -272,6 +272,6 @@ pub fn receive_return(adapter: &Adapter, chain: NblChain) -> NdisStatus {
     // SAFETY: the binding stays open while these indications hold request references on it;
     // the NBLs are the target's. Synchronous. No lock is held.
     unsafe { NdisOffloadTcpReceiveReturn(binding.handle(), chain.as_ptr()) };
-    binding.release_requests(count);
+    binding.requests.release(count);
     NDIS_STATUS_SUCCESS
 }

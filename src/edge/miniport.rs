@@ -110,9 +110,11 @@ unsafe extern "system" fn initialize(
     // SAFETY: IMDeviceInstanceContext is the adapter we gave NdisIMInitializeDeviceInstanceEx;
     // unbind waits for this initialize to return before freeing it.
     let adapter = unsafe { Adapter::from_context(context) };
-    adapter.enter_handler();
+    // Held for the whole handler: dropping it is the handler's last access (unbind waits for it).
+    let running = adapter.handlers.enter();
+    debug_assert!(running.is_some(), "MiniportInitializeEx after unbind");
     let status = initialize_adapter(adapter, miniport_handle, parameters.if_index);
-    adapter.leave_handler();
+    drop(running);
     status
 }
 
@@ -267,10 +269,12 @@ unsafe fn adapter<'a>(context: NdisHandle) -> &'a Adapter {
 unsafe extern "system" fn halt(context: NdisHandle, action: u32) {
     // SAFETY: see `adapter`.
     let adapter = unsafe { adapter(context) };
-    adapter.enter_handler();
+    // Held for the whole handler: dropping it is the handler's last access (unbind waits for it).
+    let running = adapter.handlers.enter();
+    debug_assert!(running.is_some(), "MiniportHaltEx after unbind");
     trace!("MiniportHaltEx, action {}", action);
     halt_adapter(adapter);
-    adapter.leave_handler();
+    drop(running);
 }
 
 fn halt_adapter(adapter: &Adapter) {
@@ -278,8 +282,8 @@ fn halt_adapter(adapter: &Adapter) {
     adapter.drain_io();
     // Offloaded state must be gone (the host uploads when it unbinds); terminates still need
     // the request rundown, so it closes last.
-    adapter.chimney.drain_offloads();
-    adapter.drain_requests();
+    adapter.chimney.offloads.drain();
+    adapter.requests.drain();
     delete_if_stack_entry(adapter);
     adapter.set_miniport_handle(ptr::null_mut());
     adapter.set_state(AdapterState::Absent);
@@ -353,7 +357,7 @@ unsafe extern "system" fn cancel_send(context: NdisHandle, cancel_id: *mut c_voi
     // SAFETY: see `adapter`.
     let adapter = unsafe { adapter(context) };
     let binding = adapter.binding();
-    let Some(_open) = binding.enter_requests() else {
+    let Some(_open) = binding.requests.enter() else {
         return;
     };
     // SAFETY: the binding is open (the guard holds a request reference); sends carry the host's

@@ -143,8 +143,8 @@ unsafe extern "system" fn bind_adapter(
             status
         );
         GLOBALS.bindings.lock().remove(binding);
-        binding.adapter.wait_for_handlers();
-        binding.drain_requests();
+        binding.adapter.handlers.drain();
+        binding.requests.drain();
         close_lower(binding);
         // SAFETY: the binding is unpublished, closed and drained; nobody else holds it.
         drop(unsafe { PoolBox::from_raw(binding_ptr) });
@@ -336,10 +336,10 @@ unsafe extern "system" fn unbind_adapter(
     GLOBALS.bindings.lock().remove(binding);
     stop_miniport(binding);
     // The halt (or failed initialize) has changed the state but may not have returned yet.
-    binding.adapter.wait_for_handlers();
+    binding.adapter.handlers.drain();
     binding.set_state(BindingState::Closing);
-    binding.drain_sends();
-    binding.drain_requests();
+    binding.sends.drain();
+    binding.requests.drain();
     close_lower(binding);
     // SAFETY: the binding came from PoolBox::into_raw in bind; it is unpublished, its miniport
     // is gone, everything on it drained and the adapter closed: NDIS holds no reference to it.
@@ -382,7 +382,7 @@ unsafe extern "system" fn net_pnp_event(
     match event.net_event {
         net_event::PAUSE => {
             binding.set_state(BindingState::Pausing);
-            binding.drain_sends();
+            binding.sends.drain();
             binding.set_state(BindingState::Paused);
             NDIS_STATUS_SUCCESS
         }
@@ -427,7 +427,7 @@ fn reenable_by_name(name: *const UnicodeString, length: u32) -> NdisStatus {
     // unlinks it, then drains `requests` before freeing it.
     let binding = unsafe { &*binding };
     let status = start_miniport(binding);
-    binding.release_requests(1);
+    binding.requests.release(1);
     status
 }
 

@@ -10,5 +10,5 @@ pub mod strings;
 pub use event::Event;
 pub use memory::{POOL_TAG, PoolBox};
 pub use nbl::{ChainBuilder, Nbl, NblChain};
-pub use rundown::{Drain, Rundown, RundownGuard};
+pub use rundown::{Drain, Drainable, Rundown, RundownGuard};
 pub use spinlock::SpinLock;

@@ -96,32 +96,79 @@ impl Rundown {
     }
 }
 
-/// One operation on a rundown for the span of a scope (a call into NDIS that needs the handle the
-/// rundown protects): ends it when dropped, and if that drains a closed rundown, sets the event
-/// its closer waits on. The release is the guard's last access to its owner.
-#[must_use = "the operation ends when the guard is dropped"]
-pub struct RundownGuard<'a> {
-    rundown: &'a Rundown,
-    drained: &'a Event,
+/// A rundown together with the event its closer waits on: the in-flight accounting every owner
+/// of forwarded work needs. The release that drains a closed `Drainable` sets the event; `drain`
+/// closes it and waits (PASSIVE_LEVEL) for that. The release is the releaser's last access.
+pub struct Drainable {
+    count: Rundown,
+    drained: Event,
 }
 
-impl Rundown {
-    /// Starts one scoped operation if the rundown is open.
-    pub fn enter<'a>(&'a self, drained: &'a Event) -> Option<RundownGuard<'a>> {
+impl Drainable {
+    /// Closed, like [`Rundown::new_closed`]. [`Drainable::init`] it in place before use.
+    pub const fn new_closed() -> Self {
+        Self {
+            count: Rundown::new_closed(),
+            drained: Event::new(),
+        }
+    }
+
+    /// Initialises the event at its final address (NDIS keeps the address).
+    pub fn init(&self) {
+        self.drained.init();
+    }
+
+    pub fn try_acquire(&self, n: u32) -> bool {
+        self.count.try_acquire(n)
+    }
+
+    /// Ends `n` operations; the one that drains a closed count wakes the waiter.
+    pub fn release(&self, n: u32) {
+        if self.count.release(n) == Drain::Drained {
+            self.drained.set();
+        }
+    }
+
+    /// One operation for the span of a scope (a call into NDIS that needs the handle this count
+    /// protects); the guard releases it when dropped.
+    pub fn enter(&self) -> Option<RundownGuard<'_>> {
         // `then`, not `then_some`: the guard must not even exist (its drop releases) unless the
         // acquire succeeded.
-        self.try_acquire(1).then(|| RundownGuard {
-            rundown: self,
-            drained,
-        })
+        self.count
+            .try_acquire(1)
+            .then(|| RundownGuard { owner: self })
     }
+
+    pub fn reopen(&self) -> bool {
+        self.count.reopen()
+    }
+
+    /// Refuses new operations and waits until those in flight ended. PASSIVE_LEVEL.
+    pub fn drain(&self) {
+        self.drained.reset();
+        if self.count.close() == Drain::Pending {
+            self.drained.wait();
+        }
+    }
+
+    pub fn in_flight(&self) -> u32 {
+        self.count.in_flight()
+    }
+
+    pub fn is_open(&self) -> bool {
+        self.count.is_open()
+    }
+}
+
+/// One scoped operation on a [`Drainable`], ended when dropped.
+#[must_use = "the operation ends when the guard is dropped"]
+pub struct RundownGuard<'a> {
+    owner: &'a Drainable,
 }
 
 impl Drop for RundownGuard<'_> {
     fn drop(&mut self) {
-        if self.rundown.release(1) == Drain::Drained {
-            self.drained.set();
-        }
+        self.owner.release(1);
     }
 }
 

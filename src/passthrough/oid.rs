@@ -45,7 +45,7 @@ pub unsafe fn request(adapter: &Adapter, request: *mut NdisOidRequest) -> NdisSt
         return NDIS_STATUS_CLOSING;
     }
     if !binding.requests.try_acquire(1) {
-        adapter.release_requests(1);
+        adapter.requests.release(1);
         return NDIS_STATUS_CLOSING;
     }
     let lower_handle = binding.handle();
@@ -123,8 +123,8 @@ unsafe fn finish(binding: &Binding, clone: *mut NdisOidRequest, status: NdisStat
 
 /// Ends a forwarded request's references, the binding's last (see `Binding`).
 fn release(adapter: &Adapter, binding: &Binding) {
-    adapter.release_requests(1);
-    binding.release_requests(1);
+    adapter.requests.release(1);
+    binding.requests.release(1);
 }
 
 /// Copies the output counters of `clone` into `original` (the buffer itself is shared).
@@ -182,7 +182,7 @@ fn post_process(original: &NdisOidRequest) {
 )]
 pub fn cancel(adapter: &Adapter, request_id: *mut c_void) {
     let binding = adapter.binding();
-    let Some(_open) = binding.enter_requests() else {
+    let Some(_open) = binding.requests.enter() else {
         return;
     };
     // SAFETY: the binding is open (the guard holds a request reference). Cancelling an id that

@@ -77,7 +77,7 @@ pub fn send(adapter: &Adapter, chain: NblChain, port: NdisPortNumber, flags: u32
     if refused_count != 0 {
         complete_locally(adapter, refused.finish(), 0, complete_flags_for(flags));
         adapter.release_io(refused_count);
-        binding.release_sends(refused_count);
+        binding.sends.release(refused_count);
     }
 }
 
@@ -110,5 +110,5 @@ pub fn send_complete(binding: &Binding, chain: NblChain, flags: u32) {
     unsafe { NdisMSendNetBufferListsComplete(adapter.miniport_handle(), chain.as_ptr(), flags) };
     // The binding's count last (see `Binding`).
     adapter.release_io(count);
-    binding.release_sends(count);
+    binding.sends.release(count);
 }

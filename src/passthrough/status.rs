@@ -49,7 +49,7 @@ pub unsafe fn indicate(binding: &Binding, indication: *const NdisStatusIndicatio
     }
     let adapter = &binding.adapter;
     // Only an initialized, not halting, miniport may indicate status.
-    let Some(_initialized) = adapter.enter_requests() else {
+    let Some(_initialized) = adapter.requests.enter() else {
         return;
     };
     let miniport_handle = adapter.miniport_handle();

@@ -6,7 +6,7 @@ use core::mem::offset_of;
 use core::ptr;
 use core::sync::atomic::{AtomicBool, AtomicPtr, AtomicU32, Ordering};
 
-use crate::kernel::{Drain, Event, Rundown, RundownGuard};
+use crate::kernel::{Drain, Drainable, Event, Rundown};
 use crate::ndis::NdisHandle;
 use crate::ndis::imports::NdisMPauseComplete;
 
@@ -64,15 +64,14 @@ pub struct Adapter {
     pause_pending: AtomicBool,
     /// OIDs forwarded for this miniport and status indications in progress. Open from a
     /// successful initialize until halt.
-    pub requests: Rundown,
-    requests_drained: Event,
+    pub requests: Drainable,
     /// Set on every lifecycle transition that unbind may be waiting for.
     pub lifecycle: Event,
-    /// MiniportInitializeEx and MiniportHaltEx in progress. Unbind sees their state changes
-    /// before they return (the change is not their last touch of the binding), so before freeing
-    /// it closes this rundown and waits: each handler's release is its very last access.
-    handlers: Rundown,
-    handlers_done: Event,
+    /// MiniportInitializeEx and MiniportHaltEx in progress, each holding a guard for its whole
+    /// run. Unbind sees their state changes before they return (the change is not their last
+    /// touch of the binding), so before freeing it drains this: each guard's drop is the
+    /// handler's very last access.
+    pub handlers: Drainable,
     /// TCP chimney: upward handlers and live offload entries.
     pub chimney: AdapterChimney,
     /// Our interface index while an interface stack entry (ours over the bound adapter's) is
@@ -88,11 +87,9 @@ impl Adapter {
             io: Rundown::new_closed(),
             io_drained: Event::new(),
             pause_pending: AtomicBool::new(false),
-            requests: Rundown::new_closed(),
-            requests_drained: Event::new(),
+            requests: Drainable::new_closed(),
             lifecycle: Event::new(),
-            handlers: Rundown::new_closed(),
-            handlers_done: Event::new(),
+            handlers: Drainable::new_closed(),
             chimney: AdapterChimney::new(),
             if_stack_higher: AtomicU32::new(0),
         }
@@ -100,35 +97,12 @@ impl Adapter {
 
     pub(super) fn init_in_place(&self) {
         self.io_drained.init();
-        self.requests_drained.init();
+        self.requests.init();
         self.lifecycle.init();
-        self.handlers_done.init();
+        self.handlers.init();
         self.chimney.init_in_place();
         let opened = self.handlers.reopen();
         debug_assert!(opened);
-    }
-
-    /// Entered MiniportInitializeEx or MiniportHaltEx. Pair with [`Adapter::leave_handler`].
-    pub fn enter_handler(&self) {
-        // Cannot fail: the rundown closes only in unbind, after the miniport is gone and NDIS
-        // will call neither handler again.
-        let entered = self.handlers.try_acquire(1);
-        debug_assert!(entered, "lifecycle handler after unbind");
-    }
-
-    /// The last access a lifecycle handler makes to the adapter (and its binding).
-    pub fn leave_handler(&self) {
-        if self.handlers.release(1) == Drain::Drained {
-            self.handlers_done.set();
-        }
-    }
-
-    /// Unbind: waits (PASSIVE) until no lifecycle handler can still touch the adapter.
-    pub fn wait_for_handlers(&self) {
-        self.handlers_done.reset();
-        if self.handlers.close() == Drain::Pending {
-            self.handlers_done.wait();
-        }
     }
 
     /// The binding this adapter is embedded in.
@@ -241,25 +215,6 @@ impl Adapter {
         self.io_drained.reset();
         if self.io.close() == Drain::Pending {
             self.io_drained.wait();
-        }
-    }
-
-    /// A request reference for the span of a scope (a synchronous call on the miniport handle).
-    pub fn enter_requests(&self) -> Option<RundownGuard<'_>> {
-        self.requests.enter(&self.requests_drained)
-    }
-
-    pub fn release_requests(&self, n: u32) {
-        if self.requests.release(n) == Drain::Drained {
-            self.requests_drained.set();
-        }
-    }
-
-    /// Closes the request rundown and waits until forwarded OIDs and status indications ended.
-    pub fn drain_requests(&self) {
-        self.requests_drained.reset();
-        if self.requests.close() == Drain::Pending {
-            self.requests_drained.wait();
         }
     }
 }

@@ -6,7 +6,7 @@ use core::ptr;
 use core::sync::atomic::{AtomicI32, AtomicPtr, AtomicU32, AtomicU64, Ordering};
 
 use crate::kernel::strings::SetOnceName;
-use crate::kernel::{Drain, Event, Rundown, RundownGuard};
+use crate::kernel::{Drainable, Event};
 use crate::ndis::{
     NDIS_DEVICE_STATE_D0, NdisBindParameters, NdisHandle, NdisLinkState, NdisPnpCapabilities,
     NdisStatus,
@@ -134,11 +134,9 @@ pub struct Binding {
     pub handle: AtomicPtr<c_void>,
     state: AtomicU32,
     /// Sends forwarded down on this binding and not yet completed (NetEventPause and unbind wait).
-    pub sends: Rundown,
-    pub sends_drained: Event,
+    pub sends: Drainable,
     /// OIDs forwarded down, PnP references: everything that uses `handle` outside the data path.
-    pub requests: Rundown,
-    pub requests_drained: Event,
+    pub requests: Drainable,
     /// Completion of a pended NdisOpenAdapterEx / NdisCloseAdapterEx.
     pub open_status: AtomicI32,
     pub open_complete: Event,
@@ -159,10 +157,8 @@ impl Binding {
         Self {
             handle: AtomicPtr::new(ptr::null_mut()),
             state: AtomicU32::new(BindingState::Opening as u32),
-            sends: Rundown::new_closed(),
-            sends_drained: Event::new(),
-            requests: Rundown::new_closed(),
-            requests_drained: Event::new(),
+            sends: Drainable::new_closed(),
+            requests: Drainable::new_closed(),
             open_status: AtomicI32::new(0),
             open_complete: Event::new(),
             close_complete: Event::new(),
@@ -177,8 +173,8 @@ impl Binding {
 
     /// Initialises the NDIS events in place. Called once, right after the pool allocation.
     pub fn init_in_place(&self) {
-        self.sends_drained.init();
-        self.requests_drained.init();
+        self.sends.init();
+        self.requests.init();
         self.open_complete.init();
         self.close_complete.init();
         self.adapter.init_in_place();
@@ -208,41 +204,6 @@ impl Binding {
 
     pub fn set_state(&self, state: BindingState) {
         self.state.store(state as u32, Ordering::Release);
-    }
-
-    /// Ends `n` forwarded sends; wakes NetEventPause/unbind when the last one drains a pause.
-    pub fn release_sends(&self, n: u32) {
-        if self.sends.release(n) == Drain::Drained {
-            self.sends_drained.set();
-        }
-    }
-
-    /// A request reference for the span of a scope (a synchronous call on the binding handle).
-    pub fn enter_requests(&self) -> Option<RundownGuard<'_>> {
-        self.requests.enter(&self.requests_drained)
-    }
-
-    /// Ends `n` request references; wakes unbind when they drain.
-    pub fn release_requests(&self, n: u32) {
-        if self.requests.release(n) == Drain::Drained {
-            self.requests_drained.set();
-        }
-    }
-
-    /// Closes the send rundown and waits (PASSIVE_LEVEL) until in-flight sends completed.
-    pub fn drain_sends(&self) {
-        self.sends_drained.reset();
-        if self.sends.close() == Drain::Pending {
-            self.sends_drained.wait();
-        }
-    }
-
-    /// Closes the request rundown and waits (PASSIVE_LEVEL) until forwarded OIDs completed.
-    pub fn drain_requests(&self) {
-        self.requests_drained.reset();
-        if self.requests.close() == Drain::Pending {
-            self.requests_drained.wait();
-        }
     }
 
     pub fn record_open_status(&self, status: NdisStatus) {

@@ -20,7 +20,7 @@ use core::ffi::c_void;
 use core::ptr::{self, NonNull};
 use core::sync::atomic::{AtomicBool, AtomicPtr, AtomicU32, Ordering};
 
-use crate::kernel::{Drain, Event, PoolBox, Rundown};
+use crate::kernel::{Drain, Drainable, PoolBox, Rundown};
 use crate::ndis::{NdisMiniportOffloadBlockList, NdisOffloadHandle, NdisTcpOffloadEventHandlers};
 
 use super::adapter::Adapter;
@@ -31,21 +31,19 @@ pub struct AdapterChimney {
     /// NDIS's upward entry points (NdisMGetOffloadHandlers), fetched in MiniportInitializeEx.
     upcalls: AtomicPtr<NdisTcpOffloadEventHandlers>,
     /// Live offload entries; open while the miniport is initialized. Halt waits for it to drain.
-    pub offloads: Rundown,
-    offloads_drained: Event,
+    pub offloads: Drainable,
 }
 
 impl AdapterChimney {
     pub(super) const fn new() -> Self {
         Self {
             upcalls: AtomicPtr::new(ptr::null_mut()),
-            offloads: Rundown::new_closed(),
-            offloads_drained: Event::new(),
+            offloads: Drainable::new_closed(),
         }
     }
 
     pub(super) fn init_in_place(&self) {
-        self.offloads_drained.init();
+        self.offloads.init();
     }
 
     pub fn set_upcalls(&self, table: *mut NdisTcpOffloadEventHandlers) {
@@ -58,20 +56,6 @@ impl AdapterChimney {
         // SAFETY: NdisMGetOffloadHandlers returns a pointer to a static table in ndis.sys that
         // lives as long as NDIS does.
         unsafe { table.as_ref() }
-    }
-
-    pub fn release_offload(&self) {
-        if self.offloads.release(1) == Drain::Drained {
-            self.offloads_drained.set();
-        }
-    }
-
-    /// Closes the entry count and waits (PASSIVE) until every entry has been freed.
-    pub fn drain_offloads(&self) {
-        self.offloads_drained.reset();
-        if self.offloads.close() == Drain::Pending {
-            self.offloads_drained.wait();
-        }
     }
 }
 
@@ -271,7 +255,7 @@ impl OffloadEntry {
             terminate_record: CallRecord::new(),
         };
         let Some(entry) = PoolBox::try_new(GLOBALS.miniport_driver(), value) else {
-            adapter.chimney.release_offload();
+            adapter.chimney.offloads.release(1);
             return None;
         };
         let opened = entry.io.reopen() && entry.io.try_acquire(1);
@@ -424,6 +408,6 @@ impl OffloadEntry {
         let adapter = unsafe { &*adapter };
         // SAFETY: `entry` came from PoolBox::into_raw in `create`.
         drop(unsafe { PoolBox::from_raw(entry) });
-        adapter.chimney.release_offload();
+        adapter.chimney.offloads.release(1);
     }
 }

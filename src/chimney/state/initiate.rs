@@ -107,7 +107,7 @@ fn start_chain(
     }
     if !entry.try_start_io(count) {
         adapter.release_io(count);
-        binding.release_sends(count);
+        binding.sends.release(count);
         return Err(NDIS_STATUS_FAILURE);
     }
     let owner = ptr::from_ref(entry).cast_mut().cast::<c_void>();
@@ -127,7 +127,7 @@ fn start_chain(
     // SAFETY: ends the references taken above; the offload reference keeps the entry alive.
     unsafe { OffloadEntry::end_io(NonNull::from(entry), count) };
     adapter.release_io(count);
-    binding.release_sends(count);
+    binding.sends.release(count);
     Err(NDIS_STATUS_RESOURCES)
 }
 
@@ -168,7 +168,7 @@ fn undo_chain(entry: &OffloadEntry, head: *mut crate::ndis::NetBufferList) {
         unsafe { OffloadEntry::end_io(NonNull::from(entry), count) };
         let binding = adapter.binding();
         adapter.release_io(count);
-        binding.release_sends(count);
+        binding.sends.release(count);
     }
 }
 

@@ -41,7 +41,7 @@ pub(super) fn acquire_call(adapter: &Adapter) -> bool {
         return false;
     }
     if !adapter.binding().requests.try_acquire(1) {
-        adapter.release_requests(1);
+        adapter.requests.release(1);
         return false;
     }
     true
@@ -50,8 +50,8 @@ pub(super) fn acquire_call(adapter: &Adapter) -> bool {
 /// Ends a state call's references, the binding's last (see `Binding`).
 pub(super) fn release_call(adapter: &Adapter) {
     let binding = adapter.binding();
-    adapter.release_requests(1);
-    binding.release_requests(1);
+    adapter.requests.release(1);
+    binding.requests.release(1);
 }
 
 /// Completes a call upward at once, untouched except for `status` in every block. The root's
@@ -188,6 +188,6 @@ pub(super) fn release_deferred(adapter: &Adapter, record: &CallRecord) {
     if count != 0 {
         let binding = adapter.binding();
         adapter.release_io(count);
-        binding.release_sends(count);
+        binding.sends.release(count);
     }
 }

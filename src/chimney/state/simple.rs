@@ -97,5 +97,5 @@ pub fn indicate_event(binding: &Binding, mut tree: BlockTree, code: u32) {
             }
         }
     });
-    adapter.release_requests(1);
+    adapter.requests.release(1);
 }
