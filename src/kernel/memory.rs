@@ -102,3 +102,89 @@ impl<T> Drop for PoolBox<T> {
         unsafe { NdisFreeMemory(self.ptr.as_ptr().cast(), Self::SIZE, 0) };
     }
 }
+
+/// An owned, pool-allocated array of `len` `T`s, aligned to `align_of::<T>()` even when that is
+/// more than the pool's 16 bytes (cache-line-aligned per-processor slots): the block is
+/// over-allocated by `align_of::<T>() - 16` bytes and the array starts at the first aligned
+/// address in it. Freed (and its elements dropped) with `NdisFreeMemory`.
+pub struct PoolArray<T> {
+    /// First element (aligned).
+    ptr: NonNull<T>,
+    len: usize,
+    /// The block NDIS returned, and its size: what `NdisFreeMemory` needs back.
+    block: NonNull<u8>,
+    block_size: u32,
+}
+
+// SAFETY: PoolArray owns its elements exclusively, like Box<[T]>.
+unsafe impl<T: Send> Send for PoolArray<T> {}
+// SAFETY: shared access only hands out `&[T]`.
+unsafe impl<T: Sync> Sync for PoolArray<T> {}
+
+impl<T> PoolArray<T> {
+    /// Allocates non-paged memory for `len` (> 0) elements against `ndis_handle` and fills it
+    /// with `init(0)`, `init(1)`, ... Returns `None` when the pool allocation fails or the size
+    /// does not fit in the `u32` NDIS takes.
+    #[allow(
+        clippy::not_unsafe_ptr_arg_deref,
+        reason = "the handle is opaque: only NDIS interprets it"
+    )]
+    pub fn try_new_with(
+        ndis_handle: NdisHandle,
+        len: usize,
+        mut init: impl FnMut(usize) -> T,
+    ) -> Option<Self> {
+        const { assert!(size_of::<T>() > 0) };
+        let slack = align_of::<T>().saturating_sub(POOL_ALIGNMENT);
+        let bytes = size_of::<T>().checked_mul(len)?.checked_add(slack)?;
+        let block_size = u32::try_from(bytes).ok().filter(|_| len > 0)?;
+        // SAFETY: any NDIS handle obtained at registration is valid for this call; the size is
+        // non-zero.
+        let raw = unsafe {
+            NdisAllocateMemoryWithTagPriority(
+                ndis_handle,
+                block_size,
+                POOL_TAG,
+                NORMAL_POOL_PRIORITY,
+            )
+        };
+        let block = NonNull::new(raw.cast::<u8>())?;
+        // `slack` bytes cover the distance from a 16-byte-aligned block to the next
+        // `align_of::<T>()` boundary, so the array fits in the block after aligning up.
+        let offset = block.as_ptr().align_offset(align_of::<T>());
+        debug_assert!(offset <= slack);
+        // SAFETY: offset <= slack, so the result stays inside the block.
+        let first = unsafe { block.as_ptr().add(offset) }.cast::<T>();
+        for i in 0..len {
+            // SAFETY: element i lies inside the block (offset + len * size <= block_size),
+            // aligned; the memory is fresh and ours.
+            unsafe { first.add(i).write(init(i)) };
+        }
+        Some(Self {
+            // SAFETY: derived from the non-null block by an in-bounds offset.
+            ptr: unsafe { NonNull::new_unchecked(first) },
+            len,
+            block,
+            block_size,
+        })
+    }
+}
+
+impl<T> core::ops::Deref for PoolArray<T> {
+    type Target = [T];
+    fn deref(&self) -> &[T] {
+        // SAFETY: `len` initialised, aligned elements live at `ptr` as long as self does.
+        unsafe { core::slice::from_raw_parts(self.ptr.as_ptr(), self.len) }
+    }
+}
+
+impl<T> Drop for PoolArray<T> {
+    fn drop(&mut self) {
+        let elements = core::ptr::slice_from_raw_parts_mut(self.ptr.as_ptr(), self.len);
+        // SAFETY: we own the `len` initialised elements; they are dropped exactly once, here.
+        unsafe { core::ptr::drop_in_place(elements) };
+        // SAFETY: `block` was allocated by NdisAllocateMemoryWithTagPriority with `block_size`
+        // bytes and is freed once.
+        unsafe { NdisFreeMemory(self.block.as_ptr().cast(), self.block_size, 0) };
+    }
+}

@@ -19,7 +19,7 @@ use super::protocol::{
 };
 use super::types::{
     Kirql, KspinLock, NdisEvent, NdisHandle, NdisPortNumber, NdisStatus, NdisString, NetIfIndex,
-    NtStatus, UnicodeString,
+    NtStatus, ProcessorNumber, UnicodeString,
 };
 
 /// `EX_POOL_PRIORITY::NormalPoolPriority`.
@@ -175,6 +175,26 @@ unsafe extern "system" {
     /// `KeAcquireSpinLock` is a macro over this export on x64: raises to DISPATCH_LEVEL.
     pub fn KeAcquireSpinLockRaiseToDpc(spin_lock: *mut KspinLock) -> Kirql;
     pub fn KeReleaseSpinLock(spin_lock: *mut KspinLock, new_irql: Kirql);
+}
+
+// Processor identity for the per-processor rundown (`kernel::percpu_rundown`). Both are plain
+// ntoskrnl.exe exports since Windows 7 (ntddk.h/wdm.h), callable at any IRQL.
+//
+// pe-import: optional — until the forwarding token uses `PerCpuRundown` (issue 11) nothing in
+// the image calls them and the linker drops the imports; once it does, this comment goes and
+// the block is exact like the others.
+#[cfg_attr(
+    windows,
+    link(name = "ntoskrnl.exe", kind = "raw-dylib", modifiers = "+verbatim")
+)]
+unsafe extern "system" {
+    /// The system-wide index of the processor the caller runs on (`ULONG`), and, when
+    /// `proc_number` is non-NULL, its group and group-relative number. Any IRQL; the caller
+    /// may be moved to another processor right after it returns unless at DISPATCH_LEVEL.
+    pub fn KeGetCurrentProcessorNumberEx(proc_number: *mut ProcessorNumber) -> u32;
+    /// The number of active processors in `group_number`, or in all groups for
+    /// [`ALL_PROCESSOR_GROUPS`](super::types::ALL_PROCESSOR_GROUPS). Any IRQL.
+    pub fn KeQueryActiveProcessorCountEx(group_number: u16) -> u32;
 }
 
 // `DbgPrint` for `glue::debug_print` everywhere but the WDK build (where wdk-sys declares it and

@@ -106,6 +106,20 @@ pub mod object_type {
 
 pub const NDIS_OBJECT_REVISION_1: u8 = 1;
 
+/// `PROCESSOR_NUMBER` (ntdef.h / winnt.h): a processor named by its group and its number within
+/// the group. `KeGetCurrentProcessorNumberEx` fills one in when given a non-NULL pointer.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ProcessorNumber {
+    pub group: u16,
+    pub number: u8,
+    pub reserved: u8,
+}
+
+/// `ALL_PROCESSOR_GROUPS` (ntdef.h): the group argument of the `...Ex` processor-count queries
+/// that asks about every group at once.
+pub const ALL_PROCESSOR_GROUPS: u16 = 0xffff;
+
 #[cfg(target_pointer_width = "64")]
 const _: () = {
     use core::mem::{align_of, offset_of, size_of};
@@ -118,4 +132,8 @@ const _: () = {
     assert!(offset_of!(UnicodeString, buffer) == 8);
     assert!(size_of::<NdisEvent>() == 24);
     assert!(size_of::<KspinLock>() == 8);
+    assert!(size_of::<ProcessorNumber>() == 4);
+    assert!(align_of::<ProcessorNumber>() == 2);
+    assert!(offset_of!(ProcessorNumber, number) == 2);
+    assert!(offset_of!(ProcessorNumber, reserved) == 3);
 };

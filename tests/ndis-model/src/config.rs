@@ -237,6 +237,9 @@ pub struct ModelConfig {
     pub inject: Vec<(crate::verifier::Export, u64)>,
     /// NdisSetOptionalHandlers behaviour for chimney registration.
     pub chimney_ndis: ChimneyNdis,
+    /// Active processors (one group): what KeQueryActiveProcessorCountEx reports and the range
+    /// of KeGetCurrentProcessorNumberEx (see `exports::processor`).
+    pub processors: u32,
 }
 
 impl Default for ModelConfig {
@@ -253,6 +256,7 @@ impl Default for ModelConfig {
             trace: std::env::var_os("CHIMNEY_MODEL_TRACE").is_some(),
             inject: Vec::new(),
             chimney_ndis: ChimneyNdis::Stores,
+            processors: 2,
         }
     }
 }

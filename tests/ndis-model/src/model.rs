@@ -69,6 +69,7 @@ impl Model {
         let guard = LOAD_LOCK.lock().unwrap_or_else(PoisonError::into_inner);
         std::hint::black_box(&crate::exports::EXPORTS);
         crate::exports::sync::reset_spin_locks();
+        crate::exports::processor::set_processor_count(cfg.processors);
         let adapters = cfg.adapters.clone();
         let bind_early = cfg.bind_during_register;
         let inject = cfg.inject.clone();

@@ -52,6 +52,8 @@ pub enum Export {
     KeAcquireSpinLockAtDpcLevel,
     KeReleaseSpinLockFromDpcLevel,
     DbgPrint,
+    KeGetCurrentProcessorNumberEx,
+    KeQueryActiveProcessorCountEx,
     NdisSetOptionalHandlers,
     NdisMGetOffloadHandlers,
     NdisInitiateOffload,
@@ -89,6 +91,8 @@ impl Export {
                 | Export::KeAcquireSpinLockAtDpcLevel
                 | Export::KeReleaseSpinLockFromDpcLevel
                 | Export::DbgPrint
+                | Export::KeGetCurrentProcessorNumberEx
+                | Export::KeQueryActiveProcessorCountEx
         )
     }
 

@@ -8,6 +8,7 @@ pub mod datapath;
 pub mod device;
 pub mod memory;
 pub mod oid;
+pub mod processor;
 pub mod registration;
 pub mod sync;
 
@@ -82,7 +83,7 @@ pub(crate) fn read_ustr(s: *const chimney_im::ndis::UnicodeString) -> Option<Str
 
 /// Table of every export, referenced by `Model::load` through `black_box` so the linker keeps
 /// (and the driver's undefined symbols resolve against) all of them regardless of link order.
-pub struct ExportTable(pub [*const (); 64]);
+pub struct ExportTable(pub [*const (); 66]);
 // SAFETY: the table holds function addresses only; they are immutable and valid for the process.
 unsafe impl Sync for ExportTable {}
 
@@ -133,6 +134,8 @@ pub static EXPORTS: ExportTable = ExportTable([
     sync::KeAcquireSpinLockAtDpcLevel as *const (),
     sync::KeReleaseSpinLockFromDpcLevel as *const (),
     sync::DbgPrint as *const (),
+    processor::KeGetCurrentProcessorNumberEx as *const (),
+    processor::KeQueryActiveProcessorCountEx as *const (),
     chimney::NdisSetOptionalHandlers as *const (),
     chimney::NdisMGetOffloadHandlers as *const (),
     chimney::NdisInitiateOffload as *const (),
