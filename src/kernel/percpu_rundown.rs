@@ -75,7 +75,7 @@ use core::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 
 use super::event::Event;
 use super::memory::PoolArray;
-use super::rundown::Drain;
+use super::rundown::{Drain, record_shared_write};
 use crate::ndis::imports::{KeGetCurrentProcessorNumberEx, KeQueryActiveProcessorCountEx};
 use crate::ndis::{ALL_PROCESSOR_GROUPS, NdisHandle};
 
@@ -155,6 +155,7 @@ impl<S: Deref<Target = [Slot]>> PerCpuCounts<S> {
             return Drain::Pending;
         }
         let n = i64::from(n);
+        record_shared_write(true);
         let before = self.shared.central.fetch_sub(n, Ordering::AcqRel);
         debug_assert!(before >= n, "per-CPU rundown released more than acquired");
         if before == n {
@@ -186,6 +187,7 @@ impl<S: Deref<Target = [Slot]>> PerCpuCounts<S> {
             sum = sum.wrapping_add(previous >> 1);
         }
         let delta = sum.wrapping_sub(BIAS);
+        record_shared_write(true);
         let before = self.shared.central.fetch_add(delta, Ordering::AcqRel);
         if before.wrapping_add(delta) == 0 {
             Drain::Drained

@@ -15,7 +15,44 @@ use super::event::Event;
 const CLOSED: u32 = 1 << 31;
 
 #[derive(Debug)]
-pub struct Rundown(AtomicU32);
+pub struct Rundown {
+    word: AtomicU32,
+    /// Host builds only: whether this count is adapter- or binding-wide (written by every CPU
+    /// that forwards on the adapter), for [`shared_writes`].
+    #[cfg(not(windows))]
+    shared: bool,
+}
+
+/// Test instrumentation, compiled for the host only (never into the driver image): counts the
+/// writes (atomic read-modify-writes) to adapter- or binding-wide accounting, i.e. to a cache
+/// line every forwarding CPU shares. The model divides the increase by the NBLs it pushed to
+/// get "shared writes per NBL" (tests/model_shared_writes.rs). Per-connection counts and the
+/// per-processor slots of [`PerCpuRundown`](super::PerCpuRundown) are not shared lines and are
+/// not counted; its central word, written only from close on, is.
+#[cfg(not(windows))]
+pub mod shared_writes {
+    use core::sync::atomic::{AtomicU64, Ordering};
+
+    static WRITES: AtomicU64 = AtomicU64::new(0);
+
+    /// Writes so far, process-wide.
+    pub fn count() -> u64 {
+        WRITES.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn record() {
+        WRITES.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+/// Records one write to shared accounting (host builds; nothing in the driver image).
+#[inline(always)]
+pub(crate) fn record_shared_write(_shared: bool) {
+    #[cfg(not(windows))]
+    if _shared {
+        shared_writes::record();
+    }
+}
 
 /// Result of [`Rundown::close`] and [`Rundown::release`]: whether this call observed the drain.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -28,26 +65,50 @@ pub enum Drain {
 }
 
 impl Rundown {
-    /// A closed rundown: nothing may start until [`Rundown::reopen`].
+    /// A closed rundown: nothing may start until [`Rundown::reopen`]. For counts of one object
+    /// (a connection's I/O); see [`Rundown::new_closed_shared`].
     pub const fn new_closed() -> Self {
-        Self(AtomicU32::new(CLOSED))
+        Self {
+            word: AtomicU32::new(CLOSED),
+            #[cfg(not(windows))]
+            shared: false,
+        }
+    }
+
+    /// [`Rundown::new_closed`] for an adapter- or binding-wide count: identical in the driver;
+    /// in host builds its writes are counted by [`shared_writes`].
+    pub const fn new_closed_shared() -> Self {
+        Self {
+            word: AtomicU32::new(CLOSED),
+            #[cfg(not(windows))]
+            shared: true,
+        }
+    }
+
+    #[inline(always)]
+    fn record_write(&self) {
+        #[cfg(not(windows))]
+        record_shared_write(self.shared);
     }
 
     /// Starts `n` operations if the rundown is open.
     pub fn try_acquire(&self, n: u32) -> bool {
-        let mut current = self.0.load(Ordering::Relaxed);
+        let mut current = self.word.load(Ordering::Relaxed);
         loop {
             if current & CLOSED != 0 {
                 return false;
             }
             debug_assert!(current.checked_add(n).is_some_and(|v| v & CLOSED == 0));
-            match self.0.compare_exchange_weak(
+            match self.word.compare_exchange_weak(
                 current,
                 current + n,
                 Ordering::Acquire,
                 Ordering::Relaxed,
             ) {
-                Ok(_) => return true,
+                Ok(_) => {
+                    self.record_write();
+                    return true;
+                }
                 Err(seen) => current = seen,
             }
         }
@@ -55,7 +116,8 @@ impl Rundown {
 
     /// Ends `n` operations started with [`Rundown::try_acquire`].
     pub fn release(&self, n: u32) -> Drain {
-        let previous = self.0.fetch_sub(n, Ordering::AcqRel);
+        self.record_write();
+        let previous = self.word.fetch_sub(n, Ordering::AcqRel);
         debug_assert!(
             previous & !CLOSED >= n,
             "rundown released more than acquired"
@@ -70,7 +132,8 @@ impl Rundown {
     /// Refuses new operations. Returns `Drained` if nothing is in flight now; otherwise the last
     /// [`Rundown::release`] returns `Drained`. Closing a closed, empty rundown returns `Drained`.
     pub fn close(&self) -> Drain {
-        let previous = self.0.fetch_or(CLOSED, Ordering::AcqRel);
+        self.record_write();
+        let previous = self.word.fetch_or(CLOSED, Ordering::AcqRel);
         if previous & !CLOSED == 0 {
             Drain::Drained
         } else {
@@ -81,18 +144,19 @@ impl Rundown {
     /// Opens a closed, drained rundown again (restart after pause). Returns false (and changes
     /// nothing) if the rundown was not closed and empty, which the callers treat as a state bug.
     pub fn reopen(&self) -> bool {
-        self.0
+        self.record_write();
+        self.word
             .compare_exchange(CLOSED, 0, Ordering::AcqRel, Ordering::Relaxed)
             .is_ok()
     }
 
     /// Operations in flight now (diagnostics only; racy by nature).
     pub fn in_flight(&self) -> u32 {
-        self.0.load(Ordering::Relaxed) & !CLOSED
+        self.word.load(Ordering::Relaxed) & !CLOSED
     }
 
     pub fn is_open(&self) -> bool {
-        self.0.load(Ordering::Relaxed) & CLOSED == 0
+        self.word.load(Ordering::Relaxed) & CLOSED == 0
     }
 }
 
@@ -105,10 +169,11 @@ pub struct Drainable {
 }
 
 impl Drainable {
-    /// Closed, like [`Rundown::new_closed`]. [`Drainable::init`] it in place before use.
+    /// Closed, like [`Rundown::new_closed`]. [`Drainable::init`] it in place before use. Every
+    /// `Drainable` is adapter-, binding- or driver-wide: its writes count as shared.
     pub const fn new_closed() -> Self {
         Self {
-            count: Rundown::new_closed(),
+            count: Rundown::new_closed_shared(),
             drained: Event::new(),
         }
     }

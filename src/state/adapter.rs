@@ -84,7 +84,7 @@ impl Adapter {
         Self {
             miniport_handle: AtomicPtr::new(ptr::null_mut()),
             state: AtomicU32::new(AdapterState::Absent as u32),
-            io: Rundown::new_closed(),
+            io: Rundown::new_closed_shared(),
             io_drained: Event::new(),
             pause_pending: AtomicBool::new(false),
             requests: Drainable::new_closed(),
