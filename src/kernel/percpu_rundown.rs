@@ -25,7 +25,8 @@
 //!   refuses every later acquire on that slot and takes its count atomically. The counts are
 //!   summed and folded into `central` with one `fetch_add(sum - BIAS)`; if that makes `central`
 //!   zero, nothing is in flight and `close` reports the drain itself.
-//! - `reopen()`: only from the drained state: `central = BIAS`, every slot `0`.
+//! - `reopen()`: only from the drained state: `central = BIAS`, every slot `0` (both written
+//!   with `swap`, so that every write to a slot is a read-modify-write).
 //!
 //! `central` holds `BIAS` (2^62) while the rundown is open and until the fold. Releases that
 //! find their slot closed during the sweep subtract from it; it cannot reach zero before the
@@ -36,14 +37,14 @@
 //!
 //! # Memory orderings, and why
 //!
-//! - Acquire's `fetch_add` is `Acquire`: it reads from `reopen`'s `Release` store of the slot
+//! - Acquire's `fetch_add` is `Acquire`: it reads from `reopen`'s `Release` swap of the slot
 //!   (or a later read-modify-write in that store's release sequence), so whatever the owner
 //!   initialised before reopening is visible to the operation it admits.
 //! - Release's slot `fetch_sub` is `Release`: `close`'s `swap` reads it (or a later RMW of the
 //!   slot, which continues its release sequence), so everything the operation did happens
 //!   before the sweep. Release's `central.fetch_sub` is `AcqRel`: `Release` publishes the
 //!   operation to whoever later reads `central`; `Acquire` makes the one that reaches zero see
-//!   every earlier RMW of `central` (all are RMWs after reopen's store, so one release sequence
+//!   every earlier RMW of `central` (all are RMWs since reopen's swap, so one release sequence
 //!   each) and, through the fold, every swept slot.
 //! - `close`'s slot `swap`s are `AcqRel`: `Acquire` pairs with the slot releases above;
 //!   `Release` orders the close before later acquires that see `CLOSED`. Its fold is `AcqRel`
@@ -205,10 +206,17 @@ impl<S: Deref<Target = [Slot]>> PerCpuCounts<S> {
             return false;
         }
         // Nothing is in flight, so no release touches `central` until an acquire succeeds,
-        // which needs a slot opened below (Release) after this store.
-        self.shared.central.store(BIAS, Ordering::Relaxed);
+        // which needs a slot opened below (Release) after this write.
+        //
+        // Every write here is a read-modify-write (swap), not a store: a refused acquire may
+        // still be adding to a closed slot concurrently, and with RMWs only, the slot's
+        // modification order is a chain of RMWs that each read their predecessor -- the
+        // increment lands either before the reopen (overwritten) or after it (then it read the
+        // open word and was admitted). Loom flagged the plain-store version: its model does not
+        // enforce RMW atomicity against a racing plain store, and this way no argument needs it.
+        self.shared.central.swap(BIAS, Ordering::Relaxed);
         for slot in self.slots.iter() {
-            slot.word.store(0, Ordering::Release);
+            slot.word.swap(0, Ordering::Release);
         }
         self.shared.closed.store(false, Ordering::Release);
         true

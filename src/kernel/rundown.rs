@@ -17,19 +17,21 @@ const CLOSED: u32 = 1 << 31;
 #[derive(Debug)]
 pub struct Rundown {
     word: AtomicU32,
-    /// Host builds only: whether this count is adapter- or binding-wide (written by every CPU
+    /// Instrumented host builds only: whether this count is adapter- or binding-wide (written by every CPU
     /// that forwards on the adapter), for [`shared_writes`].
-    #[cfg(not(windows))]
+    #[cfg(all(not(windows), not(chimney_uninstrumented)))]
     shared: bool,
 }
 
-/// Test instrumentation, compiled for the host only (never into the driver image): counts the
+/// Test instrumentation, compiled for the host only (never into the driver image, nor into
+/// `.ci/measure-hotpath`'s build, which sets `--cfg chimney_uninstrumented` so that the
+/// instruction counts are the driver's own): counts the
 /// writes (atomic read-modify-writes) to adapter- or binding-wide accounting, i.e. to a cache
 /// line every forwarding CPU shares. The model divides the increase by the NBLs it pushed to
 /// get "shared writes per NBL" (tests/model_shared_writes.rs). Per-connection counts and the
 /// per-processor slots of [`PerCpuRundown`](super::PerCpuRundown) are not shared lines and are
 /// not counted; its central word, written only from close on, is.
-#[cfg(not(windows))]
+#[cfg(all(not(windows), not(chimney_uninstrumented)))]
 pub mod shared_writes {
     use core::sync::atomic::{AtomicU64, Ordering};
 
@@ -48,7 +50,7 @@ pub mod shared_writes {
 /// Records one write to shared accounting (host builds; nothing in the driver image).
 #[inline(always)]
 pub(crate) fn record_shared_write(_shared: bool) {
-    #[cfg(not(windows))]
+    #[cfg(all(not(windows), not(chimney_uninstrumented)))]
     if _shared {
         shared_writes::record();
     }
@@ -70,7 +72,7 @@ impl Rundown {
     pub const fn new_closed() -> Self {
         Self {
             word: AtomicU32::new(CLOSED),
-            #[cfg(not(windows))]
+            #[cfg(all(not(windows), not(chimney_uninstrumented)))]
             shared: false,
         }
     }
@@ -80,14 +82,14 @@ impl Rundown {
     pub const fn new_closed_shared() -> Self {
         Self {
             word: AtomicU32::new(CLOSED),
-            #[cfg(not(windows))]
+            #[cfg(all(not(windows), not(chimney_uninstrumented)))]
             shared: true,
         }
     }
 
     #[inline(always)]
     fn record_write(&self) {
-        #[cfg(not(windows))]
+        #[cfg(all(not(windows), not(chimney_uninstrumented)))]
         record_shared_write(self.shared);
     }
 
