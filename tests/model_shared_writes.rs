@@ -99,7 +99,13 @@ fn shared_accounting_writes_per_nbl() {
         if writes > ceiling {
             over.push(format!("{path} x{per_chain}: {writes:.2} > {ceiling}"));
         }
-        assert!(*writes > 0.0 || *ceiling == 0.0, "{path}: the hook counted nothing");
+        assert!(
+            *writes > 0.0 || *ceiling == 0.0,
+            "{path}: the hook counted nothing"
+        );
     }
-    assert!(over.is_empty(), "shared writes per NBL above the ceiling: {over:?}");
+    assert!(
+        over.is_empty(),
+        "shared writes per NBL above the ceiling: {over:?}"
+    );
 }

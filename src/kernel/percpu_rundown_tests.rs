@@ -380,11 +380,19 @@ mod loom_models {
                 Drain::Pending,
                 "the rundown was open"
             );
-            let words: Vec<i64> = c.slots.iter().map(|s| s.word.load(Ordering::SeqCst)).collect();
+            let words: Vec<i64> = c
+                .slots
+                .iter()
+                .map(|s| s.word.load(Ordering::SeqCst))
+                .collect();
             let central = c.shared.central.load(Ordering::SeqCst);
             let closed = c.shared.closed.load(Ordering::SeqCst);
             let d = c.close();
-            assert_eq!(d, Drain::Drained, "no phantom operation: {words:?} central {central} closed {closed}");
+            assert_eq!(
+                d,
+                Drain::Drained,
+                "no phantom operation: {words:?} central {central} closed {closed}"
+            );
         });
     }
 }
