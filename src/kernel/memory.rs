@@ -156,9 +156,10 @@ impl<T> PoolArray<T> {
         // SAFETY: offset <= slack, so the result stays inside the block.
         let first = unsafe { block.as_ptr().add(offset) }.cast::<T>();
         for i in 0..len {
-            // SAFETY: element i lies inside the block (offset + len * size <= block_size),
-            // aligned; the memory is fresh and ours.
-            unsafe { first.add(i).write(init(i)) };
+            // SAFETY: element i lies inside the block (offset + len * size <= block_size).
+            let element = unsafe { first.add(i) };
+            // SAFETY: `element` is in bounds, aligned, fresh and ours.
+            unsafe { element.write(init(i)) };
         }
         Some(Self {
             // SAFETY: derived from the non-null block by an in-bounds offset.

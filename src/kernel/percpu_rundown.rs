@@ -364,5 +364,4 @@ impl PerCpuDrainable {
 }
 
 #[cfg(test)]
-#[path = "percpu_rundown_tests.rs"]
 mod tests;

@@ -266,7 +266,7 @@ mod loom_models {
             let early = {
                 let (c, drains, data) = (c.clone(), drains.clone(), data.clone());
                 loom::thread::spawn(move || {
-                    // SAFETY (loom cell): only this thread writes cell 0; readers are ordered
+                    // SAFETY: (loom cell) only this thread writes cell 0; readers are ordered
                     // after the drain, which loom checks.
                     data[0].with_mut(|v| unsafe { *v = 1 });
                     if c.release_on(pre_release, 1) == Drain::Drained {
@@ -279,7 +279,7 @@ mod loom_models {
                 loom::thread::spawn(move || {
                     let admitted = c.try_acquire_on(acq, 1);
                     if admitted {
-                        // SAFETY (loom cell): only this thread writes cell 1.
+                        // SAFETY: (loom cell) only this thread writes cell 1.
                         data[1].with_mut(|v| unsafe { *v = 1 });
                         if c.release_on(rel, 1) == Drain::Drained {
                             report(&data, &drains);
@@ -312,9 +312,9 @@ mod loom_models {
     /// refused worker is read without conflict).
     fn report(data: &[UnsafeCell<u32>; 2], drains: &AtomicUsize) {
         drains.fetch_add(1, Ordering::Relaxed);
-        // SAFETY (loom cell): loom itself checks that these reads do not race the writes.
+        // SAFETY: (loom cell) loom itself checks that these reads do not race the writes.
         data[0].with(|v| assert_eq!(unsafe { *v }, 1, "early release not visible"));
-        // SAFETY (loom cell): as above.
+        // SAFETY: (loom cell) as above.
         data[1].with(|v| unsafe { v.read() });
     }
 
