@@ -128,3 +128,50 @@ fn threads_default_to_a_processor_of_their_own() {
     let r = m.unload();
     assert!(r.violations.is_empty(), "{r}");
 }
+
+#[test]
+fn processor_exports_answer_for_the_model_thread_and_check_their_arguments() {
+    use chimney_im::ndis::imports::{KeGetCurrentProcessorNumberEx, KeQueryActiveProcessorCountEx};
+    use chimney_im::ndis::{ALL_PROCESSOR_GROUPS, ProcessorNumber};
+    let mut m = model(3);
+    set_current_processor(Some(2));
+    let mut number = ProcessorNumber {
+        group: 7,
+        number: 7,
+        reserved: 7,
+    };
+    // SAFETY: a valid, writable PROCESSOR_NUMBER.
+    let index = unsafe { KeGetCurrentProcessorNumberEx(&raw mut number) };
+    assert_eq!(index, 2);
+    assert_eq!(
+        number,
+        ProcessorNumber {
+            group: 0,
+            number: 2,
+            reserved: 0
+        }
+    );
+    // SAFETY: the out-parameter is optional.
+    assert_eq!(
+        unsafe { KeGetCurrentProcessorNumberEx(std::ptr::null_mut()) },
+        2
+    );
+    set_current_processor(None);
+    // SAFETY: plain value arguments.
+    assert_eq!(
+        unsafe { KeQueryActiveProcessorCountEx(ALL_PROCESSOR_GROUPS) },
+        3
+    );
+    // SAFETY: as above.
+    assert_eq!(unsafe { KeQueryActiveProcessorCountEx(0) }, 3);
+    assert!(m.violations().is_empty());
+    // SAFETY: as above; group 1 does not exist in the model.
+    assert_eq!(unsafe { KeQueryActiveProcessorCountEx(1) }, 0);
+    let v = m.take_violations();
+    assert!(
+        v.iter().any(|v| v.check == "processor.group_exists"),
+        "{v:?}"
+    );
+    let r = m.unload();
+    assert_eq!(r.violations.len(), 1, "only the expected one: {r}");
+}
