@@ -152,20 +152,16 @@ fn processor_exports_answer_for_the_model_thread_and_check_their_arguments() {
         }
     );
     // SAFETY: the out-parameter is optional.
-    assert_eq!(
-        unsafe { KeGetCurrentProcessorNumberEx(std::ptr::null_mut()) },
-        2
-    );
+    let index = unsafe { KeGetCurrentProcessorNumberEx(std::ptr::null_mut()) };
+    assert_eq!(index, 2);
     set_current_processor(None);
-    // SAFETY: plain value arguments.
-    assert_eq!(
-        unsafe { KeQueryActiveProcessorCountEx(ALL_PROCESSOR_GROUPS) },
-        3
-    );
-    // SAFETY: as above.
+    // SAFETY: a plain value argument.
+    let all = unsafe { KeQueryActiveProcessorCountEx(ALL_PROCESSOR_GROUPS) };
+    assert_eq!(all, 3);
+    // SAFETY: a plain value argument.
     assert_eq!(unsafe { KeQueryActiveProcessorCountEx(0) }, 3);
     assert!(m.violations().is_empty());
-    // SAFETY: as above; group 1 does not exist in the model.
+    // SAFETY: a plain value argument (group 1 does not exist in the model).
     assert_eq!(unsafe { KeQueryActiveProcessorCountEx(1) }, 0);
     let v = m.take_violations();
     assert!(
