@@ -37,7 +37,9 @@ fn main() {
              distorts the accounting figures"
         );
     }
-    accounting(if quick { 2_000_000 } else { 20_000_000 });
+    if std::env::var_os("SCALING_SWEEP_ONLY").is_none() {
+        accounting(if quick { 2_000_000 } else { 20_000_000 });
+    }
     sweep(quick);
 }
 
@@ -196,18 +198,28 @@ fn chimney_round_trip(others: usize, in_flight: usize, rounds: usize) -> Duratio
 
 fn sweep(quick: bool) {
     let rounds = if quick { 500 } else { 5_000 };
-    let (conns, big): (&[usize], usize) = if quick {
-        (&[1, 1_024], 100_000)
+    let (mut conns, mut big): (Vec<usize>, usize) = if quick {
+        (vec![1, 1_024], 100_000)
     } else {
-        (&[1, 1_024, 65_536], 1_000_000)
+        (vec![1, 1_024, 65_536], 1_000_000)
     };
+    // SCALING_CONNS=1,1024,... and SCALING_IN_FLIGHT=n override the sweep points.
+    if let Ok(list) = std::env::var("SCALING_CONNS") {
+        conns = list.split(',').map(|n| n.parse().expect("a number")).collect();
+    }
+    if let Ok(n) = std::env::var("SCALING_IN_FLIGHT") {
+        big = n.parse().expect("a number");
+    }
+
     println!();
     println!("chimney receive round trip through the NDIS model (driver + model), per NBL:");
     println!("| Load | ns per NBL |");
     println!("|---|---|");
     let mut all = Vec::new();
-    for &c in conns {
+    for &c in &conns {
+        let setup = Instant::now();
         let t = chimney_round_trip(c, 0, rounds);
+        eprintln!("scaling: {c} connections: {:.1} s in all", setup.elapsed().as_secs_f64());
         println!("| {c} other connections offloaded | {} |", t.as_nanos());
         all.push(t);
     }
