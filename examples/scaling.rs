@@ -205,7 +205,10 @@ fn sweep(quick: bool) {
     };
     // SCALING_CONNS=1,1024,... and SCALING_IN_FLIGHT=n override the sweep points.
     if let Ok(list) = std::env::var("SCALING_CONNS") {
-        conns = list.split(',').map(|n| n.parse().expect("a number")).collect();
+        conns = list
+            .split(',')
+            .map(|n| n.parse().expect("a number"))
+            .collect();
     }
     if let Ok(n) = std::env::var("SCALING_IN_FLIGHT") {
         big = n.parse().expect("a number");
@@ -219,7 +222,10 @@ fn sweep(quick: bool) {
     for &c in &conns {
         let setup = Instant::now();
         let t = chimney_round_trip(c, 0, rounds);
-        eprintln!("scaling: {c} connections: {:.1} s in all", setup.elapsed().as_secs_f64());
+        eprintln!(
+            "scaling: {c} connections: {:.1} s in all",
+            setup.elapsed().as_secs_f64()
+        );
         println!("| {c} other connections offloaded | {} |", t.as_nanos());
         all.push(t);
     }
