@@ -17,12 +17,18 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-#[allow(dead_code, reason = "shared with tests/pe_image.rs, which uses all of it")]
+#[allow(
+    dead_code,
+    reason = "shared with tests/pe_image.rs, which uses all of it"
+)]
 #[path = "support/pe.rs"]
 mod support;
 use support::{Pe, pe_checksum};
 
-#[allow(dead_code, reason = "shared with tests/inf_consistency.rs, which uses all of it")]
+#[allow(
+    dead_code,
+    reason = "shared with tests/inf_consistency.rs, which uses all of it"
+)]
 #[path = "support/inf_parser.rs"]
 mod inf_parser;
 use inf_parser::{Inf, fields};
@@ -75,8 +81,8 @@ fn osslsigncode_verify(file: &Path, pem: &Path) -> (bool, String) {
         .arg(file)
         .output()
         .expect("osslsigncode is needed (Debian package osslsigncode)");
-    let text = String::from_utf8_lossy(&out.stdout).into_owned()
-        + &String::from_utf8_lossy(&out.stderr);
+    let text =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
     (out.status.success(), text)
 }
 
@@ -157,8 +163,16 @@ fn signed_images_keep_a_valid_checksum_and_certificate_table() {
         let (offset, size) = pe.directories[4];
         let (offset, size) = (support::to_usize(offset), support::to_usize(size));
         assert!(size > 0, "{name}: no certificate table");
-        assert_eq!(offset % 8, 0, "{name}: certificate table not 8-byte aligned");
-        assert_eq!(offset + size, len, "{name}: certificate table does not end the file");
+        assert_eq!(
+            offset % 8,
+            0,
+            "{name}: certificate table not 8-byte aligned"
+        );
+        assert_eq!(
+            offset + size,
+            len,
+            "{name}: certificate table does not end the file"
+        );
     }
 }
 
@@ -168,7 +182,11 @@ fn expected_sections(inx: &Inf) -> Vec<(String, Vec<String>)> {
         .sections
         .iter()
         .flat_map(|s| s.lines.iter())
-        .filter(|l| l.key.as_deref().is_some_and(|k| k.eq_ignore_ascii_case("KmdfService")))
+        .filter(|l| {
+            l.key
+                .as_deref()
+                .is_some_and(|k| k.eq_ignore_ascii_case("KmdfService"))
+        })
         .filter_map(|l| fields(&l.value).get(1).map(|s| s.to_ascii_lowercase()))
         .collect();
     inx.sections
@@ -181,7 +199,11 @@ fn expected_sections(inx: &Inf) -> Vec<(String, Vec<String>)> {
             let lines = s
                 .lines
                 .iter()
-                .filter(|l| !l.key.as_deref().is_some_and(|k| k.eq_ignore_ascii_case("DriverVer")))
+                .filter(|l| {
+                    !l.key
+                        .as_deref()
+                        .is_some_and(|k| k.eq_ignore_ascii_case("DriverVer"))
+                })
                 .map(|l| line_text(l).replace("$ARCH$", "amd64"))
                 .collect();
             (s.name.replace("$ARCH$", "amd64"), lines)
@@ -213,10 +235,17 @@ fn infs_are_the_inx_stamped_for_the_lab_flavour() {
         let inx = Inf::parse(stem, &std::fs::read_to_string(inx_path).unwrap()).unwrap();
 
         let got: Vec<(String, Vec<String>)> = expected_sections(&lab);
-        assert_eq!(got, expected_sections(&inx), "{stem}.inf is not its INX stamped");
+        assert_eq!(
+            got,
+            expected_sections(&inx),
+            "{stem}.inf is not its INX stamped"
+        );
         for line in text.lines().map(|l| l.split(';').next().unwrap_or("")) {
             let lower = line.to_ascii_lowercase();
-            assert!(!lower.contains("kmdf"), "{stem}.inf keeps a KMDF line: {line}");
+            assert!(
+                !lower.contains("kmdf"),
+                "{stem}.inf keeps a KMDF line: {line}"
+            );
             assert!(
                 !line.contains('$') || lower.contains("$windows nt$"),
                 "{stem}.inf keeps a placeholder: {line}"
@@ -236,15 +265,28 @@ fn infs_are_the_inx_stamped_for_the_lab_flavour() {
 
         // Every file a CopyFiles section names is in the package; the catalog is not (no Linux
         // tool creates one; LAB-GUIDE.md gives the Windows command).
-        for section in lab.sections.iter().filter(|s| s.name.ends_with("CopyFiles")) {
+        for section in lab
+            .sections
+            .iter()
+            .filter(|s| s.name.ends_with("CopyFiles"))
+        {
             for line in &section.lines {
                 let file = fields(&line.value)[0].clone();
-                assert!(dir.join(&file).is_file(), "{stem}.inf copies {file}, not packaged");
+                assert!(
+                    dir.join(&file).is_file(),
+                    "{stem}.inf copies {file}, not packaged"
+                );
             }
         }
         let catalog = lab.value("Version", "CatalogFile").unwrap();
-        assert!(!dir.join(&catalog).exists(), "{catalog}: update the guide's catalog section");
+        assert!(
+            !dir.join(&catalog).exists(),
+            "{catalog}: update the guide's catalog section"
+        );
     }
     let guide = std::fs::read_to_string(dir.join("LAB-GUIDE.md")).unwrap();
-    assert!(guide.contains("inf2cat"), "the guide must give the catalog command");
+    assert!(
+        guide.contains("inf2cat"),
+        "the guide must give the catalog command"
+    );
 }

@@ -7,7 +7,10 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
-#[allow(dead_code, reason = "shared with tests/inf_consistency.rs, which uses all of it")]
+#[allow(
+    dead_code,
+    reason = "shared with tests/inf_consistency.rs, which uses all of it"
+)]
 #[path = "support/inf_parser.rs"]
 mod inf_parser;
 use inf_parser::{Inf, fields};
@@ -43,7 +46,10 @@ fn set_lines(script: &str) -> BTreeMap<String, String> {
 /// as `%%F` or an escaped percent sign) and `%~dp0` / `%1` (arguments) are not variables.
 fn references(script: &str) -> BTreeSet<String> {
     let mut refs = BTreeSet::new();
-    for line in script.lines().filter(|l| !l.trim_start().starts_with("rem")) {
+    for line in script
+        .lines()
+        .filter(|l| !l.trim_start().starts_with("rem"))
+    {
         let chars: Vec<char> = line.chars().collect();
         let mut i = 0;
         while i < chars.len() {
@@ -89,7 +95,8 @@ fn names(inf: &Inf) -> InfNames {
         component_dll: BTreeSet::new(),
     };
     for model in inf.models() {
-        n.ids.extend(model.ids.iter().map(|s| s.to_ascii_lowercase()));
+        n.ids
+            .extend(model.ids.iter().map(|s| s.to_ascii_lowercase()));
         for add in inf.add_services(&model.install) {
             n.services.insert(add[0].clone());
         }
@@ -164,7 +171,8 @@ fn check_script(name: &str, text: &str) -> Vec<String> {
     expect(
         "MINIPORT_INF",
         &|v| {
-            v == "chimney_im_mp.inf" && protocol.copy_inf == BTreeSet::from([v.to_ascii_lowercase()])
+            v == "chimney_im_mp.inf"
+                && protocol.copy_inf == BTreeSet::from([v.to_ascii_lowercase()])
         },
         &format!(
             "the protocol INF's CopyInf is {:?} (and the tool writes chimney_im_mp.inf)",
@@ -188,7 +196,11 @@ fn check_script(name: &str, text: &str) -> Vec<String> {
             // DLL it names and copies must be this one.
             v == xtask_const("NOTIFY_DLL")
                 && protocol.component_dll.iter().all(|d| *d == v)
-                && protocol.copied.iter().filter(|f| f.ends_with(".dll")).all(|d| *d == v)
+                && protocol
+                    .copied
+                    .iter()
+                    .filter(|f| f.ends_with(".dll"))
+                    .all(|d| *d == v)
         },
         &format!(
             "the tool packages {} and the protocol INX names ComponentDll {:?}, copies {:?}",
@@ -220,14 +232,18 @@ fn check_script(name: &str, text: &str) -> Vec<String> {
     }
     // Names are spelled once, on their set line; everything else goes through the variable.
     for (var, value) in &vars {
-        if value.len() < 6 || !value.chars().all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c))
+        if value.len() < 6
+            || !value
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c))
         {
             continue;
         }
         let lower = value.to_ascii_lowercase();
         for (n, line) in text.lines().enumerate() {
             let l = line.trim_start().to_ascii_lowercase();
-            if l.starts_with("rem") || l.starts_with(&format!("set \"{}=", var.to_ascii_lowercase()))
+            if l.starts_with("rem")
+                || l.starts_with(&format!("set \"{}=", var.to_ascii_lowercase()))
             {
                 continue;
             }
@@ -253,7 +269,9 @@ fn scripts_use_the_inf_names() {
             if let Some((other, previous)) = seen.get(&var)
                 && previous != &value
             {
-                problems.push(format!("{var}: {other} says {previous}, {script} says {value}"));
+                problems.push(format!(
+                    "{var}: {other} says {previous}, {script} says {value}"
+                ));
             }
             seen.insert(var, (script.to_string(), value));
         }
@@ -306,7 +324,10 @@ fn checks_catch_a_wrong_name() {
     assert!(check_script("install.cmd", &good).is_empty());
     for (from, to) in [
         ("PROTOCOL_ID=chimneyim_p", "PROTOCOL_ID=chimneyim_x"),
-        ("MINIPORT_SERVICE=ChimneyImMp", "MINIPORT_SERVICE=ChimneyImM"),
+        (
+            "MINIPORT_SERVICE=ChimneyImMp",
+            "MINIPORT_SERVICE=ChimneyImM",
+        ),
         ("DRIVER_SYS=chimney_im.sys", "DRIVER_SYS=chimney.sys"),
         ("CERT=chimney-im-test.cer", "CERT=test.cer"),
         ("-i %PROTOCOL_ID%", "-i chimneyim_p"),
