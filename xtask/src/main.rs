@@ -4,7 +4,7 @@
 //! on Linux or Windows without the WDK:
 //!
 //! 1. `.ci/build-sys --no-clippy` cross-builds `target/chimney_im.sys` (skip with `--no-build`);
-//! 2. `.ci/build-notify`, when the repository has it, builds `target/chimney_im_notify.dll`; the
+//! 2. `.ci/build-notify --no-clippy`, when the repository has it, builds `target/chimney_im_notify.dll`; the
 //!    DLL must exist either way, or packaging stops;
 //! 3. a test code-signing certificate is created on first use under `target/package/cert/`
 //!    (never committed; reused afterwards so that a lab machine trusts every later build);
@@ -105,7 +105,10 @@ fn package(args: &[String]) -> Result<()> {
     }
     let build_notify = root.join(".ci/build-notify");
     if build_notify.exists() {
-        run(Command::new("bash").arg(&build_notify).current_dir(&root))?;
+        run(Command::new("bash")
+            .arg(&build_notify)
+            .arg("--no-clippy")
+            .current_dir(&root))?;
     }
     let sys = target.join(SYS);
     let dll = target.join(NOTIFY_DLL);
