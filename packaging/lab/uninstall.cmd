@@ -57,11 +57,12 @@ for /f "delims=" %%I in ('findstr /m /i /c:"%PROTOCOL_ID%" /c:"%MINIPORT_ID%" "%
 )
 
 rem    Files the legacy model copied (DIRID 12 / 11); the services must be gone first.
+set "SERVICES_GONE=1"
 sc query %PROTOCOL_SERVICE% >nul 2>&1
-set "P_GONE=!errorlevel!"
+if not errorlevel 1 set "SERVICES_GONE=0"
 sc query %MINIPORT_SERVICE% >nul 2>&1
-set "MP_GONE=!errorlevel!"
-if not "%P_GONE%"=="0" if not "%MP_GONE%"=="0" (
+if not errorlevel 1 set "SERVICES_GONE=0"
+if "%SERVICES_GONE%"=="1" (
     for %%F in ("%windir%\System32\drivers\%DRIVER_SYS%" "%windir%\System32\%NOTIFY_DLL%") do (
         if exist "%%~F" (
             del /f "%%~F"
