@@ -1,6 +1,6 @@
 //! Kernel exports that only the Linux cross-build of the `.sys` (`--cfg no_wdk`) imports itself:
-//! what wdk-alloc, wdk-panic and the WDK's `ntoskrnl.lib` supply in the WDK build. Used by
-//! `glue::no_wdk` (allocator, panic handler) and by the code LLVM and the prebuilt `core` emit
+//! what wdk-panic and the WDK's `ntoskrnl.lib` supply in the WDK build. Used by
+//! `glue::no_wdk` (panic handler) and by the code LLVM and the prebuilt `core` emit
 //! (`memcpy` and friends; `compiler_builtins` does not define them for the MSVC target).
 //!
 //! These are linker-driven: lld-link resolves every undefined symbol of each object it pulls
@@ -15,9 +15,6 @@ use core::ffi::{c_char, c_int, c_void};
 #[cfg(all(windows, no_wdk))]
 #[link(name = "ntoskrnl.exe", kind = "raw-dylib", modifiers = "+verbatim")]
 unsafe extern "system" {
-    /// `flags` is a `POOL_FLAGS` (ULONG64).
-    pub fn ExAllocatePool2(flags: u64, number_of_bytes: usize, tag: u32) -> *mut c_void;
-    pub fn ExFreePool(p: *mut c_void);
     pub fn KeBugCheckEx(
         bug_check_code: u32,
         parameter1: usize,
