@@ -9,7 +9,8 @@
 //! - [`passthrough`]: the plain IM flows (send, receive, OID, status), both edges' halves.
 //! - [`chimney`]: TCP chimney propagation (state calls, I/O, indications), both edges' halves.
 //! - [`driver`]: DriverEntry, registration and unload.
-//! - [`glue`]: the Windows-only glue (panic handler, debug print, WDF driver object); no allocator.
+//! - [`glue`]: the Windows-only glue (panic handler, debug print, WDF driver object, the
+//!   KMDF flavour's never-called allocator).
 #![no_std]
 #![cfg_attr(all(windows, not(test)), no_main)]
 

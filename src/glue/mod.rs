@@ -2,17 +2,18 @@
 //!
 //! | build | cfg | entry/unload hooks | debug print | allocator, panic handler |
 //! |---|---|---|---|---|
-//! | Windows with the WDK (`cargo make`) | `all(windows, not(no_wdk))` | KMDF `WdfDriverCreate` / `WdfDriverMiniportUnload` | `wdk::println!` | no allocator; wdk-panic |
+//! | Windows with the WDK (`cargo make`) | `all(windows, not(no_wdk))` | KMDF `WdfDriverCreate` / `WdfDriverMiniportUnload` | `wdk::println!` | wdk-alloc (registered, never called), wdk-panic |
 //! | Linux cross-build of the `.sys` (`.ci/build-sys`) | `all(windows, no_wdk)` | nothing (no KMDF) | `DbgPrint` import | no allocator; `no_wdk.rs`: bugcheck panic handler, runtime stubs |
 //! | Linux host (tests, the NDIS model) | `not(windows)` | nothing | `DbgPrint`, defined by the model | std |
 //!
 //! The driver calls [`driver_entry_hook`] first thing in DriverEntry, [`unload_hook`] last thing in
 //! its unload handler, and traces through `trace!` / [`debug_print`].
 //!
-//! No build has a global allocator, and the crate never names `alloc` (`tests/no_alloc.rs`): pool
-//! memory comes from NDIS (`kernel::memory`), which Driver Verifier's NDIS checks track. Should
-//! anything pull in `alloc`, the link fails ("no global memory allocator") instead of producing an
-//! image that imports `ExAllocatePool2`, which Windows 10 before 2004 does not export.
+//! The crate never names `alloc` (`tests/no_alloc.rs`): pool memory comes from NDIS
+//! (`kernel::memory`), which Driver Verifier's NDIS checks track. The KMDF flavour registers
+//! wdk-alloc's allocator like every windows-drivers-rs driver, but nothing calls it, so the linker
+//! drops it together with its `ExAllocatePool2` import (absent before Windows 10 2004). The lab
+//! image (`no_wdk`) has no allocator at all: there, anything pulling in `alloc` fails to link.
 //!
 //! KMDF version: Cargo.toml targets 1.33 with minimum 1.25 (Windows 10 1803). The WDF calls made
 //! here are all the driver makes, and every one is in KMDF 1.0, so 1.25 has them and no
@@ -36,10 +37,13 @@ use crate::ndis::{STATUS_SUCCESS, imports::DbgPrint};
 #[cfg(all(windows, no_wdk))]
 mod no_wdk;
 
-// The WDK build uses the same panic handler as every windows-drivers-rs driver; unlike them it
-// has no global allocator (wdk-alloc would import ExAllocatePool2; see the module docs).
+// The WDK build uses the same panic handler and allocator as every windows-drivers-rs driver.
+// The allocator is never called (nothing in the crate names `alloc`; see the module docs).
 #[cfg(all(windows, not(no_wdk)))]
 extern crate wdk_panic;
+#[cfg(all(windows, not(no_wdk)))]
+#[global_allocator]
+static GLOBAL: wdk_alloc::WdkAllocator = wdk_alloc::WdkAllocator;
 
 /// Called by DriverEntry before anything else. With KMDF it creates the framework driver object
 /// in miniport mode: `WdfDriverInitNoDispatchOverride` leaves the dispatch table to NDIS, and
