@@ -136,6 +136,7 @@ pub unsafe extern "system" fn NdisMOidRequestComplete(
     guard(E::NdisMOidRequestComplete, (), || {
         world::try_with(|w| {
             enter(w, E::NdisMOidRequestComplete, DISPATCH_LEVEL);
+            let status = crate::oidrules::apply_faults(w, oid_request, status);
             let Some(a) = w.expect_live(
                 "handle.miniport",
                 "NdisMOidRequestComplete",
@@ -175,9 +176,18 @@ pub unsafe extern "system" fn NdisMOidRequestComplete(
             w.v.check("oid.complete_only_pending", in_call || pended, || {
                 "completion of a request that was not pended".into()
             });
+            crate::oidrules::check_completion(w, oid_request, status, false);
             if let Some(ls) = lower {
-                w.v.check("oid.status_propagated", ls == status, || {
-                    format!("lower completed the forwarded request with {ls:#x}, the host got {status:#x}")
+                // SAFETY: the host's live request (checked to be the outstanding one above).
+                let (rt, oid) = unsafe {
+                    (
+                        (*oid_request).request_type,
+                        (*oid_request).data.query_set.oid,
+                    )
+                };
+                let want = crate::oidrules::expected_host_status(rt, oid, ls);
+                w.v.check("oid.status_propagated", want == status, || {
+                    format!("lower completed the forwarded request with {ls:#x}, the host got {status:#x} (expected {want:#x})")
                 });
             }
             if let Some(o) = w.adapters[a].dev.host_oid.as_mut() {
