@@ -228,3 +228,120 @@ fn byte_count_check_fires_on_an_overrun() {
         );
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Status indications (0x7C code 0x20)
+
+fn link_state() -> NdisLinkState {
+    NdisLinkState {
+        header: NdisObjectHeader::new(object_type::DEFAULT, 1, NDIS_SIZEOF_LINK_STATE_REVISION_1),
+        media_connect_state: 1,
+        media_duplex_state: 2,
+        xmit_link_speed: 1_000_000_000,
+        rcv_link_speed: 1_000_000_000,
+        ..NdisLinkState::default()
+    }
+}
+
+#[test]
+fn every_forwarded_status_has_its_defined_buffer() {
+    let mut m = model(AdapterPolicy::default(), &[], 21);
+    assert!(m.lower_indicate_link_state(A, link_state()));
+    for code in [
+        NDIS_STATUS_OFFLOAD_PAUSE,
+        NDIS_STATUS_OFFLOAD_RESUME,
+        NDIS_STATUS_UPLOAD_ALL,
+    ] {
+        assert!(m.lower_indicate_status(A, code));
+    }
+    m.run_until_idle();
+    let r = unload_clean(m);
+    assert_eq!(r.totals.status_to_host, 4, "{r}");
+    assert_eq!(r.check_runs("status.buffer_size"), 4);
+}
+
+#[test]
+fn status_size_check_fires_on_a_short_buffer() {
+    let mut m = model(AdapterPolicy::default(), &[Fault::ShortStatusBuffer], 22);
+    assert!(m.lower_indicate_link_state(A, link_state()));
+    assert_eq!(failed(m), ["status.buffer_size"]);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Configuration handles (NdisOpenConfigurationEx rule)
+
+#[test]
+fn configuration_handles_close_before_their_handler_returns() {
+    let mut m = model(AdapterPolicy::default(), &[], 23);
+    assert_eq!(m.unbind(A), NDIS_STATUS_SUCCESS);
+    assert_eq!(m.bind(A), NDIS_STATUS_SUCCESS);
+    let r = unload_clean(m);
+    assert!(r.check_runs("config.closed_before_owner_returns") > 0);
+    assert!(r.handler_calls.get("ProtocolBindAdapterEx") >= Some(&2));
+}
+
+#[test]
+fn configuration_check_fires_on_a_handle_left_open() {
+    let m = model(
+        AdapterPolicy::default(),
+        &[Fault::SkipCloseConfiguration],
+        24,
+    );
+    let r = m.unload();
+    let owners: Vec<_> = r
+        .violations
+        .iter()
+        .filter(|v| v.check == "config.closed_before_owner_returns")
+        .map(|v| v.message.split(' ').next().unwrap_or_default().to_string())
+        .collect();
+    assert!(
+        owners.iter().any(|o| o == "ProtocolBindAdapterEx"),
+        "{owners:?}\n{r}"
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Pool tags (NdisAllocateMemoryWithTagPriority rule)
+
+#[test]
+fn every_tagged_allocation_has_a_tag() {
+    let mut m = model(AdapterPolicy::default(), &[], 25);
+    m.host_send(A, 4);
+    m.host_oid(A, &OidSpec::query(OID_GEN_LINK_SPEED, 4))
+        .expect("OID runs");
+    m.run_until_idle();
+    let r = unload_clean(m);
+    // Pool allocations, NBL contexts and the OID clone.
+    assert!(r.check_runs("memory.tag_nonzero") >= 3, "{r}");
+}
+
+#[test]
+fn tag_check_fires_on_a_zero_tag() {
+    let mut m = model(AdapterPolicy::default(), &[Fault::ZeroTag], 26);
+    m.host_oid(A, &OidSpec::query(OID_GEN_LINK_SPEED, 4))
+        .expect("OID runs");
+    assert_eq!(failed(m), ["memory.tag_nonzero"]);
+}
+
+// ---------------------------------------------------------------------------------------------
+// IRQL minimums (Irql_*_Function: functions documented at DISPATCH_LEVEL only)
+
+#[test]
+fn dispatch_only_functions_are_called_at_dispatch() {
+    let mut m = model(AdapterPolicy::default(), &[], 27);
+    m.host_send(A, 4);
+    m.lower_indicate(A, 4, false);
+    m.run_until_idle();
+    let r = unload_clean(m);
+    assert!(r.check_runs("irql.export_min") > 0, "{r}");
+}
+
+#[test]
+fn irql_minimum_check_fires_below_dispatch() {
+    let m = model(
+        AdapterPolicy::default(),
+        &[Fault::PassiveCall(Export::KeReleaseSpinLock)],
+        28,
+    );
+    assert_eq!(failed(m), ["irql.export_min"]);
+}

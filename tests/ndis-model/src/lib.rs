@@ -25,6 +25,7 @@ mod irql;
 mod lower;
 mod nbl;
 mod sched;
+mod timing;
 mod world;
 
 pub use chimney::api::{ChimneyView, OffloadSpec};

@@ -31,6 +31,7 @@ pub unsafe extern "system" fn NdisAllocateMemoryWithTagPriority(
         || {
             world::try_with(|w| {
             enter(w, E::NdisAllocateMemoryWithTagPriority, DISPATCH_LEVEL);
+            super::check_tag(w, E::NdisAllocateMemoryWithTagPriority, tag);
             let h = ndis_handle as usize;
             let info = w.handles.get(&h).copied();
             let ok = info.is_some_and(|i| {
@@ -119,7 +120,7 @@ pub unsafe extern "system" fn NdisAllocateNetBufferListContext(
     net_buffer_list: *mut NetBufferList,
     context_size: u16,
     context_back_fill: u16,
-    _pool_tag: u32,
+    pool_tag: u32,
 ) -> NdisStatus {
     guard(
         E::NdisAllocateNetBufferListContext,
@@ -127,6 +128,7 @@ pub unsafe extern "system" fn NdisAllocateNetBufferListContext(
         || {
             world::try_with(|w| {
             enter(w, E::NdisAllocateNetBufferListContext, DISPATCH_LEVEL);
+            super::check_tag(w, E::NdisAllocateNetBufferListContext, pool_tag);
             let p = net_buffer_list as usize;
             w.v.check(
                 "nbl_context.size_multiple_of_16",

@@ -13,8 +13,9 @@ pub mod sync;
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
-use chimney_im::ndis::Kirql;
+use chimney_im::ndis::{Kirql, PASSIVE_LEVEL};
 
+use crate::config::Fault;
 use crate::irql;
 use crate::verifier::Export;
 use crate::world::{Phase, World};
@@ -22,10 +23,26 @@ use crate::world::{Phase, World};
 /// Common prologue of every export: counts the call, checks IRQL, spin locks and driver phase.
 pub(crate) fn enter(w: &mut World, e: Export, max_irql: Kirql) {
     *w.handler_calls.entry("(export calls)").or_default() += 1;
-    let cur = irql::current();
+    let mut cur = irql::current();
+    if w.cfg.faults.contains(&Fault::PassiveCall(e)) {
+        cur = PASSIVE_LEVEL;
+    }
     w.v.check("irql.export_max", cur <= max_irql, || {
         format!("{e} called at IRQL {cur}, documented maximum is {max_irql}")
     });
+    let min_irql = e.min_irql();
+    if min_irql > PASSIVE_LEVEL {
+        w.v.check("irql.export_min", cur >= min_irql, || {
+            format!("{e} called at IRQL {cur}, it is documented for IRQL {min_irql} only")
+        });
+    }
+    for f in &w.cfg.faults {
+        if let Fault::SlowExport(slow, d) = *f
+            && slow == e
+        {
+            std::thread::sleep(d);
+        }
+    }
     if e.is_ndis() {
         let held = irql::held_locks();
         w.v.check("lock.not_held_across_ndis_call", held.is_empty(), || {
@@ -38,6 +55,19 @@ pub(crate) fn enter(w: &mut World, e: Export, max_irql: Kirql) {
         phase != Phase::Unloaded,
         || format!("{e} called after MiniportDriverUnload returned"),
     );
+}
+
+/// Checks the pool tag of a tagged allocation (NdisAllocateMemoryWithTagPriority rule: the tag
+/// is not 0; the same holds for every tagged NDIS allocator).
+pub(crate) fn check_tag(w: &mut World, e: Export, tag: u32) {
+    let tag = if w.cfg.faults.contains(&Fault::ZeroTag) {
+        0
+    } else {
+        tag
+    };
+    w.v.check("memory.tag_nonzero", tag != 0, || {
+        format!("{e} called with pool tag 0")
+    });
 }
 
 /// Runs an export body; a panic inside the model becomes a violation instead of an abort.
