@@ -132,9 +132,10 @@ pub unsafe fn complete(binding: &Binding, clone: *mut NdisOidRequest, status: Nd
     // SAFETY: SourceReserved[1] is the adapter this request was forwarded for; it cannot halt
     // while its `requests` rundown holds this request.
     let adapter = unsafe { Adapter::from_context(adapter_context) };
-    // SAFETY: the original is pending at NDIS until this completion; Oid is the first field of
-    // every arm of the DATA union.
-    let oid = unsafe { (*original).data.query_set.oid };
+    // SAFETY: the original is pending at NDIS until this completion.
+    let data = unsafe { &(*original).data };
+    // SAFETY: Oid is the first field of every arm of the DATA union.
+    let oid = unsafe { data.query_set.oid };
     let status = to_host(oid, status);
     // SAFETY: caller contract.
     unsafe { finish(binding, clone, status) };

@@ -10,7 +10,7 @@ pub mod config;
 pub mod exports;
 pub mod model;
 pub mod oidflows;
-pub mod oidrules;
+mod oidrules;
 pub mod report;
 pub mod rng;
 pub mod testkit;

@@ -17,7 +17,7 @@ use crate::config::Fault;
 use crate::world::World;
 
 /// The final statuses a request may end with when the rule restricts them.
-pub fn allowed_statuses(request_type: u32, oid: NdisOid) -> Option<&'static [NdisStatus]> {
+pub(crate) fn allowed_statuses(request_type: u32, oid: NdisOid) -> Option<&'static [NdisStatus]> {
     if oid == OID_PNP_SET_POWER && request_type == request_type::SET_INFORMATION {
         Some(&[NDIS_STATUS_SUCCESS, NDIS_STATUS_NOT_ACCEPTED])
     } else if is_release(oid) {
@@ -35,7 +35,7 @@ pub fn allowed_statuses(request_type: u32, oid: NdisOid) -> Option<&'static [Ndi
 /// the lower's status where the rule allows it; a must-succeed OID the lower failed otherwise
 /// reaches the host as NOT_ACCEPTED (the lower broke the rule; the driver must not pass the
 /// violation up), and PENDING, never a final status, as FAILURE.
-pub fn expected_host_status(request_type: u32, oid: NdisOid, lower: NdisStatus) -> NdisStatus {
+pub(crate) fn expected_host_status(request_type: u32, oid: NdisOid, lower: NdisStatus) -> NdisStatus {
     match allowed_statuses(request_type, oid) {
         Some(ok) if !ok.contains(&lower) => NDIS_STATUS_NOT_ACCEPTED,
         _ if lower == NDIS_STATUS_PENDING => NDIS_STATUS_FAILURE,
@@ -45,7 +45,7 @@ pub fn expected_host_status(request_type: u32, oid: NdisOid, lower: NdisStatus) 
 
 /// The driver's final `status` of host request `req` as the model takes it: unchanged unless a
 /// deliberate [`Fault`] replaces it (or overruns the byte count, in the request itself).
-pub fn apply_faults(w: &World, req: *mut NdisOidRequest, status: NdisStatus) -> NdisStatus {
+pub(crate) fn apply_faults(w: &World, req: *mut NdisOidRequest, status: NdisStatus) -> NdisStatus {
     let mut status = status;
     if req.is_null() {
         return status;
@@ -73,7 +73,7 @@ pub fn apply_faults(w: &World, req: *mut NdisOidRequest, status: NdisStatus) -> 
 }
 
 /// Checks the final `status` of host request `req` (sync: returned by MiniportOidRequest).
-pub fn check_completion(w: &mut World, req: *const NdisOidRequest, status: NdisStatus, sync: bool) {
+pub(crate) fn check_completion(w: &mut World, req: *const NdisOidRequest, status: NdisStatus, sync: bool) {
     if !sync {
         w.v.check(
             "oid.complete_not_pending",
