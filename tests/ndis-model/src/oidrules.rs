@@ -35,7 +35,11 @@ pub(crate) fn allowed_statuses(request_type: u32, oid: NdisOid) -> Option<&'stat
 /// the lower's status where the rule allows it; a must-succeed OID the lower failed otherwise
 /// reaches the host as NOT_ACCEPTED (the lower broke the rule; the driver must not pass the
 /// violation up), and PENDING, never a final status, as FAILURE.
-pub(crate) fn expected_host_status(request_type: u32, oid: NdisOid, lower: NdisStatus) -> NdisStatus {
+pub(crate) fn expected_host_status(
+    request_type: u32,
+    oid: NdisOid,
+    lower: NdisStatus,
+) -> NdisStatus {
     match allowed_statuses(request_type, oid) {
         Some(ok) if !ok.contains(&lower) => NDIS_STATUS_NOT_ACCEPTED,
         _ if lower == NDIS_STATUS_PENDING => NDIS_STATUS_FAILURE,
@@ -73,7 +77,12 @@ pub(crate) fn apply_faults(w: &World, req: *mut NdisOidRequest, status: NdisStat
 }
 
 /// Checks the final `status` of host request `req` (sync: returned by MiniportOidRequest).
-pub(crate) fn check_completion(w: &mut World, req: *const NdisOidRequest, status: NdisStatus, sync: bool) {
+pub(crate) fn check_completion(
+    w: &mut World,
+    req: *const NdisOidRequest,
+    status: NdisStatus,
+    sync: bool,
+) {
     if !sync {
         w.v.check(
             "oid.complete_not_pending",
