@@ -1,13 +1,14 @@
 //! The model binds the driver's imports through one export table and refuses an import it has
-//! no checks for (tests/ndis-model/src/exports/table.rs): every function the driver declares is
+//! no checks for (tests/ndis-model/src/exports/table.rs, checks.rs): every function the driver declares is
 //! a model export listing its checks, every check listed is one the model runs, and a function
 //! whose rules apply once it is imported (timers, I/O work items, NdisMNetPnPEvent, ...) is
 //! refused until the model checks those rules.
 
 use std::path::Path;
 
-use ndis_model::exports::table::{ExportEntry, RULES_ONCE_IMPORTED};
-use ndis_model::exports::{EXPORTS, bind_imports};
+use ndis_model::exports::EXPORTS;
+use ndis_model::exports::checks::{CHECKED, RULES_ONCE_IMPORTED, bind_imports, refusal_in};
+use ndis_model::exports::table::Entry;
 
 #[path = "support/pe.rs"]
 #[allow(
@@ -43,7 +44,8 @@ fn model_sources() -> String {
         for p in entries {
             if p.is_dir() {
                 walk(&p, out);
-            } else if p.extension().is_some_and(|x| x == "rs") && !p.ends_with("exports/table.rs") {
+            } else if p.extension().is_some_and(|x| x == "rs") && !p.ends_with("exports/checks.rs")
+            {
                 out.push_str(&std::fs::read_to_string(&p).unwrap_or_default());
             }
         }
@@ -57,7 +59,7 @@ fn model_sources() -> String {
 fn the_model_binds_every_import_of_the_driver() {
     let names = driver_imports();
     let refs: Vec<&str> = names.iter().map(String::as_str).collect();
-    match bind_imports(EXPORTS.entries(), &refs) {
+    match bind_imports(&refs) {
         Ok(bound) => assert_eq!(bound.len(), refs.len()),
         Err(refused) => panic!("the model refuses:\n  - {}", refused.join("\n  - ")),
     }
@@ -67,9 +69,14 @@ fn the_model_binds_every_import_of_the_driver() {
 fn every_listed_check_is_one_the_model_runs() {
     let src = model_sources();
     let mut unknown = Vec::new();
-    for e in EXPORTS.entries() {
-        assert!(!e.checks.is_empty(), "{} lists no checks", e.name);
-        for c in e.checks {
+    for e in EXPORTS.0 {
+        let checks = CHECKED.iter().find(|(n, _)| *n == e.name).map(|(_, c)| *c);
+        assert!(
+            checks.is_some_and(|c| !c.is_empty()),
+            "{} lists no checks",
+            e.name
+        );
+        for c in checks.unwrap_or_default() {
             if !src.contains(&format!("\"{c}\"")) {
                 unknown.push(format!("{}: {c}", e.name));
             }
@@ -82,18 +89,17 @@ fn every_listed_check_is_one_the_model_runs() {
 fn an_import_without_checks_is_refused() {
     // A function the model does not define, one whose entry lists no checks, and one whose
     // rules need checks its entry lacks.
-    let bare = [ExportEntry {
+    let table = [Entry {
         name: "NdisAllocateIoWorkItem",
         addr: std::ptr::null(),
-        checks: &[],
     }];
-    let refused = bind_imports(&bare, &["NdisAllocateIoWorkItem", "NdisStallExecution"])
-        .expect_err("must refuse");
-    assert_eq!(refused.len(), 2, "{refused:?}");
-    assert!(refused[0].contains("no checks"), "{refused:?}");
-    assert!(refused[1].contains("no such export"), "{refused:?}");
+    let bare: &[(&str, &[&str])] = &[("NdisAllocateIoWorkItem", &[])];
+    let r = refusal_in(&table, bare, "NdisAllocateIoWorkItem").expect("refused");
+    assert!(r.contains("no checks"), "{r}");
+    let r = refusal_in(&table, bare, "NdisStallExecution").expect("refused");
+    assert!(r.contains("no such export"), "{r}");
 
-    let refused = bind_imports(EXPORTS.entries(), &["NdisMNetPnPEvent"]).expect_err("must refuse");
+    let refused = bind_imports(&["NdisMNetPnPEvent"]).expect_err("must refuse");
     assert!(
         refused[0].contains("pnp.not_during_oid_request"),
         "{refused:?}"
@@ -104,16 +110,21 @@ fn an_import_without_checks_is_refused() {
 fn every_rule_that_applies_once_imported_is_refused_today() {
     let mut bound = Vec::new();
     for r in RULES_ONCE_IMPORTED {
-        if bind_imports(EXPORTS.entries(), &[r.function]).is_ok() {
+        if bind_imports(&[r.function]).is_ok() {
             bound.push(r.function);
         }
         // An entry that lists the needed checks binds.
-        let ok = [ExportEntry {
+        let table = [Entry {
             name: r.function,
             addr: std::ptr::null(),
-            checks: r.checks,
         }];
-        assert!(bind_imports(&ok, &[r.function]).is_ok(), "{}", r.function);
+        let checked: &[(&str, &[&str])] = &[(r.function, r.checks)];
+        assert_eq!(
+            refusal_in(&table, checked, r.function),
+            None,
+            "{}",
+            r.function
+        );
     }
     assert!(
         bound.is_empty(),

@@ -2,6 +2,7 @@
 //! `chimney_im::ndis::imports`, plus the force-link table.
 
 pub mod binding;
+pub mod checks;
 pub mod chimney;
 pub mod chimney_io;
 pub mod datapath;
@@ -12,7 +13,7 @@ pub mod registration;
 pub mod sync;
 pub mod table;
 
-pub use table::{EXPORTS, ExportEntry, ExportTable, bind_imports};
+pub use table::{EXPORTS, ExportTable};
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
