@@ -61,19 +61,6 @@ pub(crate) fn enter(w: &mut World, e: Export, max_irql: Kirql) {
     );
 }
 
-/// Checks the pool tag of a tagged allocation (NdisAllocateMemoryWithTagPriority rule: the tag
-/// is not 0; the same holds for every tagged NDIS allocator).
-pub(crate) fn check_tag(w: &mut World, e: Export, tag: u32) {
-    let tag = if w.cfg.faults.contains(&Fault::ZeroTag) {
-        0
-    } else {
-        tag
-    };
-    w.v.check("memory.tag_nonzero", tag != 0, || {
-        format!("{e} called with pool tag 0")
-    });
-}
-
 /// Runs an export body; a panic inside the model becomes a violation instead of an abort.
 pub(crate) fn guard<R>(e: Export, fallback: R, f: impl FnOnce() -> R) -> R {
     match catch_unwind(AssertUnwindSafe(f)) {

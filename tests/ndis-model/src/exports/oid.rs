@@ -214,7 +214,7 @@ pub unsafe extern "system" fn NdisAllocateCloneOidRequest(
         || {
             world::try_with(|w| {
                 enter(w, E::NdisAllocateCloneOidRequest, DISPATCH_LEVEL);
-                super::check_tag(w, E::NdisAllocateCloneOidRequest, pool_tag);
+                super::memory::check_tag(w, E::NdisAllocateCloneOidRequest, pool_tag);
                 let src = source_handle as usize;
                 if w.expect_live(
                     "clone.source_is_binding",
