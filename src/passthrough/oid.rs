@@ -14,8 +14,10 @@ use crate::ndis::imports::{
     NdisMOidRequestComplete, NdisOidRequest,
 };
 use crate::ndis::{
-    NDIS_DEVICE_STATE_UNSPECIFIED, NDIS_STATUS_CLOSING, NDIS_STATUS_PENDING, NDIS_STATUS_SUCCESS,
-    NdisOidRequest, NdisPnpCapabilities, NdisStatus, oids, request_type,
+    NDIS_DEVICE_STATE_UNSPECIFIED, NDIS_STATUS_CLOSING, NDIS_STATUS_FAILURE,
+    NDIS_STATUS_NOT_ACCEPTED, NDIS_STATUS_PENDING, NDIS_STATUS_REQUEST_ABORTED,
+    NDIS_STATUS_RESOURCES, NDIS_STATUS_SUCCESS, NdisOid, NdisOidRequest, NdisPnpCapabilities,
+    NdisStatus, oids, request_type,
 };
 use crate::state::{Adapter, Binding};
 
@@ -42,11 +44,11 @@ pub unsafe fn request(adapter: &Adapter, request: *mut NdisOidRequest) -> NdisSt
     let request_id = original.request_id;
     let binding = adapter.binding();
     if !adapter.requests.try_acquire(1) {
-        return NDIS_STATUS_CLOSING;
+        return not_forwarded(oid, NDIS_STATUS_CLOSING);
     }
     if !binding.requests.try_acquire(1) {
         adapter.requests.release(1);
-        return NDIS_STATUS_CLOSING;
+        return not_forwarded(oid, NDIS_STATUS_CLOSING);
     }
     let lower_handle = binding.handle();
     let mut clone: *mut NdisOidRequest = ptr::null_mut();
@@ -55,11 +57,12 @@ pub unsafe fn request(adapter: &Adapter, request: *mut NdisOidRequest) -> NdisSt
         unsafe { NdisAllocateCloneOidRequest(lower_handle, request, POOL_TAG, &raw mut clone) };
     if status != NDIS_STATUS_SUCCESS || clone.is_null() {
         release(adapter, binding);
-        return if status == NDIS_STATUS_SUCCESS {
-            crate::ndis::NDIS_STATUS_RESOURCES
+        let status = if status == NDIS_STATUS_SUCCESS {
+            NDIS_STATUS_RESOURCES
         } else {
             status
         };
+        return not_forwarded(oid, status);
     }
     // SAFETY: the clone is ours until it completes; SourceReserved belongs to its source (us).
     let clone_ref = unsafe { &mut *clone };
@@ -74,10 +77,46 @@ pub unsafe fn request(adapter: &Adapter, request: *mut NdisOidRequest) -> NdisSt
     }
     // Completed synchronously: the status goes back as our return value (no
     // NdisMOidRequestComplete for a request we do not pend).
+    let status = to_host(oid, status);
     // SAFETY: the lower driver is done with the clone; the original is live.
     unsafe { finish(binding, clone, status) };
     release(adapter, binding);
     status
+}
+
+/// The status for a request the driver does not forward: `status` (CLOSING while the binding
+/// or the virtual miniport runs down, else the clone allocation's failure), except for the
+/// release OIDs, which a miniport must not fail (docs/ndis-rules.md, "Must-succeed OIDs"):
+/// during rundown the lower open is being closed and the state the OID would release (a
+/// multicast address, a filter, a queue, a pattern) goes with it, so SUCCESS is the truth;
+/// without a clone the request cannot reach the lower miniport, so NOT_ACCEPTED.
+fn not_forwarded(oid: NdisOid, status: NdisStatus) -> NdisStatus {
+    if !oids::is_release(oid) {
+        status
+    } else if status == NDIS_STATUS_CLOSING {
+        NDIS_STATUS_SUCCESS
+    } else {
+        NDIS_STATUS_NOT_ACCEPTED
+    }
+}
+
+/// The final status the host gets for a forwarded request the lower miniport finished with
+/// `status`: the lower's own, except that PENDING is never a final status (FAILURE instead) and a
+/// release OID the lower failed with anything but SUCCESS, NOT_ACCEPTED or REQUEST_ABORTED (a
+/// lower miniport breaking the rule itself) reaches the host as NOT_ACCEPTED: its state was not
+/// released, and completing it otherwise would be this driver's violation.
+fn to_host(oid: NdisOid, status: NdisStatus) -> NdisStatus {
+    let allowed = matches!(
+        status,
+        NDIS_STATUS_SUCCESS | NDIS_STATUS_NOT_ACCEPTED | NDIS_STATUS_REQUEST_ABORTED
+    );
+    if oids::is_release(oid) && !allowed {
+        NDIS_STATUS_NOT_ACCEPTED
+    } else if status == NDIS_STATUS_PENDING {
+        NDIS_STATUS_FAILURE
+    } else {
+        status
+    }
 }
 
 /// ProtocolOidRequestComplete for a clone we forwarded.
@@ -93,6 +132,11 @@ pub unsafe fn complete(binding: &Binding, clone: *mut NdisOidRequest, status: Nd
     // SAFETY: SourceReserved[1] is the adapter this request was forwarded for; it cannot halt
     // while its `requests` rundown holds this request.
     let adapter = unsafe { Adapter::from_context(adapter_context) };
+    // SAFETY: the original is pending at NDIS until this completion.
+    let data = unsafe { &(*original).data };
+    // SAFETY: Oid is the first field of every arm of the DATA union.
+    let oid = unsafe { data.query_set.oid };
+    let status = to_host(oid, status);
     // SAFETY: caller contract.
     unsafe { finish(binding, clone, status) };
     // SAFETY: the original request is pending at NDIS until this completion; the miniport

@@ -1,6 +1,8 @@
 //! Calls into the driver's handlers: at the right IRQL, with no model lock held, checking what
 //! the handler left behind (IRQL, spin locks).
 
+use std::time::Instant;
+
 use chimney_im::ndis::{Kirql, NdisHandle};
 
 use crate::irql;
@@ -8,9 +10,15 @@ use crate::world;
 
 /// Calls handler `name` at `irql`.
 pub fn call<R>(name: &'static str, irql: Kirql, f: impl FnOnce() -> R) -> R {
-    world::with(|w| *w.handler_calls.entry(name).or_default() += 1);
+    let id = world::with(|w| {
+        *w.handler_calls.entry(name).or_default() += 1;
+        crate::timing::enter_call(w)
+    });
+    let start = Instant::now();
     let (r, exit) = irql::call_at(irql, f);
+    let elapsed = start.elapsed();
     world::with(|w| {
+        crate::timing::exit_call(w, id, name, elapsed);
         let (irql_after, locks) = exit.as_ref().map_or((irql, Vec::new()), |e| {
             (e.irql_after, e.locks_after.clone())
         });

@@ -188,6 +188,8 @@ pub struct ConfigRec {
     #[allow(dead_code, reason = "diagnostics")]
     pub adapter: usize,
     pub open: bool,
+    /// The driver handler call that opened it (see `timing::current_call`).
+    pub opened_in: u64,
     /// Parameter blocks handed out; poisoned on close, kept until the model goes away.
     pub params: Vec<(
         Box<chimney_im::ndis::NdisConfigurationParameter>,

@@ -337,6 +337,7 @@ pub unsafe extern "system" fn NdisOpenConfigurationEx(
                 ConfigRec {
                     adapter: a,
                     open: true,
+                    opened_in: crate::timing::current_call(),
                     params: Vec::new(),
                 },
             );
@@ -444,6 +445,12 @@ pub unsafe extern "system" fn NdisCloseConfiguration(configuration_handle: NdisH
     guard(E::NdisCloseConfiguration, (), || {
         world::try_with(|w| {
             enter(w, E::NdisCloseConfiguration, PASSIVE_LEVEL);
+            if w.cfg
+                .faults
+                .contains(&crate::config::Fault::SkipCloseConfiguration)
+            {
+                return;
+            }
             let ch = configuration_handle as usize;
             if w.expect_live(
                 "handle.config",

@@ -31,6 +31,7 @@ pub unsafe extern "system" fn NdisAllocateMemoryWithTagPriority(
         || {
             world::try_with(|w| {
             enter(w, E::NdisAllocateMemoryWithTagPriority, DISPATCH_LEVEL);
+            check_tag(w, E::NdisAllocateMemoryWithTagPriority, tag);
             let h = ndis_handle as usize;
             let info = w.handles.get(&h).copied();
             let ok = info.is_some_and(|i| {
@@ -119,7 +120,7 @@ pub unsafe extern "system" fn NdisAllocateNetBufferListContext(
     net_buffer_list: *mut NetBufferList,
     context_size: u16,
     context_back_fill: u16,
-    _pool_tag: u32,
+    pool_tag: u32,
 ) -> NdisStatus {
     guard(
         E::NdisAllocateNetBufferListContext,
@@ -127,6 +128,7 @@ pub unsafe extern "system" fn NdisAllocateNetBufferListContext(
         || {
             world::try_with(|w| {
             enter(w, E::NdisAllocateNetBufferListContext, DISPATCH_LEVEL);
+            check_tag(w, E::NdisAllocateNetBufferListContext, pool_tag);
             let p = net_buffer_list as usize;
             w.v.check(
                 "nbl_context.size_multiple_of_16",
@@ -187,5 +189,18 @@ pub unsafe extern "system" fn NdisFreeNetBufferListContext(
                 w.counters.ctx_frees += 1;
             }
         });
+    });
+}
+
+/// Checks the pool tag of a tagged allocation (NdisAllocateMemoryWithTagPriority rule: the tag
+/// is not 0; the same holds for every tagged NDIS allocator).
+pub(crate) fn check_tag(w: &mut world::World, e: E, tag: u32) {
+    let tag = if w.cfg.faults.contains(&crate::config::Fault::ZeroTag) {
+        0
+    } else {
+        tag
+    };
+    w.v.check("memory.tag_nonzero", tag != 0, || {
+        format!("{e} called with pool tag 0")
     });
 }
