@@ -7,12 +7,13 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use windows::Win32::Foundation::{E_NOTIMPL, E_POINTER, HWND, S_FALSE};
+pub use crate::fakes_binding::{ComponentEnum, PathEnum, path};
+use windows::Win32::Foundation::{E_NOTIMPL, HWND};
 use windows::Win32::NetworkManagement::NetManagement::*;
 use windows::Win32::System::Com::CoTaskMemAlloc;
 use windows::Win32::System::Registry::HKEY;
 use windows_core::{
-    BOOL, Error, GUID, HRESULT, IUnknown, Interface, OutRef, PCWSTR, PWSTR, Ref, Result, implement,
+    Error, GUID, HRESULT, IUnknown, Interface, OutRef, PCWSTR, PWSTR, Ref, Result, implement,
 };
 
 pub const GUID_DEVCLASS_NET: GUID = GUID::from_u128(0x4d36e972_e325_11ce_bfc1_08002be10318);
@@ -32,7 +33,7 @@ pub struct World {
 pub type Shared = Rc<RefCell<World>>;
 
 impl World {
-    fn call(&mut self, record: String) -> Result<()> {
+    pub fn call(&mut self, record: String) -> Result<()> {
         let fail = matches!(&self.fail, Some((prefix, _)) if record.starts_with(prefix.as_str()));
         if fail {
             let (_, hr) = self.fail.take().unwrap();
@@ -50,7 +51,7 @@ impl World {
     }
 }
 
-fn unexpected(world: &Shared, what: &str) -> Error {
+pub fn unexpected(world: &Shared, what: &str) -> Error {
     world.borrow_mut().calls.push(format!("UNEXPECTED {what}"));
     E_NOTIMPL.into()
 }
@@ -221,201 +222,6 @@ impl INetCfgComponentBindings_Impl for Component_Impl {
     }
     fn MoveAfter(&self, _: Ref<INetCfgBindingPath>, _: Ref<INetCfgBindingPath>) -> Result<()> {
         Err(unexpected(&self.world, "MoveAfter"))
-    }
-}
-
-/// `Next(1, …)` over `items`: one element at a time, S_FALSE at the end.
-fn enum_next<T: Clone>(
-    items: &[T],
-    next: &RefCell<usize>,
-    celt: u32,
-    out: *mut Option<T>,
-    fetched: *mut u32,
-) -> Result<()> {
-    if celt != 1 || out.is_null() {
-        return Err(E_POINTER.into());
-    }
-    let mut next = next.borrow_mut();
-    let item = items.get(*next).cloned();
-    *next += usize::from(item.is_some());
-    let got = u32::from(item.is_some());
-    // SAFETY: the caller's slot (checked non-null).
-    unsafe { *out = item };
-    if !fetched.is_null() {
-        // SAFETY: the caller's count (checked non-null).
-        unsafe { *fetched = got };
-    }
-    if got == 1 {
-        Ok(())
-    } else {
-        Err(S_FALSE.into())
-    }
-}
-
-#[implement(IEnumNetCfgBindingPath)]
-pub struct PathEnum {
-    items: Vec<INetCfgBindingPath>,
-    next: RefCell<usize>,
-}
-
-impl IEnumNetCfgBindingPath_Impl for PathEnum_Impl {
-    fn Next(
-        &self,
-        celt: u32,
-        out: *mut Option<INetCfgBindingPath>,
-        fetched: *mut u32,
-    ) -> Result<()> {
-        enum_next(&self.items, &self.next, celt, out, fetched)
-    }
-    fn Skip(&self, _: u32) -> Result<()> {
-        Err(E_NOTIMPL.into())
-    }
-    fn Reset(&self) -> Result<()> {
-        *self.next.borrow_mut() = 0;
-        Ok(())
-    }
-    fn Clone(&self, _: *const Option<IEnumNetCfgBindingPath>) -> Result<()> {
-        Err(E_NOTIMPL.into())
-    }
-}
-
-#[implement(IEnumNetCfgBindingInterface)]
-pub struct InterfaceEnum {
-    items: Vec<INetCfgBindingInterface>,
-    next: RefCell<usize>,
-}
-
-impl IEnumNetCfgBindingInterface_Impl for InterfaceEnum_Impl {
-    fn Next(
-        &self,
-        celt: u32,
-        out: *mut Option<INetCfgBindingInterface>,
-        fetched: *mut u32,
-    ) -> Result<()> {
-        enum_next(&self.items, &self.next, celt, out, fetched)
-    }
-    fn Skip(&self, _: u32) -> Result<()> {
-        Err(E_NOTIMPL.into())
-    }
-    fn Reset(&self) -> Result<()> {
-        *self.next.borrow_mut() = 0;
-        Ok(())
-    }
-    fn Clone(&self, _: *const Option<IEnumNetCfgBindingInterface>) -> Result<()> {
-        Err(E_NOTIMPL.into())
-    }
-}
-
-#[implement(IEnumNetCfgComponent)]
-pub struct ComponentEnum {
-    items: Vec<INetCfgComponent>,
-    next: RefCell<usize>,
-}
-
-impl IEnumNetCfgComponent_Impl for ComponentEnum_Impl {
-    fn Next(&self, celt: u32, out: *mut Option<INetCfgComponent>, fetched: *mut u32) -> Result<()> {
-        enum_next(&self.items, &self.next, celt, out, fetched)
-    }
-    fn Skip(&self, _: u32) -> Result<()> {
-        Err(E_NOTIMPL.into())
-    }
-    fn Reset(&self) -> Result<()> {
-        *self.next.borrow_mut() = 0;
-        Ok(())
-    }
-    fn Clone(&self, _: *const Option<IEnumNetCfgComponent>) -> Result<()> {
-        Err(E_NOTIMPL.into())
-    }
-}
-
-/// A binding path protocol → `lower` (one binding interface).
-#[implement(INetCfgBindingPath)]
-pub struct Path {
-    world: Shared,
-    upper: INetCfgComponent,
-    lower: INetCfgComponent,
-    pub enabled: bool,
-}
-
-pub fn path(
-    world: &Shared,
-    upper: &INetCfgComponent,
-    lower: &INetCfgComponent,
-    enabled: bool,
-) -> INetCfgBindingPath {
-    Path {
-        world: world.clone(),
-        upper: upper.clone(),
-        lower: lower.clone(),
-        enabled,
-    }
-    .into()
-}
-
-impl INetCfgBindingPath_Impl for Path_Impl {
-    fn IsSamePathAs(&self, _: Ref<INetCfgBindingPath>) -> Result<()> {
-        Err(unexpected(&self.world, "IsSamePathAs"))
-    }
-    fn IsSubPathOf(&self, _: Ref<INetCfgBindingPath>) -> Result<()> {
-        Err(unexpected(&self.world, "IsSubPathOf"))
-    }
-    fn IsEnabled(&self) -> Result<()> {
-        self.world.borrow_mut().call("IsEnabled".into())?;
-        if self.enabled {
-            Ok(())
-        } else {
-            Err(S_FALSE.into())
-        }
-    }
-    fn Enable(&self, _: BOOL) -> Result<()> {
-        Err(unexpected(&self.world, "Enable"))
-    }
-    fn GetPathToken(&self, _: *mut PWSTR) -> Result<()> {
-        Err(unexpected(&self.world, "GetPathToken"))
-    }
-    fn GetOwner(&self, _: OutRef<INetCfgComponent>) -> Result<()> {
-        Err(unexpected(&self.world, "GetOwner"))
-    }
-    fn GetDepth(&self) -> Result<u32> {
-        Err(unexpected(&self.world, "GetDepth"))
-    }
-    fn EnumBindingInterfaces(&self, out: OutRef<IEnumNetCfgBindingInterface>) -> Result<()> {
-        self.world
-            .borrow_mut()
-            .call("EnumBindingInterfaces".into())?;
-        let interface: INetCfgBindingInterface = BindingInterface {
-            world: self.world.clone(),
-            upper: self.upper.clone(),
-            lower: self.lower.clone(),
-        }
-        .into();
-        out.write(Some(
-            InterfaceEnum {
-                items: vec![interface],
-                next: RefCell::new(0),
-            }
-            .into(),
-        ))
-    }
-}
-
-#[implement(INetCfgBindingInterface)]
-pub struct BindingInterface {
-    world: Shared,
-    upper: INetCfgComponent,
-    lower: INetCfgComponent,
-}
-
-impl INetCfgBindingInterface_Impl for BindingInterface_Impl {
-    fn GetName(&self, _: *mut PWSTR) -> Result<()> {
-        Err(unexpected(&self.world, "GetName"))
-    }
-    fn GetUpperComponent(&self, out: OutRef<INetCfgComponent>) -> Result<()> {
-        out.write(Some(self.upper.clone()))
-    }
-    fn GetLowerComponent(&self, out: OutRef<INetCfgComponent>) -> Result<()> {
-        self.world.borrow_mut().call("GetLowerComponent".into())?;
-        out.write(Some(self.lower.clone()))
     }
 }
 

@@ -7,6 +7,8 @@
 #[cfg(windows)]
 mod fakes;
 #[cfg(windows)]
+mod fakes_binding;
+#[cfg(windows)]
 mod registry;
 #[cfg(windows)]
 mod scenario;

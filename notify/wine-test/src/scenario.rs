@@ -472,8 +472,9 @@ pub fn run(dll: &str) -> Result<usize, String> {
     drop(notify);
     drop(factory);
     // SAFETY: the export has no arguments.
+    let can_unload = unsafe { can_unload() };
     t.eq(
-        unsafe { can_unload() },
+        can_unload,
         S_OK,
         "DllCanUnloadNow = S_OK once everything is released",
     )?;
