@@ -81,3 +81,70 @@ core::arch::global_asm!(
     "mov eax, 1",
     "ret",
 );
+
+// The memory intrinsics LLVM emits calls to (`compiler_builtins` does not define them for the
+// MSVC target, and this DLL links no C runtime). Byte-wise string instructions: the DLL copies
+// a few hundred bytes per NetCfg call, so speed does not matter, and assembly cannot be turned
+// back into a call to itself. Win64 ABI: arguments in rcx, rdx, r8; rdi and rsi are
+// callee-saved, kept in the volatile r9/r10 (these are leaf functions: no stack use, no calls).
+// Not exported (assembly symbols are not in the DLL's export list), not imported.
+core::arch::global_asm!(
+    // void *memcpy(void *dest, const void *src, size_t n) and memmove (overlap-safe)
+    ".globl memcpy",
+    ".globl memmove",
+    "memcpy:",
+    "memmove:",
+    "mov rax, rcx",
+    "mov r9, rdi",
+    "mov r10, rsi",
+    "mov rdi, rcx",
+    "mov rsi, rdx",
+    "mov rcx, r8",
+    "cmp rdi, rsi",
+    "jbe 2f",
+    "lea r11, [rsi + rcx]",
+    "cmp rdi, r11",
+    "jae 2f",
+    // dest overlaps the end of src: copy backwards
+    "lea rsi, [rsi + rcx - 1]",
+    "lea rdi, [rdi + rcx - 1]",
+    "std",
+    "rep movsb",
+    "cld",
+    "jmp 3f",
+    "2:",
+    "rep movsb",
+    "3:",
+    "mov rdi, r9",
+    "mov rsi, r10",
+    "ret",
+    // void *memset(void *dest, int c, size_t n)
+    ".globl memset",
+    "memset:",
+    "mov r9, rdi",
+    "mov r10, rcx",
+    "mov rdi, rcx",
+    "movzx eax, dl",
+    "mov rcx, r8",
+    "rep stosb",
+    "mov rdi, r9",
+    "mov rax, r10",
+    "ret",
+    // int memcmp(const void *a, const void *b, size_t n)
+    ".globl memcmp",
+    "memcmp:",
+    "xor eax, eax",
+    "test r8, r8",
+    "jz 5f",
+    "4:",
+    "movzx eax, byte ptr [rcx]",
+    "movzx r9d, byte ptr [rdx]",
+    "sub eax, r9d",
+    "jnz 5f",
+    "inc rcx",
+    "inc rdx",
+    "dec r8",
+    "jnz 4b",
+    "5:",
+    "ret",
+);

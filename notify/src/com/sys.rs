@@ -2,7 +2,8 @@
 //! the import table is exactly this list; `tests/notify_pe.rs` checks it against
 //! `tests/pe/win7-user.imports` (each function present on Windows 7 / Server 2008 R2).
 //! The `windows` crate is used for the COM interfaces only: its own Win32 bindings link some
-//! functions from `combase.dll`, which Windows 7 does not have.
+//! functions from `combase.dll`, which Windows 7 does not have. The memory intrinsics are
+//! defined in `runtime.rs`, not imported.
 
 use core::ffi::c_void;
 
@@ -87,18 +88,6 @@ unsafe extern "system" {
     /// returns. (Not `CoTaskMemFree`: windows-core declares that one from combase.dll, absent
     /// on Windows 7, and the linker would bind this DLL's import to that declaration.)
     pub fn CoGetMalloc(context: u32, malloc: *mut *mut c_void) -> i32;
-}
-
-// The memory intrinsics the compiler emits calls to: compiler_builtins does not define them for
-// the MSVC target, and this DLL links no C runtime. ntdll.dll exports all four on every NT.
-// pe-import: optional
-#[allow(dead_code)] // referenced by generated code, not by name
-#[link(name = "ntdll.dll", kind = "raw-dylib", modifiers = "+verbatim")]
-unsafe extern "C" {
-    pub fn memcpy(dest: *mut c_void, src: *const c_void, count: usize) -> *mut c_void;
-    pub fn memmove(dest: *mut c_void, src: *const c_void, count: usize) -> *mut c_void;
-    pub fn memset(dest: *mut c_void, c: i32, count: usize) -> *mut c_void;
-    pub fn memcmp(a: *const c_void, b: *const c_void, count: usize) -> i32;
 }
 
 /// `HRESULT_FROM_WIN32`.
