@@ -1,4 +1,4 @@
-//! Loads the real `chimney_im_notify.dll` (path in argv[1]) under Wine, gets the notify object
+//! Loads the real `chimney_im_notify.dll` (its path is the first argument) under Wine, gets the notify object
 //! through `DllGetClassObject`, and drives it the way NetCfg does with the fakes of `fakes.rs`:
 //! install → bind add → apply → disable → apply → adapter removal → uninstall, plus cancel and
 //! failure paths. Checks the calls made on the fakes and the values really written to (and
