@@ -55,7 +55,14 @@ impl NotifyObject {
         &self,
         f: impl FnOnce(&mut Session<'_>, &mut Miniports) -> core::result::Result<T, Hr>,
     ) -> Result<T> {
-        let mut state = self.state.borrow_mut();
+        // NetCfg may call back into the notify object from inside a call the object makes (for
+        // instance about the binding paths of a miniport being installed). Such calls never reach
+        // here for our own miniports (the callers classify first); anything else is refused
+        // rather than allowed to touch the state that the outer call is changing.
+        let Ok(mut state) = self.state.try_borrow_mut() else {
+            log!("re-entrant call refused: {:#010x}", E_UNEXPECTED.0 as u32);
+            return Err(Error::from_hresult(E_UNEXPECTED));
+        };
         let state = state
             .as_mut()
             .ok_or_else(|| Error::from_hresult(E_UNEXPECTED))?;
@@ -207,10 +214,14 @@ impl NotifyObject {
 
     pub fn notify_binding_path(&self, flags: u32, path: Option<&INetCfgBindingPath>) -> Result<()> {
         let path = required(path)?;
+        // Classified before the state is touched: paths to our own miniports come in while
+        // NetCfg installs them, from inside `INetCfgClassSetup::Install`.
+        let Lower::Adapter(adapter) =
+            lower_of(path).map_err(|hr| Error::from_hresult(HRESULT(hr)))?
+        else {
+            return Ok(());
+        };
         self.with(|session, miniports| {
-            let Lower::Adapter(adapter) = lower_of(path)? else {
-                return Ok(());
-            };
             let flags = flags as i32;
             if flags & (NCN_REMOVE.0 | NCN_DISABLE.0) != 0 {
                 log!("NotifyBindingPath {flags:#x}: remove {adapter}");
@@ -251,15 +262,17 @@ impl NotifyObject {
             return Ok(());
         }
         let component = required(component)?;
-        self.with(
-            |session, miniports| match netcfg::classify_component(component)? {
-                // An adapter going away takes its virtual miniport and key with it.
-                Lower::Adapter(adapter) => {
-                    log!("SysNotifyComponent: adapter {adapter} removed");
-                    miniports.remove(session, adapter)
-                }
-                _ => Ok(()),
-            },
-        )
+        // Classified before the state is touched: the removal of our own miniport is announced
+        // from inside `INetCfgClassSetup::DeInstall`.
+        let lower =
+            netcfg::classify_component(component).map_err(|hr| Error::from_hresult(HRESULT(hr)))?;
+        let Lower::Adapter(adapter) = lower else {
+            return Ok(());
+        };
+        // An adapter going away takes its virtual miniport and key with it.
+        self.with(|session, miniports| {
+            log!("SysNotifyComponent: adapter {adapter} removed");
+            miniports.remove(session, adapter)
+        })
     }
 }

@@ -212,13 +212,14 @@ pub fn classify_component(component: &INetCfgComponent) -> Result<Lower, Hr> {
     let characteristics = check("INetCfgComponent::GetCharacteristics", unsafe {
         component.GetCharacteristics()
     })?;
-    let instance = instance_guid(component)?;
-    Ok(classify(
-        &id,
-        class == GUID_DEVCLASS_NET,
-        characteristics,
-        instance,
-    ))
+    // The instance GUID only matters for an adapter (and is not asked of our own miniports,
+    // which NetCfg may present while it is still installing them).
+    let is_net = class == GUID_DEVCLASS_NET;
+    let probe = classify(&id, is_net, characteristics, Guid(0));
+    if probe == Lower::Adapter(Guid(0)) {
+        return Ok(Lower::Adapter(instance_guid(component)?));
+    }
+    Ok(probe)
 }
 
 /// `INetCfgBindingPath::IsEnabled`: S_OK enabled, S_FALSE disabled (the wrapper would fold

@@ -28,6 +28,18 @@ pub struct World {
     next_miniport: u128,
     /// Fail the next call whose record starts with this text, with this HRESULT.
     pub fail: Option<(String, HRESULT)>,
+    /// The notify object, called back from inside `Install`/`DeInstall` as NetCfg may do.
+    pub reentry: Option<Reentry>,
+}
+
+/// What the fake class installer calls back into while it installs or removes a miniport: the
+/// binding path protocol → new miniport (`QueryBindingPath`, `NotifyBindingPath`), and the
+/// removal of a miniport (`SysNotifyComponent`). Records `reentry …` with the HRESULTs.
+#[derive(Clone)]
+pub struct Reentry {
+    pub binding: INetCfgComponentNotifyBinding,
+    pub global: INetCfgComponentNotifyGlobal,
+    pub protocol: INetCfgComponent,
 }
 
 pub type Shared = Rc<RefCell<World>>;
@@ -336,6 +348,35 @@ impl INetCfgClassSetup_Impl for ClassSetup_Impl {
         let miniport = component(&self.world, &id, GUID_DEVCLASS_NET, 0x21, guid);
         world.net.push(miniport.clone());
         world.calls.push(format!("  -> {}", braced(guid)));
+        let reentry = world.reentry.clone();
+        drop(world);
+        if let Some(r) = reentry {
+            let path = path(&self.world, &r.protocol, &miniport, true);
+            let flags = NCN_ADD.0 as u32;
+            // SAFETY: live interfaces.
+            let query = unsafe {
+                (Interface::vtable(&r.binding).QueryBindingPath)(
+                    r.binding.as_raw(),
+                    flags,
+                    path.as_raw(),
+                )
+            };
+            // SAFETY: live interfaces.
+            let notify = unsafe {
+                (Interface::vtable(&r.binding).NotifyBindingPath)(
+                    r.binding.as_raw(),
+                    flags,
+                    path.as_raw(),
+                )
+            };
+            let mut world = self.world.borrow_mut();
+            world
+                .calls
+                .push(format!("reentry QueryBindingPath {:#x}", query.0));
+            world
+                .calls
+                .push(format!("reentry NotifyBindingPath {:#x}", notify.0));
+        }
         out.write(Some(miniport))
     }
     fn DeInstall(

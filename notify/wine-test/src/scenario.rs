@@ -28,6 +28,9 @@ type CanUnloadNow = unsafe extern "system" fn() -> HRESULT;
 pub(crate) struct Test {
     world: Shared,
     checks: usize,
+    /// `UNEXPECTED …` and `reentry …` records, set aside by `take_calls` for the final checks.
+    unexpected: RefCell<Vec<String>>,
+    reentries: RefCell<Vec<String>>,
 }
 
 impl Test {
@@ -64,6 +67,13 @@ impl Test {
     /// property reads), which depend on how the notify object searches.
     pub(crate) fn take_calls(&self) -> Vec<String> {
         let calls = std::mem::take(&mut self.world.borrow_mut().calls);
+        for c in &calls {
+            if c.starts_with("UNEXPECTED") {
+                self.unexpected.borrow_mut().push(c.clone());
+            } else if c.starts_with("reentry") {
+                self.reentries.borrow_mut().push(c.clone());
+            }
+        }
         calls
             .into_iter()
             .filter(|c| {
@@ -78,6 +88,7 @@ impl Test {
                     "IsEnabled",
                     "QueryNetCfgClass",
                     "EnumBindingPaths",
+                    "reentry",
                 ]
                 .iter()
                 .any(|p| c.starts_with(p))
@@ -121,6 +132,14 @@ impl Notify {
                 netcfg.as_raw(),
                 BOOL::from(installing),
             )
+        }
+    }
+    /// What the fake class installer calls back into.
+    fn reentry(&self, protocol: &INetCfgComponent) -> fakes::Reentry {
+        fakes::Reentry {
+            binding: self.binding.clone(),
+            global: self.global.clone(),
+            protocol: protocol.clone(),
         }
     }
     pub(crate) fn apply_registry(&self) -> HRESULT {
@@ -193,6 +212,8 @@ pub fn run(dll: &str) -> Result<usize, String> {
     let mut t = Test {
         world: world.clone(),
         checks: 0,
+        unexpected: RefCell::new(Vec::new()),
+        reentries: RefCell::new(Vec::new()),
     };
 
     // SAFETY: loading the DLL under test (it has no entry point, nothing runs).
@@ -273,6 +294,7 @@ pub fn run(dll: &str) -> Result<usize, String> {
         S_OK,
         "Initialize(installing)",
     )?;
+    world.borrow_mut().reentry = Some(notify.reentry(&protocol));
     // SAFETY: live interface.
     let flags = unsafe { notify.global.GetSupportedNotifications() };
     t.eq(
@@ -331,6 +353,7 @@ pub fn run(dll: &str) -> Result<usize, String> {
         ],
         "SendPnpReconfig(NCRL_NDIS) per changed adapter",
     )?;
+    world.borrow_mut().reentry = None;
     drop(notify);
 
     // 2. A later session: loops refused, a new adapter bound, re-enabling creates nothing.
@@ -340,6 +363,7 @@ pub fn run(dll: &str) -> Result<usize, String> {
         S_OK,
         "Initialize (existing install)",
     )?;
+    world.borrow_mut().reentry = Some(notify.reentry(&protocol));
     let net = world.borrow().net.clone();
     let own = net
         .into_iter()
@@ -457,17 +481,33 @@ pub fn run(dll: &str) -> Result<usize, String> {
     )?;
     t.eq(notify.apply_registry(), S_OK, "ApplyRegistryChanges")?;
     t.eq(registry::adapters()?, BTreeMap::new(), "no key left")?;
-    let unexpected: Vec<String> = world
-        .borrow()
-        .calls
-        .iter()
-        .filter(|c| c.starts_with("UNEXPECTED"))
-        .cloned()
-        .collect();
+    world.borrow_mut().reentry = None;
+    t.take_calls();
+    let unexpected = t.unexpected.borrow().clone();
     t.eq(
         unexpected,
         Vec::<String>::new(),
         "no call outside the NetCfg contract",
+    )?;
+    // Calls back into the notify object from inside Install/DeInstall (as NetCfg may make):
+    // the loop path is refused and nothing else happens, without touching the state that the
+    // outer call is changing.
+    let reentries = t.reentries.borrow().clone();
+    let allowed = [
+        "reentry QueryBindingPath 0x4a022",
+        "reentry NotifyBindingPath 0x0",
+        "reentry SysNotifyComponent 0x0",
+    ];
+    let wrong: Vec<&String> = reentries
+        .iter()
+        .filter(|r| !allowed.contains(&r.as_str()))
+        .collect();
+    t.check(
+        reentries.len() >= 10 && wrong.is_empty(),
+        &format!(
+            "{} re-entrant calls from Install/DeInstall, all answered as expected (wrong: {wrong:?})",
+            reentries.len()
+        ),
     )?;
     drop(notify);
     drop(factory);
