@@ -5,8 +5,9 @@ use std::collections::BTreeMap;
 
 use windows::Win32::Foundation::{ERROR_FILE_NOT_FOUND, ERROR_SUCCESS};
 use windows::Win32::System::Registry::{
-    HKEY, HKEY_LOCAL_MACHINE, KEY_READ, REG_MULTI_SZ, REG_VALUE_TYPE, RegCloseKey, RegDeleteTreeW,
-    RegEnumKeyExW, RegOpenKeyExW, RegQueryValueExW,
+    HKEY, HKEY_LOCAL_MACHINE, KEY_READ, KEY_WRITE, REG_MULTI_SZ, REG_OPTION_NON_VOLATILE,
+    REG_VALUE_TYPE, RegCloseKey, RegCreateKeyExW, RegDeleteKeyW, RegDeleteTreeW, RegEnumKeyExW,
+    RegOpenKeyExW, RegQueryValueExW,
 };
 use windows_core::{HSTRING, PWSTR};
 
@@ -16,6 +17,43 @@ pub const ADAPTERS: &str = "SYSTEM\\CurrentControlSet\\Services\\ChimneyImP\\Par
 pub fn clear() {
     // SAFETY: a valid root key and path.
     let _ = unsafe { RegDeleteTreeW(HKEY_LOCAL_MACHINE, &HSTRING::from(ADAPTERS)) };
+}
+
+/// Creates `Adapters\<path>` (a key the notify object does not own).
+pub fn create_subkey(path: &str) -> Result<(), String> {
+    let mut key = HKEY::default();
+    let full = HSTRING::from(format!("{ADAPTERS}\\{path}"));
+    // SAFETY: valid path and out-pointer; default class and security.
+    let error = unsafe {
+        RegCreateKeyExW(
+            HKEY_LOCAL_MACHINE,
+            &full,
+            None,
+            None,
+            REG_OPTION_NON_VOLATILE,
+            KEY_WRITE,
+            None,
+            &mut key,
+            None,
+        )
+    };
+    if error != ERROR_SUCCESS {
+        return Err(format!("RegCreateKeyExW({path}): {error:?}"));
+    }
+    // SAFETY: closes the key just created.
+    let _ = unsafe { RegCloseKey(key) };
+    Ok(())
+}
+
+/// Deletes `Adapters\<path>` (no subkeys).
+pub fn delete_subkey(path: &str) -> Result<(), String> {
+    let full = HSTRING::from(format!("{ADAPTERS}\\{path}"));
+    // SAFETY: valid root key and path.
+    let error = unsafe { RegDeleteKeyW(HKEY_LOCAL_MACHINE, &full) };
+    if error != ERROR_SUCCESS {
+        return Err(format!("RegDeleteKeyW({path}): {error:?}"));
+    }
+    Ok(())
 }
 
 /// One `UpperBindings` value: its registry type and its strings.

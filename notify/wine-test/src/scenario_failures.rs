@@ -131,6 +131,50 @@ pub fn run(
         "failed SendPnpReconfig = NETCFG_S_REBOOT",
     )?;
 
+    // 5f. A registry failure in ApplyRegistryChanges: a foreign subkey under the second adapter's
+    // key makes RegDeleteKeyW fail (ERROR_ACCESS_DENIED). The first adapter's key, already
+    // deleted by then, is written back: the registry is as before and the error is returned.
+    let written = registry::adapters()?;
+    let saved_net = world.borrow().net.clone();
+    let blocked = registry_key_of_bound(&written, want)?;
+    registry::create_subkey(&format!("{blocked}\\foreign"))?;
+    t.eq(
+        notify.notify_path(NCN_DISABLE.0, disabled),
+        S_OK,
+        "NotifyBindingPath(DISABLE)",
+    )?;
+    t.eq(
+        notify.notify_path(NCN_DISABLE.0, bound),
+        S_OK,
+        "NotifyBindingPath(DISABLE) of the blocked adapter",
+    )?;
+    t.eq(
+        notify.apply_registry(),
+        E_ACCESSDENIED,
+        "ApplyRegistryChanges returns the registry error",
+    )?;
+    let mut after = registry::adapters()?;
+    t.eq(
+        after.remove(&blocked).is_some(),
+        true,
+        "blocked key still there",
+    )?;
+    let mut expected = written.clone();
+    expected.remove(&blocked);
+    t.eq(
+        after,
+        expected,
+        "the key deleted before the failure is written back",
+    )?;
+    t.eq(
+        notify.cancel(),
+        S_OK,
+        "CancelChanges (NetCfg cancels after the error)",
+    )?;
+    world.borrow_mut().net = saved_net; // what NetCfg's cancel does to the de-installs
+    registry::delete_subkey(&format!("{blocked}\\foreign"))?;
+    t.eq(registry::adapters()?, written, "registry as before 5f")?;
+
     // Back to the state before phase 4 for the remaining phases.
     t.eq(
         notify.notify_path(NCN_DISABLE.0, disabled),
@@ -146,6 +190,17 @@ pub fn run(
     t.eq(net_guids(world), before, "components as before phase 4")?;
     t.take_calls();
     Ok(())
+}
+
+/// The key of `want` (the keys before phase 4) whose adapter is still bound: the lowest one.
+fn registry_key_of_bound(
+    now: &BTreeMap<String, Option<Value>>,
+    want: &BTreeMap<String, Option<Value>>,
+) -> Result<String, String> {
+    want.keys()
+        .find(|k| now.contains_key(*k))
+        .cloned()
+        .ok_or_else(|| format!("no bound adapter key in {now:?}"))
 }
 
 /// The one key of `now` that `before` lacks.
