@@ -9,6 +9,8 @@ mod fakes;
 #[cfg(windows)]
 mod fakes_binding;
 #[cfg(windows)]
+mod notify;
+#[cfg(windows)]
 mod registry;
 #[cfg(windows)]
 mod scenario;

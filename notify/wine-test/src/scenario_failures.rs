@@ -9,8 +9,9 @@ use windows::Win32::NetworkManagement::NetManagement::{
 };
 
 use crate::fakes::{Shared, braced, forget, net_guids};
+use crate::notify::Notify;
 use crate::registry::{self, Value};
-use crate::scenario::{E_ACCESSDENIED, Notify, OBO_COMPONENT_TYPE, S_OK, Test, device};
+use crate::scenario::{E_ACCESSDENIED, OBO_COMPONENT_TYPE, S_OK, Test, device};
 
 fn fail_next(world: &Shared, prefix: String) {
     world.borrow_mut().fail = Some((prefix, E_ACCESSDENIED));
