@@ -11,11 +11,12 @@
 //! - [`driver`]: DriverEntry, registration and unload.
 //! - [`glue`]: the Windows-only glue (allocator, panic handler, debug print, WDF driver object).
 #![no_std]
-#![cfg_attr(all(windows, not(test)), no_main)]
+#![cfg_attr(all(windows, not(test), not(windows_host)), no_main)]
 
-// On the host the cdylib and the tests need std's panic handler; the driver code itself only uses
+// On the host (Linux, or a Windows target with `--cfg windows_host`: the Wine tier's build of the
+// NDIS model) the cdylib and the tests need std's panic handler; the driver code itself only uses
 // `core` paths.
-#[cfg(not(windows))]
+#[cfg(any(not(windows), windows_host))]
 extern crate std;
 
 pub mod chimney;
