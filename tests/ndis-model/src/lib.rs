@@ -19,6 +19,8 @@ mod devflows;
 mod drv;
 mod flows;
 mod handlers;
+#[cfg(windows)]
+pub mod image;
 mod host;
 mod irql;
 mod lower;

@@ -62,7 +62,7 @@ fn post(
 /// # Safety
 /// Called by the driver with the documented arguments.
 #[unsafe(no_mangle)]
-pub unsafe extern "system" fn NdisOffloadTcpSend(
+pub unsafe extern "system-unwind" fn NdisOffloadTcpSend(
     h: *mut NdisOffloadHandle,
     n: *mut NetBufferList,
 ) -> NdisStatus {
@@ -72,7 +72,7 @@ pub unsafe extern "system" fn NdisOffloadTcpSend(
 /// # Safety
 /// Called by the driver with the documented arguments.
 #[unsafe(no_mangle)]
-pub unsafe extern "system" fn NdisOffloadTcpReceive(
+pub unsafe extern "system-unwind" fn NdisOffloadTcpReceive(
     h: *mut NdisOffloadHandle,
     n: *mut NetBufferList,
 ) -> NdisStatus {
@@ -82,7 +82,7 @@ pub unsafe extern "system" fn NdisOffloadTcpReceive(
 /// # Safety
 /// Called by the driver with the documented arguments.
 #[unsafe(no_mangle)]
-pub unsafe extern "system" fn NdisOffloadTcpDisconnect(
+pub unsafe extern "system-unwind" fn NdisOffloadTcpDisconnect(
     h: *mut NdisOffloadHandle,
     n: *mut NetBufferList,
     flags: u32,
@@ -93,7 +93,7 @@ pub unsafe extern "system" fn NdisOffloadTcpDisconnect(
 /// # Safety
 /// Called by the driver with the documented arguments.
 #[unsafe(no_mangle)]
-pub unsafe extern "system" fn NdisOffloadTcpForward(
+pub unsafe extern "system-unwind" fn NdisOffloadTcpForward(
     h: *mut NdisOffloadHandle,
     n: *mut NetBufferList,
 ) -> NdisStatus {
@@ -103,7 +103,7 @@ pub unsafe extern "system" fn NdisOffloadTcpForward(
 /// # Safety
 /// Called by the driver with the documented arguments.
 #[unsafe(no_mangle)]
-pub unsafe extern "system" fn NdisOffloadTcpReceiveReturn(h: NdisHandle, n: *mut NetBufferList) {
+pub unsafe extern "system-unwind" fn NdisOffloadTcpReceiveReturn(h: NdisHandle, n: *mut NetBufferList) {
     let e = E::NdisOffloadTcpReceiveReturn;
     guard(e, (), || {
         let ok = world::try_with(|w| {
