@@ -100,6 +100,18 @@ impl Model {
         Self::start(cfg, entry, guard, None)
     }
 
+    /// Where the driver image is mapped (Wine tier); None for the linked rlib.
+    pub fn image_base(&self) -> Option<usize> {
+        #[cfg(windows)]
+        {
+            self._image.as_ref().map(Image::base)
+        }
+        #[cfg(not(windows))]
+        {
+            None
+        }
+    }
+
     /// Which tier this model runs: the linked rlib (Linux) or the loaded image (Wine).
     pub fn tier(&self) -> String {
         world::with(|w| w.tier.clone())

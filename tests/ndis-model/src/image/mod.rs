@@ -51,9 +51,38 @@ fn mapped() -> std::sync::MutexGuard<'static, Vec<Mapped>> {
 /// `.ci/build-sys`) at the workspace root.
 pub fn default_path() -> PathBuf {
     std::env::var_os("CHIMNEY_SYS").map_or_else(
-        || Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/chimney_im.sys"),
+        || {
+            let model = Path::new(env!("CARGO_MANIFEST_DIR"));
+            let root = model.parent().and_then(Path::parent).unwrap_or(model);
+            root.join("target").join("chimney_im.sys")
+        },
         PathBuf::from,
     )
+}
+
+/// A copy of the image at `src`, written to `dst`, with an `int3` at `rva`; the link map is
+/// copied along (`dst` with extension `map`) so that faults in the copy name their symbols.
+/// Returns the symbol at `rva` and the offset from it.
+pub fn patch_int3(src: &Path, rva: u32, dst: &Path) -> Result<Option<(String, usize)>, String> {
+    let mut file = std::fs::read(src).map_err(|e| format!("{}: {e}", src.display()))?;
+    let h = pe::headers(&file)?;
+    let at = h
+        .file_offset(rva)
+        .ok_or_else(|| format!("RVA {rva:#x} is not in any section's file data"))?;
+    file[at] = 0xCC;
+    std::fs::write(dst, &file).map_err(|e| format!("{}: {e}", dst.display()))?;
+    let map = src.with_extension("map");
+    if map.exists() {
+        std::fs::copy(&map, dst.with_extension("map")).map_err(|e| e.to_string())?;
+    }
+    let syms = Symbols::load(&map);
+    Ok(syms.nearest(rva as usize).map(|(n, o)| (n.to_string(), o)))
+}
+
+/// The RVA of the image's entry point and the symbols of its link map.
+pub fn entry_and_symbols(path: &Path) -> Result<(u32, Symbols), String> {
+    let file = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    Ok((pe::headers(&file)?.entry_point, Symbols::load(&path.with_extension("map"))))
 }
 
 /// Whether `len` bytes at `addr` lie inside a mapped image.

@@ -1,0 +1,89 @@
+//! Wine tier only: proof that the code the model drives is the shipped image. A copy of
+//! `chimney_im.sys` gets an `int3` at the start of a function the model reaches through the
+//! driver's own registration (DriverEntry through the export table; the chimney receive-post
+//! handler through the table the driver registered), and the model must report exactly that
+//! breakpoint at that symbol, failing the call without taking the test binary down.
+#![cfg(windows)]
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::path::PathBuf;
+
+use ndis_model::image::{default_path, entry_and_symbols, patch_int3};
+use ndis_model::testkit::offload_now;
+use ndis_model::*;
+
+const A: AdapterId = AdapterId(0);
+
+fn chimney_config() -> ModelConfig {
+    ModelConfig::default().seed(7).with_adapter(
+        LowerAdapterConfig::ethernet(1).with_policy(AdapterPolicy {
+            chimney: ChimneyPolicy::default(),
+            ..AdapterPolicy::default()
+        }),
+    )
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("chimney-image-faults-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("scratch directory");
+    dir.join(name)
+}
+
+fn panic_text(p: &(dyn std::any::Any + Send)) -> String {
+    p.downcast_ref::<String>()
+        .cloned()
+        .or_else(|| p.downcast_ref::<&str>().map(|s| (*s).to_string()))
+        .unwrap_or_default()
+}
+
+#[test]
+fn int3_at_driver_entry_is_reported_at_driver_entry() {
+    let src = default_path();
+    let (entry, symbols) = entry_and_symbols(&src).expect("the image");
+    assert_eq!(symbols.find("DriverEntry"), Some(entry as usize), "the map names the entry point");
+    let patched = scratch("driver_entry_int3.sys");
+    let at = patch_int3(&src, entry, &patched).expect("patched copy");
+    assert_eq!(at, Some(("DriverEntry".to_string(), 0)));
+
+    let err = catch_unwind(AssertUnwindSafe(|| Model::load_image(chimney_config(), &patched)))
+        .err()
+        .expect("DriverEntry starting with int3 must fail the load");
+    let msg = panic_text(&*err);
+    let expected = format!("[image.fault] breakpoint in the driver image at DriverEntry+0x0 (image offset {entry:#x})");
+    assert!(msg.contains(&expected), "expected `{expected}` in:\n{msg}");
+
+    // The test binary and the model survive: the unpatched image loads and runs cleanly.
+    let m = Model::load(chimney_config());
+    let r = m.unload();
+    assert!(r.violations.is_empty(), "{r}");
+}
+
+#[test]
+fn int3_at_the_chimney_receive_post_handler_is_reported_there() {
+    let src = default_path();
+    let m = Model::load(chimney_config());
+    let base = m.image_base().expect("Wine tier: the image is mapped");
+    let handler = m.driver_receive_post_handler().expect("the driver registers a receive handler");
+    let rva = u32::try_from(handler - base).expect("handler inside the image");
+    drop(m);
+
+    let patched = scratch("receive_post_int3.sys");
+    let (symbol, off) = patch_int3(&src, rva, &patched)
+        .expect("patched copy")
+        .expect("the link map names the handler");
+    assert_eq!(off, 0, "the registered handler starts at symbol {symbol}");
+
+    let mut m = Model::load_image(chimney_config(), &patched);
+    let c = offload_now(&mut m, A);
+    let err = catch_unwind(AssertUnwindSafe(|| m.host_post_receives(c, 1, 1, 100)))
+        .err()
+        .expect("posting a receive must hit the breakpoint");
+    let msg = panic_text(&*err);
+    let expected =
+        format!("[image.fault] breakpoint in the driver image at {symbol}+0x0 (image offset {rva:#x})");
+    assert!(msg.contains(&expected), "expected `{expected}` in:\n{msg}");
+    let v = m.take_violations();
+    assert_eq!(v.len(), 1, "{v:?}");
+    assert_eq!(v[0].check, "image.fault");
+    assert!(v[0].message.contains(&symbol), "{v:?}");
+}
