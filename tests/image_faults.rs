@@ -15,12 +15,12 @@ use ndis_model::*;
 const A: AdapterId = AdapterId(0);
 
 fn chimney_config() -> ModelConfig {
-    ModelConfig::default().seed(7).with_adapter(
-        LowerAdapterConfig::ethernet(1).with_policy(AdapterPolicy {
+    ModelConfig::default()
+        .seed(7)
+        .with_adapter(LowerAdapterConfig::ethernet(1).with_policy(AdapterPolicy {
             chimney: ChimneyPolicy::default(),
             ..AdapterPolicy::default()
-        }),
-    )
+        }))
 }
 
 fn scratch(name: &str) -> PathBuf {
@@ -40,16 +40,24 @@ fn panic_text(p: &(dyn std::any::Any + Send)) -> String {
 fn int3_at_driver_entry_is_reported_at_driver_entry() {
     let src = default_path();
     let (entry, symbols) = entry_and_symbols(&src).expect("the image");
-    assert_eq!(symbols.find("DriverEntry"), Some(entry as usize), "the map names the entry point");
+    assert_eq!(
+        symbols.find("DriverEntry"),
+        Some(entry as usize),
+        "the map names the entry point"
+    );
     let patched = scratch("driver_entry_int3.sys");
     let at = patch_int3(&src, entry, &patched).expect("patched copy");
     assert_eq!(at, Some(("DriverEntry".to_string(), 0)));
 
-    let err = catch_unwind(AssertUnwindSafe(|| Model::load_image(chimney_config(), &patched)))
-        .err()
-        .expect("DriverEntry starting with int3 must fail the load");
+    let err = catch_unwind(AssertUnwindSafe(|| {
+        Model::load_image(chimney_config(), &patched)
+    }))
+    .err()
+    .expect("DriverEntry starting with int3 must fail the load");
     let msg = panic_text(&*err);
-    let expected = format!("[image.fault] breakpoint in the driver image at DriverEntry+0x0 (image offset {entry:#x})");
+    let expected = format!(
+        "[image.fault] breakpoint in the driver image at DriverEntry+0x0 (image offset {entry:#x})"
+    );
     assert!(msg.contains(&expected), "expected `{expected}` in:\n{msg}");
 
     // The test binary and the model survive: the unpatched image loads and runs cleanly.
@@ -63,7 +71,9 @@ fn int3_at_the_chimney_receive_post_handler_is_reported_there() {
     let src = default_path();
     let m = Model::load(chimney_config());
     let base = m.image_base().expect("Wine tier: the image is mapped");
-    let handler = m.driver_receive_post_handler().expect("the driver registers a receive handler");
+    let handler = m
+        .driver_receive_post_handler()
+        .expect("the driver registers a receive handler");
     let rva = u32::try_from(handler - base).expect("handler inside the image");
     drop(m);
 
@@ -75,12 +85,13 @@ fn int3_at_the_chimney_receive_post_handler_is_reported_there() {
 
     let mut m = Model::load_image(chimney_config(), &patched);
     let c = offload_now(&mut m, A);
-    let err = catch_unwind(AssertUnwindSafe(|| m.host_post_receives(c, 1, 1, 100)))
-        .err()
-        .expect("posting a receive must hit the breakpoint");
+    let Err(err) = catch_unwind(AssertUnwindSafe(|| m.host_post_receives(c, 1, 1, 100))) else {
+        panic!("posting a receive must hit the breakpoint");
+    };
     let msg = panic_text(&*err);
-    let expected =
-        format!("[image.fault] breakpoint in the driver image at {symbol}+0x0 (image offset {rva:#x})");
+    let expected = format!(
+        "[image.fault] breakpoint in the driver image at {symbol}+0x0 (image offset {rva:#x})"
+    );
     assert!(msg.contains(&expected), "expected `{expected}` in:\n{msg}");
     let v = m.take_violations();
     assert_eq!(v.len(), 1, "{v:?}");

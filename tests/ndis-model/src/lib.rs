@@ -19,9 +19,9 @@ mod devflows;
 mod drv;
 mod flows;
 mod handlers;
+mod host;
 #[cfg(windows)]
 pub mod image;
-mod host;
 mod irql;
 mod lower;
 mod nbl;

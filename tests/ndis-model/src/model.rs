@@ -6,13 +6,13 @@ use std::thread::JoinHandle;
 use chimney_im::ndis::*;
 
 use crate::config::{LowerAdapterConfig, ModelConfig};
+use crate::drv::Unwinding;
 use crate::oidflows::{self, OidOutcome, OidSpec};
 use crate::report::{AdapterCounters, Report};
 use crate::verifier::{Export, FailureMode, Violation};
 use crate::world::{
     self, Adapter, DevPhase, DeviceSt, HandleKind, OpenState, Phase, RunState, StatusRecord, World,
 };
-use crate::drv::Unwinding;
 use crate::{devflows, drv, flows, host, lower, sched};
 
 /// `DriverEntry`'s type.
@@ -57,7 +57,7 @@ pub struct Model {
     _driver_object: Box<[u64; 42]>,
     _registry_path: (Box<UnicodeString>, Box<[u16]>),
     /// The mapped driver image (Wine tier); unmapped after the world is gone.
-    _image: Option<Image>,
+    image: Option<Image>,
     _guard: MutexGuard<'static, ()>,
 }
 
@@ -104,7 +104,7 @@ impl Model {
     pub fn image_base(&self) -> Option<usize> {
         #[cfg(windows)]
         {
-            self._image.as_ref().map(Image::base)
+            self.image.as_ref().map(Image::base)
         }
         #[cfg(not(windows))]
         {
@@ -152,7 +152,7 @@ impl Model {
             unloaded: false,
             _driver_object: dobj,
             _registry_path: (rp, rbuf),
-            _image: image,
+            image,
             _guard: guard,
         };
         let entry = entry.unwinding();
@@ -502,7 +502,10 @@ fn tier_name(image: Option<&Image>) -> String {
         ),
         #[cfg(not(windows))]
         Some(i) => match *i {},
-        None => format!("{} tier: the driver crate linked into the model", std::env::consts::OS),
+        None => format!(
+            "{} tier: the driver crate linked into the model",
+            std::env::consts::OS
+        ),
     }
 }
 
@@ -649,7 +652,7 @@ impl Drop for Model {
             world::try_with(|w| w.v.violations[w.v.reported..].to_vec()).unwrap_or_default();
         let report = world::try_with(make_report);
         drop(world::take());
-        drop(self._image.take());
+        self.image = None;
         if !panicking && !unreported.is_empty() {
             let r = report.map(|r| r.to_string()).unwrap_or_default();
             panic!(

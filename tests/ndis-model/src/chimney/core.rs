@@ -418,7 +418,9 @@ pub fn indicate_receive(
             drv::call(
                 "ProtocolTcpOffloadReceiveIndicate",
                 DISPATCH_LEVEL,
-                || unsafe { h.unwinding()(handle as *mut _, p as *mut NetBufferList, status, bytes) },
+                || unsafe {
+                    h.unwinding()(handle as *mut _, p as *mut NetBufferList, status, bytes)
+                },
             )
         }
         _ => NDIS_STATUS_OFFLOAD_DATA_NOT_ACCEPTED,

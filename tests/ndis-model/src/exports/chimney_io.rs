@@ -103,7 +103,10 @@ pub unsafe extern "system-unwind" fn NdisOffloadTcpForward(
 /// # Safety
 /// Called by the driver with the documented arguments.
 #[unsafe(no_mangle)]
-pub unsafe extern "system-unwind" fn NdisOffloadTcpReceiveReturn(h: NdisHandle, n: *mut NetBufferList) {
+pub unsafe extern "system-unwind" fn NdisOffloadTcpReceiveReturn(
+    h: NdisHandle,
+    n: *mut NetBufferList,
+) {
     let e = E::NdisOffloadTcpReceiveReturn;
     guard(e, (), || {
         let ok = world::try_with(|w| {

@@ -145,7 +145,9 @@ pub unsafe extern "system-unwind" fn NdisMRegisterMiniportDriver(
 /// # Safety
 /// Called by the driver with the documented arguments.
 #[unsafe(no_mangle)]
-pub unsafe extern "system-unwind" fn NdisMDeregisterMiniportDriver(miniport_driver_handle: NdisHandle) {
+pub unsafe extern "system-unwind" fn NdisMDeregisterMiniportDriver(
+    miniport_driver_handle: NdisHandle,
+) {
     guard(E::NdisMDeregisterMiniportDriver, (), || {
         world::try_with(|w| {
             enter(w, E::NdisMDeregisterMiniportDriver, PASSIVE_LEVEL);

@@ -26,8 +26,9 @@ pub unsafe extern "system-unwind" fn ke_bug_check_ex(
     p3: usize,
     p4: usize,
 ) -> ! {
-    let mut msg =
-        format!("KeBugCheckEx({code:#010x}, {p1:#x}, {p2:#x}, {p3:#x}, {p4:#x}) called by the driver");
+    let mut msg = format!(
+        "KeBugCheckEx({code:#010x}, {p1:#x}, {p2:#x}, {p3:#x}, {p4:#x}) called by the driver"
+    );
     if code == RUST_PANIC_BUGCHECK && p1 != 0 && p2 < 4096 && drv::in_image(p1, p2) {
         // SAFETY: the image's panic handler passes a pointer to `p2` bytes of its file name,
         // which lies inside the mapped image (checked above).
@@ -42,7 +43,11 @@ pub unsafe extern "system-unwind" fn ke_bug_check_ex(
 
 /// # Safety
 /// The C contract: `count` bytes readable at `src`, writable at `dest`, not overlapping.
-pub unsafe extern "C" fn memcpy(dest: *mut c_void, src: *const c_void, count: usize) -> *mut c_void {
+pub unsafe extern "C" fn memcpy(
+    dest: *mut c_void,
+    src: *const c_void,
+    count: usize,
+) -> *mut c_void {
     // SAFETY: the caller's contract, as above.
     unsafe { std::ptr::copy_nonoverlapping(src.cast::<u8>(), dest.cast::<u8>(), count) };
     dest
@@ -50,7 +55,11 @@ pub unsafe extern "C" fn memcpy(dest: *mut c_void, src: *const c_void, count: us
 
 /// # Safety
 /// The C contract: `count` bytes readable at `src` and writable at `dest` (may overlap).
-pub unsafe extern "C" fn memmove(dest: *mut c_void, src: *const c_void, count: usize) -> *mut c_void {
+pub unsafe extern "C" fn memmove(
+    dest: *mut c_void,
+    src: *const c_void,
+    count: usize,
+) -> *mut c_void {
     // SAFETY: the caller's contract, as above.
     unsafe { std::ptr::copy(src.cast::<u8>(), dest.cast::<u8>(), count) };
     dest
@@ -59,7 +68,10 @@ pub unsafe extern "C" fn memmove(dest: *mut c_void, src: *const c_void, count: u
 /// # Safety
 /// The C contract: `count` bytes writable at `dest`.
 pub unsafe extern "C" fn memset(dest: *mut c_void, c: c_int, count: usize) -> *mut c_void {
-    #[allow(clippy::cast_possible_truncation, reason = "memset stores (unsigned char)c")]
+    #[allow(
+        clippy::cast_possible_truncation,
+        reason = "memset stores (unsigned char)c"
+    )]
     let byte = c as u8;
     // SAFETY: the caller's contract, as above.
     unsafe { std::ptr::write_bytes(dest.cast::<u8>(), byte, count) };

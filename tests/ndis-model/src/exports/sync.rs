@@ -183,7 +183,9 @@ fn give(lock: usize) -> Option<Kirql> {
 /// # Safety
 /// Called by the driver with the documented arguments.
 #[unsafe(no_mangle)]
-pub unsafe extern "system-unwind" fn KeAcquireSpinLockRaiseToDpc(spin_lock: *mut KspinLock) -> Kirql {
+pub unsafe extern "system-unwind" fn KeAcquireSpinLockRaiseToDpc(
+    spin_lock: *mut KspinLock,
+) -> Kirql {
     guard(E::KeAcquireSpinLockRaiseToDpc, DISPATCH_LEVEL, || {
         world::try_with(|w| enter(w, E::KeAcquireSpinLockRaiseToDpc, DISPATCH_LEVEL));
         let old = irql::current();

@@ -82,7 +82,10 @@ pub fn patch_int3(src: &Path, rva: u32, dst: &Path) -> Result<Option<(String, us
 /// The RVA of the image's entry point and the symbols of its link map.
 pub fn entry_and_symbols(path: &Path) -> Result<(u32, Symbols), String> {
     let file = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    Ok((pe::headers(&file)?.entry_point, Symbols::load(&path.with_extension("map"))))
+    Ok((
+        pe::headers(&file)?.entry_point,
+        Symbols::load(&path.with_extension("map")),
+    ))
 }
 
 /// Whether `len` bytes at `addr` lie inside a mapped image.
@@ -95,7 +98,9 @@ pub fn contains(addr: usize, len: usize) -> bool {
 /// `addr` as `symbol+offset (image offset 0x...)` when it lies inside a mapped image.
 pub fn describe(addr: usize) -> Option<String> {
     let m = mapped();
-    let img = m.iter().find(|m| addr >= m.base && addr < m.base + m.size)?;
+    let img = m
+        .iter()
+        .find(|m| addr >= m.base && addr < m.base + m.size)?;
     let rva = addr - img.base;
     Some(match img.symbols.nearest(rva) {
         Some((name, off)) => format!("{name}+{off:#x} (image offset {rva:#x})"),
@@ -128,10 +133,18 @@ impl Image {
         let size = h.size_of_image as usize;
         // SAFETY: a fresh reservation; nothing else refers to it.
         let base = unsafe {
-            VirtualAlloc(std::ptr::null_mut(), size, MEM_RESERVE | MEM_COMMIT, PAGE_READWRITE)
+            VirtualAlloc(
+                std::ptr::null_mut(),
+                size,
+                MEM_RESERVE | MEM_COMMIT,
+                PAGE_READWRITE,
+            )
         } as usize;
         if base == 0 {
-            return Err(format!("{}: VirtualAlloc of {size} bytes failed", path.display()));
+            return Err(format!(
+                "{}: VirtualAlloc of {size} bytes failed",
+                path.display()
+            ));
         }
         let mut img = Image {
             base,
@@ -155,10 +168,13 @@ impl Image {
         match entry {
             Some(rva) if rva == h.entry_point => img.entry = base + rva as usize,
             Some(rva) => {
-                return Err(refusal(path, &[format!(
-                    "exported DriverEntry at {rva:#x} is not the entry point {:#x}",
-                    h.entry_point
-                )]));
+                return Err(refusal(
+                    path,
+                    &[format!(
+                        "exported DriverEntry at {rva:#x} is not the entry point {:#x}",
+                        h.entry_point
+                    )],
+                ));
             }
             None => return Err(refusal(path, &["exports no DriverEntry".to_string()])),
         }
@@ -174,7 +190,11 @@ impl Image {
             img.pdata = Some(table);
         }
         let symbols = Symbols::load(&path.with_extension("map"));
-        mapped().push(Mapped { base, size, symbols });
+        mapped().push(Mapped {
+            base,
+            size,
+            symbols,
+        });
         Ok(img)
     }
 
@@ -213,13 +233,18 @@ impl Image {
             }
             let mut old = 0;
             // SAFETY: a range inside the image mapping this `Image` owns.
-            let ok = unsafe { VirtualProtect((self.base + rva) as *mut c_void, len, prot, &mut old) };
+            let ok =
+                unsafe { VirtualProtect((self.base + rva) as *mut c_void, len, prot, &mut old) };
             if ok == 0 {
-                return Err(format!("VirtualProtect({rva:#x}, {len:#x}, {prot:#x}) failed"));
+                return Err(format!(
+                    "VirtualProtect({rva:#x}, {len:#x}, {prot:#x}) failed"
+                ));
             }
         }
         // SAFETY: flushing the instruction cache for our own mapping has no preconditions.
-        unsafe { FlushInstructionCache(GetCurrentProcess(), self.base as *const c_void, self.size) };
+        unsafe {
+            FlushInstructionCache(GetCurrentProcess(), self.base as *const c_void, self.size)
+        };
         Ok(())
     }
 }
@@ -251,7 +276,9 @@ fn copy_sections(file: &[u8], h: &pe::Headers, mem: &mut [u8]) -> Result<(), Str
     for s in &h.sections {
         let n = s.raw_size.min(s.virtual_size) as usize;
         let (src, dst) = (s.raw_offset as usize, s.virtual_address as usize);
-        let from = file.get(src..src + n).ok_or_else(|| format!("section {} truncated", s.name))?;
+        let from = file
+            .get(src..src + n)
+            .ok_or_else(|| format!("section {} truncated", s.name))?;
         mem.get_mut(dst..dst + n)
             .ok_or_else(|| format!("section {} outside the image", s.name))?
             .copy_from_slice(from);
@@ -265,7 +292,9 @@ fn relocate(h: &pe::Headers, mem: &mut [u8], base: usize) -> Result<(), String> 
     for (rva, kind) in pe::relocations(mem, h)? {
         // IMAGE_REL_BASED_DIR64: the 64-bit field at `rva` gets the delta.
         if kind != 10 {
-            return Err(format!("unsupported base relocation type {kind} at {rva:#x}"));
+            return Err(format!(
+                "unsupported base relocation type {kind} at {rva:#x}"
+            ));
         }
         let at = rva as usize;
         let slot = mem
@@ -281,7 +310,9 @@ fn relocate(h: &pe::Headers, mem: &mut [u8], base: usize) -> Result<(), String> 
 fn bind(h: &pe::Headers, mem: &mut [u8]) -> Result<Vec<String>, String> {
     let mut problems = Vec::new();
     for imp in pe::imports(mem, h)? {
-        let dll_ok = ALLOWED_DLLS.iter().any(|d| d.eq_ignore_ascii_case(&imp.dll));
+        let dll_ok = ALLOWED_DLLS
+            .iter()
+            .any(|d| d.eq_ignore_ascii_case(&imp.dll));
         if !dll_ok {
             problems.push(format!(
                 "imports {} from {}, which the model does not provide",
@@ -295,7 +326,10 @@ fn bind(h: &pe::Headers, mem: &mut [u8]) -> Result<Vec<String>, String> {
             continue;
         };
         let Some(f) = table::lookup(&name) else {
-            problems.push(format!("imports {}!{name}, which the model does not export", imp.dll));
+            problems.push(format!(
+                "imports {}!{name}, which the model does not export",
+                imp.dll
+            ));
             continue;
         };
         let at = imp.iat_rva as usize;

@@ -72,7 +72,9 @@ pub fn headers(file: &[u8]) -> Result<Headers, String> {
     let mut sections = Vec::with_capacity(nsections);
     for i in 0..nsections {
         let s = opt + opt_size + 40 * i;
-        let raw = file.get(s..s + 40).ok_or_else(|| bad("truncated section table"))?;
+        let raw = file
+            .get(s..s + 40)
+            .ok_or_else(|| bad("truncated section table"))?;
         let name_len = raw[..8].iter().position(|c| *c == 0).unwrap_or(8);
         let at = |o: usize| u32_at(raw, o).unwrap_or(0);
         sections.push(Section {
@@ -97,15 +99,17 @@ pub fn headers(file: &[u8]) -> Result<Headers, String> {
 impl Headers {
     /// The (RVA, size) of data directory `i`, None when absent or empty.
     pub fn dir(&self, i: usize) -> Option<(u32, u32)> {
-        self.dirs.get(i).copied().filter(|(rva, size)| *rva != 0 && *size != 0)
+        self.dirs
+            .get(i)
+            .copied()
+            .filter(|(rva, size)| *rva != 0 && *size != 0)
     }
 
     /// The file offset holding the byte at `rva`.
     pub fn file_offset(&self, rva: u32) -> Option<usize> {
         self.sections.iter().find_map(|s| {
             let off = rva.checked_sub(s.virtual_address)?;
-            (off < s.raw_size)
-                .then(|| (s.raw_offset + off) as usize)
+            (off < s.raw_size).then(|| (s.raw_offset + off) as usize)
         })
     }
 }
@@ -142,14 +146,18 @@ pub fn imports(image: &[u8], h: &Headers) -> Result<Vec<Import>, String> {
         let dll = name_at(image, name).ok_or("import DLL name out of bounds")?;
         let table = if lookup != 0 { lookup } else { iat };
         for i in 0u32.. {
-            let thunk = u64_at(image, (table + 8 * i) as usize).ok_or("import thunk out of bounds")?;
+            let thunk =
+                u64_at(image, (table + 8 * i) as usize).ok_or("import thunk out of bounds")?;
             if thunk == 0 {
                 break;
             }
             let name = if thunk & (1 << 63) != 0 {
                 None
             } else {
-                #[allow(clippy::cast_possible_truncation, reason = "a hint/name RVA is 31 bits")]
+                #[allow(
+                    clippy::cast_possible_truncation,
+                    reason = "a hint/name RVA is 31 bits"
+                )]
                 let hint_name = thunk as u32;
                 Some(name_at(image, hint_name + 2).ok_or("import name out of bounds")?)
             };

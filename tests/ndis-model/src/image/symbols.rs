@@ -72,7 +72,10 @@ pub fn demangle(sym: &str) -> String {
         parts.push(part);
         rest = &rest[d + n..];
     }
-    if parts.last().is_some_and(|p| p.len() == 17 && p.starts_with('h')) {
+    if parts
+        .last()
+        .is_some_and(|p| p.len() == 17 && p.starts_with('h'))
+    {
         parts.pop();
     }
     if parts.is_empty() {
