@@ -6,7 +6,6 @@ use std::thread::JoinHandle;
 use chimney_im::ndis::*;
 
 use crate::config::{LowerAdapterConfig, ModelConfig};
-use crate::drv::Unwinding;
 use crate::oidflows::{self, OidOutcome, OidSpec};
 use crate::report::{AdapterCounters, Report};
 use crate::verifier::{Export, FailureMode, Violation};
@@ -15,9 +14,10 @@ use crate::world::{
 };
 use crate::{devflows, drv, flows, host, lower, sched};
 
-/// `DriverEntry`'s type.
+/// `DriverEntry`'s type as the model calls it: the Windows x64 convention, allowed to unwind (a
+/// fault in the image, or a panic in the linked driver, unwinds back to the model).
 pub type DriverEntryFn =
-    unsafe extern "system" fn(*mut DriverObject, *mut UnicodeString) -> NtStatus;
+    unsafe extern "system-unwind" fn(*mut DriverObject, *mut UnicodeString) -> NtStatus;
 
 /// Index of a lower adapter (and of the binding and virtual miniport above it).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -155,7 +155,6 @@ impl Model {
             image,
             _guard: guard,
         };
-        let entry = entry.unwinding();
         // SAFETY: the driver's entry point with a model driver object and registry path that live
         // as long as the Model.
         let st = drv::call("DriverEntry", PASSIVE_LEVEL, || unsafe { entry(dp, rpp) });

@@ -49,8 +49,10 @@ fn io_names(kind: IoKind) -> (&'static str, &'static str) {
     }
 }
 
-type BlockHandler = unsafe extern "system" fn(NdisHandle, *mut Mobl);
-type CompleteHandler = unsafe extern "system" fn(NdisHandle, *mut Pobl);
+/// The driver's state-call handlers all share one signature (the type follows the driver's ABI
+/// declarations: `"system"` in the image, `"system-unwind"` in host builds).
+type BlockHandler = MiniportInitiateOffloadHandler;
+type CompleteHandler = ProtocolInitiateOffloadCompleteHandler;
 
 enum Next {
     Driver(BlockHandler, usize),

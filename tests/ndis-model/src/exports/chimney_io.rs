@@ -159,7 +159,10 @@ fn io_complete(e: E, kind: IoKind, h: NdisHandle, n: *mut NetBufferList) {
 ///
 /// # Safety
 /// Called by the driver with the documented arguments.
-pub unsafe extern "system" fn NdisTcpOffloadSendComplete(h: NdisHandle, n: *mut NetBufferList) {
+pub unsafe extern "system-unwind" fn NdisTcpOffloadSendComplete(
+    h: NdisHandle,
+    n: *mut NetBufferList,
+) {
     io_complete(E::NdisTcpOffloadSendComplete, IoKind::Send, h, n);
 }
 
@@ -167,7 +170,10 @@ pub unsafe extern "system" fn NdisTcpOffloadSendComplete(h: NdisHandle, n: *mut 
 ///
 /// # Safety
 /// Called by the driver with the documented arguments.
-pub unsafe extern "system" fn NdisTcpOffloadReceiveComplete(h: NdisHandle, n: *mut NetBufferList) {
+pub unsafe extern "system-unwind" fn NdisTcpOffloadReceiveComplete(
+    h: NdisHandle,
+    n: *mut NetBufferList,
+) {
     io_complete(E::NdisTcpOffloadReceiveComplete, IoKind::Receive, h, n);
 }
 
@@ -175,7 +181,7 @@ pub unsafe extern "system" fn NdisTcpOffloadReceiveComplete(h: NdisHandle, n: *m
 ///
 /// # Safety
 /// Called by the driver with the documented arguments.
-pub unsafe extern "system" fn NdisTcpOffloadDisconnectComplete(
+pub unsafe extern "system-unwind" fn NdisTcpOffloadDisconnectComplete(
     h: NdisHandle,
     n: *mut NetBufferList,
 ) {
@@ -191,7 +197,10 @@ pub unsafe extern "system" fn NdisTcpOffloadDisconnectComplete(
 ///
 /// # Safety
 /// Called by the driver with the documented arguments.
-pub unsafe extern "system" fn NdisTcpOffloadForwardComplete(h: NdisHandle, n: *mut NetBufferList) {
+pub unsafe extern "system-unwind" fn NdisTcpOffloadForwardComplete(
+    h: NdisHandle,
+    n: *mut NetBufferList,
+) {
     io_complete(E::NdisTcpOffloadForwardComplete, IoKind::Forward, h, n);
 }
 
@@ -208,7 +217,11 @@ fn host_handle(w: &mut World, e: E, h: usize) -> bool {
 ///
 /// # Safety
 /// Called by the driver with the documented arguments.
-pub unsafe extern "system" fn NdisTcpOffloadEventHandler(h: NdisHandle, event: u32, info: u32) {
+pub unsafe extern "system-unwind" fn NdisTcpOffloadEventHandler(
+    h: NdisHandle,
+    event: u32,
+    info: u32,
+) {
     let e = E::NdisTcpOffloadEventHandler;
     guard(e, (), || {
         let ok = world::try_with(|w| {
@@ -226,7 +239,7 @@ pub unsafe extern "system" fn NdisTcpOffloadEventHandler(h: NdisHandle, event: u
 ///
 /// # Safety
 /// Called by the driver with the documented arguments.
-pub unsafe extern "system" fn NdisTcpOffloadReceiveHandler(
+pub unsafe extern "system-unwind" fn NdisTcpOffloadReceiveHandler(
     h: NdisHandle,
     n: *mut NetBufferList,
     status: NdisStatus,

@@ -51,7 +51,7 @@ pub(crate) fn enter(w: &mut World, e: Export, max_irql: Kirql) {
 pub(crate) fn guard<R>(e: Export, fallback: R, f: impl FnOnce() -> R) -> R {
     match catch_unwind(AssertUnwindSafe(f)) {
         Ok(r) => r,
-        Err(p) if p.is::<crate::drv::ImageFault>() => std::panic::resume_unwind(p),
+        Err(p) if p.is::<crate::drv::DriverFault>() => std::panic::resume_unwind(p),
         Err(p) => {
             let msg = p
                 .downcast_ref::<String>()

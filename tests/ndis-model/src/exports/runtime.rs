@@ -38,7 +38,7 @@ pub unsafe extern "system-unwind" fn ke_bug_check_ex(
             String::from_utf8_lossy(file)
         ));
     }
-    drv::image_fault("image.bug_check", msg)
+    drv::driver_fault("image.bug_check", msg)
 }
 
 /// # Safety

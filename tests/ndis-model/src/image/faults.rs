@@ -6,7 +6,7 @@
 //! registers. That stub pushes the faulting address as a return address, so the stack looks as
 //! if the faulting instruction had called [`fault_frame`], whose unwind data the linker emits.
 //! `fault_frame` calls [`fault_raise`], which records the violation (image offset and nearest
-//! symbol from the link map) and raises an `ImageFault` panic; the unwinder walks from there
+//! symbol from the link map) and raises an `DriverFault` panic; the unwinder walks from there
 //! through the image's frames (described by its registered `.pdata`) back to the model's handler
 //! call (`drv::call`), which fails the test.
 
@@ -66,7 +66,7 @@ extern "C-unwind" fn fault_raise(code: u32, addr: usize, accessed: usize) -> ! {
         _ => format!("exception {code:#010x}"),
     };
     let at = super::describe(addr).unwrap_or_else(|| format!("{addr:#x}"));
-    crate::drv::image_fault("image.fault", format!("{what} in the driver image at {at}"))
+    crate::drv::driver_fault("image.fault", format!("{what} in the driver image at {at}"))
 }
 
 unsafe extern "system" fn handler(info: *mut ExceptionPointers) -> i32 {
