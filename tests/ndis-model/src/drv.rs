@@ -165,6 +165,9 @@ mod tests {
     }
 
     /// A stand-in for a driver handler that fails a check.
+    ///
+    /// # Safety
+    /// None beyond the call itself.
     unsafe extern "system-unwind" fn failing_handler(x: u32) -> u32 {
         assert!(x == 0, "driver check failed: x = {x}");
         x
@@ -190,8 +193,8 @@ mod tests {
         let mut m = one_adapter(AdapterPolicy::default(), 1);
         fails_cleanly(
             &mut m,
-            // SAFETY: a plain function taking an integer.
             || {
+                // SAFETY: a plain function taking an integer.
                 super::call("TestHandler", PASSIVE_LEVEL, || unsafe {
                     failing_handler(7)
                 });

@@ -2,10 +2,10 @@
 //!
 //! A vectored exception handler sees every exception first. For an access violation, illegal or
 //! privileged instruction, divide error or breakpoint whose address lies inside a mapped image it
-//! does not let the process die: it resumes the thread at [`fault_entry`] with the fault in
+//! does not let the process die: it resumes the thread at `ndis_model_fault_entry` with the fault in
 //! registers. That stub pushes the faulting address as a return address, so the stack looks as
-//! if the faulting instruction had called [`fault_frame`], whose unwind data the linker emits.
-//! `fault_frame` calls [`fault_raise`], which records the violation (image offset and nearest
+//! if the faulting instruction had called `ndis_model_fault_frame`, whose unwind data the linker emits.
+//! that frame calls [`fault_raise`], which records the violation (image offset and nearest
 //! symbol from the link map) and raises an `DriverFault` panic; the unwinder walks from there
 //! through the image's frames (described by its registered `.pdata`) back to the model's handler
 //! call (`drv::call`), which fails the test.
