@@ -2,13 +2,14 @@
 //! `chimney_im.sys` gets an `int3` at the start of a function the model reaches through the
 //! driver's own registration (DriverEntry through the export table; the chimney receive-post
 //! handler through the table the driver registered), and the model must report exactly that
-//! breakpoint at that symbol, failing the call without taking the test binary down.
+//! breakpoint at that symbol, failing the call without taking the test binary down. And the loader
+//! refuses, with the full list, an image it cannot bind or must not run.
 #![cfg(windows)]
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::PathBuf;
 
-use ndis_model::image::{default_path, entry_and_symbols, patch_int3};
+use ndis_model::image::{default_path, entry_and_symbols, patch_copy, patch_int3};
 use ndis_model::testkit::offload_now;
 use ndis_model::*;
 
@@ -97,4 +98,52 @@ fn int3_at_the_chimney_receive_post_handler_is_reported_there() {
     assert_eq!(v.len(), 1, "{v:?}");
     assert_eq!(v[0].check, "image.fault");
     assert!(v[0].message.contains(&symbol), "{v:?}");
+}
+
+/// Replaces the only occurrence of `from` in `file` with `to` (same length).
+fn replace_once(file: &mut [u8], from: &[u8], to: &[u8]) {
+    assert_eq!(from.len(), to.len());
+    let hits: Vec<usize> = (0..=file.len() - from.len())
+        .filter(|i| &file[*i..*i + from.len()] == from)
+        .collect();
+    assert_eq!(
+        hits.len(),
+        1,
+        "{:?} occurs {} times",
+        String::from_utf8_lossy(from),
+        hits.len()
+    );
+    file[hits[0]..hits[0] + to.len()].copy_from_slice(to);
+}
+
+#[test]
+fn the_loader_refuses_what_it_cannot_bind_with_the_full_list() {
+    let patched = scratch("unbindable.sys");
+    patch_copy(&default_path(), &patched, |file| {
+        // An import the model does not export, an import DLL it does not stand in for, and a
+        // writable + executable .text (section characteristics at offset 36 of its header).
+        replace_once(file, b"\0NdisFreeMemory\0", b"\0NdisFreeMemorz\0");
+        replace_once(file, b"ntoskrnl.exe\0", b"ntoskrnl.exf\0");
+        let text = file[..0x400]
+            .windows(8)
+            .position(|w| w == b".text\0\0\0")
+            .expect(".text section header");
+        file[text + 39] |= 0x80;
+    })
+    .expect("patched copy");
+    let Err(err) = catch_unwind(AssertUnwindSafe(|| {
+        Model::load_image(chimney_config(), &patched)
+    })) else {
+        panic!("the loader must refuse this image");
+    };
+    let msg = panic_text(&*err);
+    for expected in [
+        "ndis-model refuses to load",
+        "section .text is writable and executable",
+        "imports ndis.sys!NdisFreeMemorz, which the model does not export",
+        "imports KeBugCheckEx from ntoskrnl.exf, which the model does not provide",
+        "imports memcpy from ntoskrnl.exf, which the model does not provide",
+    ] {
+        assert!(msg.contains(expected), "expected `{expected}` in:\n{msg}");
+    }
 }

@@ -10,9 +10,10 @@
 //!   through the driver's handlers, which host builds declare `"system-unwind"`
 //!   (`#[handler_abi::host_unwind]`; the image keeps `"system"`), to [`call`], which records it.
 //!
-//! Either way every handler pointer the model calls has the `"system-unwind"` ABI ([`Unwinding`]
-//! converts the image's `"system"` pointers): with a `"system"` pointer type the compiler assumes
-//! the call cannot unwind, drops the landing pad, and the process aborts instead. Model exports are
+//! Either way every handler pointer the model calls has the `"system-unwind"` ABI: the driver's
+//! handler types already have it in host builds, and [`Unwinding`] converts any plain `"system"`
+//! pointer (the calling convention is the same). Through a `"system"` pointer type the compiler
+//! would assume the call cannot unwind, drop the landing pad, and the process would abort. Model exports are
 //! `"system-unwind"` as well, and pass a [`DriverFault`] on. The outermost [`call`] turns it into
 //! a test failure naming the fault; the model then abandons the driver (no unload).
 

@@ -60,6 +60,19 @@ pub fn default_path() -> PathBuf {
     )
 }
 
+/// A copy of the image at `src`, changed by `edit`, written to `dst` (with the link map, as
+/// [`patch_int3`] does).
+pub fn patch_copy(src: &Path, dst: &Path, edit: impl FnOnce(&mut Vec<u8>)) -> Result<(), String> {
+    let mut file = std::fs::read(src).map_err(|e| format!("{}: {e}", src.display()))?;
+    edit(&mut file);
+    std::fs::write(dst, &file).map_err(|e| format!("{}: {e}", dst.display()))?;
+    let map = src.with_extension("map");
+    if map.exists() {
+        std::fs::copy(&map, dst.with_extension("map")).map_err(|e| e.to_string())?;
+    }
+    Ok(())
+}
+
 /// A copy of the image at `src`, written to `dst`, with an `int3` at `rva`; the link map is
 /// copied along (`dst` with extension `map`) so that faults in the copy name their symbols.
 /// Returns the symbol at `rva` and the offset from it.
@@ -127,9 +140,6 @@ impl Image {
                 problems.push(format!("section {} is writable and executable", s.name));
             }
         }
-        if !problems.is_empty() {
-            return Err(refusal(path, &problems));
-        }
         let size = h.size_of_image as usize;
         // SAFETY: a fresh reservation; nothing else refers to it.
         let base = unsafe {
@@ -157,7 +167,7 @@ impl Image {
         let mem = unsafe { std::slice::from_raw_parts_mut(base as *mut u8, size) };
         copy_sections(&file, &h, mem)?;
         relocate(&h, mem, base)?;
-        let problems = bind(&h, mem)?;
+        problems.extend(bind(&h, mem)?);
         if !problems.is_empty() {
             return Err(refusal(path, &problems));
         }
