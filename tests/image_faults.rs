@@ -9,7 +9,7 @@
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::PathBuf;
 
-use ndis_model::image::{default_path, entry_and_symbols, patch_copy, patch_int3};
+use ndis_model::image::{default_path, entry_and_symbols, patch_code, patch_copy, patch_int3};
 use ndis_model::testkit::offload_now;
 use ndis_model::*;
 
@@ -65,6 +65,62 @@ fn int3_at_driver_entry_is_reported_at_driver_entry() {
     let m = Model::load(chimney_config());
     let r = m.unload();
     assert!(r.violations.is_empty(), "{r}");
+}
+
+/// DriverEntry replaced by `code` must fail the load with `what` at `DriverEntry+0x0`.
+fn driver_entry_fault(name: &str, code: &[u8], what: &str) {
+    let src = default_path();
+    let (entry, _) = entry_and_symbols(&src).expect("the image");
+    let patched = scratch(name);
+    patch_code(&src, entry, code, &patched).expect("patched copy");
+    let Err(err) = catch_unwind(AssertUnwindSafe(|| {
+        Model::load_image(chimney_config(), &patched)
+    })) else {
+        panic!("DriverEntry starting with {code:02x?} must fail the load");
+    };
+    let msg = panic_text(&*err);
+    let expected = format!(
+        "[image.fault] {what} in the driver image at DriverEntry+0x0 (image offset {entry:#x})"
+    );
+    assert!(msg.contains(&expected), "expected `{expected}` in:\n{msg}");
+}
+
+#[test]
+fn illegal_instruction_and_access_violation_are_reported_at_their_symbol() {
+    // ud2
+    driver_entry_fault("ud2.sys", &[0x0F, 0x0B], "illegal instruction");
+    // mov byte ptr [0x10], al (moffs64 form)
+    driver_entry_fault(
+        "null_write.sys",
+        &[0xA2, 0x10, 0, 0, 0, 0, 0, 0, 0],
+        "access violation (address 0x10)",
+    );
+}
+
+#[test]
+fn a_fault_in_a_handler_ndis_calls_back_during_driver_entry_unwinds_through_both() {
+    // DriverEntry (image) -> NdisRegisterProtocolDriver (model) -> ProtocolSetOptions (image):
+    // the fault unwinds through the model export and through DriverEntry's frame mid-function.
+    let src = default_path();
+    let (_, symbols) = entry_and_symbols(&src).expect("the image");
+    let name = "chimney_im::edge::protocol::set_options";
+    let rva = symbols
+        .find(name)
+        .expect("the map names the protocol SetOptions handler");
+    let patched = scratch("set_options_int3.sys");
+    let rva = u32::try_from(rva).expect("an RVA");
+    patch_int3(&src, rva, &patched).expect("patched copy");
+    let Err(err) = catch_unwind(AssertUnwindSafe(|| {
+        Model::load_image(chimney_config(), &patched)
+    })) else {
+        panic!("the SetOptions breakpoint must fail the load");
+    };
+    let msg = panic_text(&*err);
+    let expected = format!(
+        "the driver faulted in DriverEntry: [image.fault] breakpoint in the driver image at \
+         {name}+0x0 (image offset {rva:#x})"
+    );
+    assert!(msg.contains(&expected), "expected `{expected}` in:\n{msg}");
 }
 
 #[test]

@@ -77,18 +77,30 @@ pub fn patch_copy(src: &Path, dst: &Path, edit: impl FnOnce(&mut Vec<u8>)) -> Re
 /// copied along (`dst` with extension `map`) so that faults in the copy name their symbols.
 /// Returns the symbol at `rva` and the offset from it.
 pub fn patch_int3(src: &Path, rva: u32, dst: &Path) -> Result<Option<(String, usize)>, String> {
-    let mut file = std::fs::read(src).map_err(|e| format!("{}: {e}", src.display()))?;
-    let h = pe::headers(&file)?;
-    let at = h
-        .file_offset(rva)
-        .ok_or_else(|| format!("RVA {rva:#x} is not in any section's file data"))?;
-    file[at] = 0xCC;
-    std::fs::write(dst, &file).map_err(|e| format!("{}: {e}", dst.display()))?;
-    let map = src.with_extension("map");
-    if map.exists() {
-        std::fs::copy(&map, dst.with_extension("map")).map_err(|e| e.to_string())?;
-    }
-    let syms = Symbols::load(&map);
+    patch_code(src, rva, &[0xCC], dst)
+}
+
+/// [`patch_int3`] with any instruction bytes.
+pub fn patch_code(
+    src: &Path,
+    rva: u32,
+    code: &[u8],
+    dst: &Path,
+) -> Result<Option<(String, usize)>, String> {
+    let mut result = Ok(());
+    patch_copy(src, dst, |file| {
+        result = pe::headers(file).and_then(|h| {
+            let at = h
+                .file_offset(rva)
+                .ok_or_else(|| format!("RVA {rva:#x} is not in any section's file data"))?;
+            file.get_mut(at..at + code.len())
+                .ok_or_else(|| format!("{} bytes at {rva:#x} run past the file", code.len()))?
+                .copy_from_slice(code);
+            Ok(())
+        });
+    })?;
+    result?;
+    let syms = Symbols::load(&src.with_extension("map"));
     Ok(syms.nearest(rva as usize).map(|(n, o)| (n.to_string(), o)))
 }
 
