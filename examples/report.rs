@@ -226,6 +226,7 @@ fn print_report(r: &Report, ch: &ChimneyCounters, hot: &HotPath, seconds: f64) {
         "chimney-im in the NDIS model — seed {}, {:.2} s",
         r.seed, seconds
     );
+    println!("tier        {}", r.tier);
     println!();
     for (name, c) in &r.adapters {
         println!("adapter {name}");

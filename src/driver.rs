@@ -16,6 +16,7 @@ use crate::state::GLOBALS;
 /// equal the protocol INF's `HKR,Ndi,Service` value (checked by `tests/inf_consistency.rs`).
 pub const PROTOCOL_SERVICE_NAME: &str = "ChimneyImP";
 
+#[handler_abi::host_unwind]
 /// The driver's entry point, called once by the I/O manager (on KMDF, through FxDriverEntry).
 ///
 /// Order (ndis-im-driver.md §2.4 (a)): miniport edge first, then the protocol edge (whose bind
@@ -84,6 +85,7 @@ pub unsafe extern "system" fn DriverEntry(
     NDIS_STATUS_SUCCESS
 }
 
+#[handler_abi::host_unwind]
 /// MiniportDriverUnload (PASSIVE): NDIS has already unbound every binding and halted every
 /// virtual miniport.
 ///

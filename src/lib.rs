@@ -12,11 +12,12 @@
 //! - [`glue`]: the Windows-only glue (panic handler, debug print, WDF driver object, the
 //!   KMDF flavour's never-called allocator).
 #![no_std]
-#![cfg_attr(all(windows, not(test)), no_main)]
+#![cfg_attr(all(windows, not(test), not(windows_host)), no_main)]
 
-// On the host the cdylib and the tests need std's panic handler; the driver code itself only uses
+// On the host (Linux, or a Windows target with `--cfg windows_host`: the Wine tier's build of the
+// NDIS model) the cdylib and the tests need std's panic handler; the driver code itself only uses
 // `core` paths.
-#[cfg(not(windows))]
+#[cfg(any(not(windows), windows_host))]
 extern crate std;
 
 pub mod chimney;

@@ -151,6 +151,7 @@ unsafe fn adapter<'a>(context: NdisHandle) -> &'a Adapter {
     unsafe { Adapter::from_context(context) }
 }
 
+#[handler_abi::host_unwind]
 unsafe extern "system" fn initiate_offload(
     context: NdisHandle,
     list: *mut NdisMiniportOffloadBlockList,
@@ -162,6 +163,7 @@ unsafe extern "system" fn initiate_offload(
     state::initiate(adapter, tree);
 }
 
+#[handler_abi::host_unwind]
 unsafe extern "system" fn terminate_offload(
     context: NdisHandle,
     list: *mut NdisMiniportOffloadBlockList,
@@ -173,6 +175,7 @@ unsafe extern "system" fn terminate_offload(
     state::terminate(adapter, tree);
 }
 
+#[handler_abi::host_unwind]
 unsafe extern "system" fn update_offload(
     context: NdisHandle,
     list: *mut NdisMiniportOffloadBlockList,
@@ -184,6 +187,7 @@ unsafe extern "system" fn update_offload(
     state::simple(StateOp::Update, adapter, tree);
 }
 
+#[handler_abi::host_unwind]
 unsafe extern "system" fn invalidate_offload(
     context: NdisHandle,
     list: *mut NdisMiniportOffloadBlockList,
@@ -195,6 +199,7 @@ unsafe extern "system" fn invalidate_offload(
     state::simple(StateOp::Invalidate, adapter, tree);
 }
 
+#[handler_abi::host_unwind]
 unsafe extern "system" fn query_offload(
     context: NdisHandle,
     list: *mut NdisMiniportOffloadBlockList,
@@ -223,6 +228,7 @@ unsafe fn post(
     unsafe { io::post(kind, adapter, offload_context, chain) }
 }
 
+#[handler_abi::host_unwind]
 unsafe extern "system" fn tcp_offload_send(
     context: NdisHandle,
     offload_context: *mut c_void,
@@ -232,6 +238,7 @@ unsafe extern "system" fn tcp_offload_send(
     unsafe { post(IoKind::Send, context, offload_context, nbls) }
 }
 
+#[handler_abi::host_unwind]
 unsafe extern "system" fn tcp_offload_receive(
     context: NdisHandle,
     offload_context: *mut c_void,
@@ -241,6 +248,7 @@ unsafe extern "system" fn tcp_offload_receive(
     unsafe { post(IoKind::Receive, context, offload_context, nbls) }
 }
 
+#[handler_abi::host_unwind]
 unsafe extern "system" fn tcp_offload_disconnect(
     context: NdisHandle,
     offload_context: *mut c_void,
@@ -251,6 +259,7 @@ unsafe extern "system" fn tcp_offload_disconnect(
     unsafe { post(IoKind::Disconnect(flags), context, offload_context, nbls) }
 }
 
+#[handler_abi::host_unwind]
 unsafe extern "system" fn tcp_offload_forward(
     context: NdisHandle,
     offload_context: *mut c_void,
@@ -260,6 +269,7 @@ unsafe extern "system" fn tcp_offload_forward(
     unsafe { post(IoKind::Forward, context, offload_context, nbls) }
 }
 
+#[handler_abi::host_unwind]
 unsafe extern "system" fn tcp_offload_receive_return(
     context: NdisHandle,
     nbls: *mut NetBufferList,
@@ -283,6 +293,7 @@ unsafe fn binding<'a>(context: NdisHandle) -> &'a Binding {
     unsafe { Binding::from_context(context) }
 }
 
+#[handler_abi::host_unwind]
 unsafe extern "system" fn initiate_offload_complete(
     _context: NdisHandle,
     list: *mut NdisProtocolOffloadBlockList,
@@ -293,6 +304,7 @@ unsafe extern "system" fn initiate_offload_complete(
     unsafe { state::initiate_complete(tree) };
 }
 
+#[handler_abi::host_unwind]
 unsafe extern "system" fn terminate_offload_complete(
     _context: NdisHandle,
     list: *mut NdisProtocolOffloadBlockList,
@@ -303,6 +315,7 @@ unsafe extern "system" fn terminate_offload_complete(
     unsafe { state::terminate_complete(tree) };
 }
 
+#[handler_abi::host_unwind]
 unsafe extern "system" fn update_offload_complete(
     _context: NdisHandle,
     list: *mut NdisProtocolOffloadBlockList,
@@ -313,6 +326,7 @@ unsafe extern "system" fn update_offload_complete(
     unsafe { state::simple_complete(StateOp::Update, tree) };
 }
 
+#[handler_abi::host_unwind]
 unsafe extern "system" fn invalidate_offload_complete(
     _context: NdisHandle,
     list: *mut NdisProtocolOffloadBlockList,
@@ -323,6 +337,7 @@ unsafe extern "system" fn invalidate_offload_complete(
     unsafe { state::simple_complete(StateOp::Invalidate, tree) };
 }
 
+#[handler_abi::host_unwind]
 unsafe extern "system" fn query_offload_complete(
     _context: NdisHandle,
     list: *mut NdisProtocolOffloadBlockList,
@@ -333,6 +348,7 @@ unsafe extern "system" fn query_offload_complete(
     unsafe { state::simple_complete(StateOp::Query, tree) };
 }
 
+#[handler_abi::host_unwind]
 /// ProtocolIndicateOffloadEvent. No IM contract is defined (ndis-chimney.md §6.6; the MUX sample
 /// registers NULL). Inferred: pass it up on our miniport with the blocks' handles swapped to the
 /// host's for the duration of the call, then give the list back to the target unchanged.
@@ -348,11 +364,13 @@ unsafe extern "system" fn indicate_offload_event(
     state::indicate_event(binding, tree, code);
 }
 
+#[handler_abi::host_unwind]
 unsafe extern "system" fn tcp_offload_send_complete(context: NdisHandle, nbls: *mut NetBufferList) {
     // SAFETY: NDIS passes back our binding context and NBLs we sent down.
     unsafe { complete(IoKind::Send, context, nbls) };
 }
 
+#[handler_abi::host_unwind]
 unsafe extern "system" fn tcp_offload_receive_complete(
     context: NdisHandle,
     nbls: *mut NetBufferList,
@@ -361,6 +379,7 @@ unsafe extern "system" fn tcp_offload_receive_complete(
     unsafe { complete(IoKind::Receive, context, nbls) };
 }
 
+#[handler_abi::host_unwind]
 unsafe extern "system" fn tcp_offload_disconnect_complete(
     context: NdisHandle,
     nbls: *mut NetBufferList,
@@ -369,6 +388,7 @@ unsafe extern "system" fn tcp_offload_disconnect_complete(
     unsafe { complete(IoKind::Disconnect(0), context, nbls) };
 }
 
+#[handler_abi::host_unwind]
 unsafe extern "system" fn tcp_offload_forward_complete(
     context: NdisHandle,
     nbls: *mut NetBufferList,
@@ -387,6 +407,7 @@ unsafe fn complete(kind: IoKind, context: NdisHandle, nbls: *mut NetBufferList) 
     io::complete(kind, binding, chain);
 }
 
+#[handler_abi::host_unwind]
 unsafe extern "system" fn tcp_offload_event(
     offload_context: *mut c_void,
     event_type: u32,
@@ -396,6 +417,7 @@ unsafe extern "system" fn tcp_offload_event(
     unsafe { io::event(offload_context, event_type, information) };
 }
 
+#[handler_abi::host_unwind]
 unsafe extern "system" fn tcp_offload_receive_indicate(
     offload_context: *mut c_void,
     nbl: *mut NetBufferList,

@@ -65,6 +65,7 @@ pub fn characteristics() -> MiniportDriverCharacteristics {
     }
 }
 
+#[handler_abi::host_unwind]
 /// MiniportSetOptions (PASSIVE, inside NdisMRegisterMiniportDriver).
 unsafe extern "system" fn set_options(driver: NdisHandle, _context: NdisHandle) -> NdisStatus {
     crate::chimney::register_provider(driver);
@@ -91,6 +92,7 @@ static SUPPORTED_OIDS: [u32; 16] = [
     oids::OID_PNP_CAPABILITIES,
 ];
 
+#[handler_abi::host_unwind]
 /// MiniportInitializeEx (PASSIVE): PnP starts the virtual miniport that bind asked for with
 /// NdisIMInitializeDeviceInstanceEx, possibly later and on another thread.
 unsafe extern "system" fn initialize(
@@ -264,6 +266,7 @@ unsafe fn adapter<'a>(context: NdisHandle) -> &'a Adapter {
     unsafe { Adapter::from_context(context) }
 }
 
+#[handler_abi::host_unwind]
 /// MiniportHaltEx (PASSIVE): after a pause. Waits, on events, until every forwarded OID and
 /// in-flight operation has drained, then forgets the miniport handle.
 unsafe extern "system" fn halt(context: NdisHandle, action: u32) {
@@ -289,6 +292,7 @@ fn halt_adapter(adapter: &Adapter) {
     adapter.set_state(AdapterState::Absent);
 }
 
+#[handler_abi::host_unwind]
 /// MiniportPause (PASSIVE): stop the data path; complete now if nothing is in flight, else pend
 /// and let the last completion call NdisMPauseComplete.
 unsafe extern "system" fn pause(
@@ -304,6 +308,7 @@ unsafe extern "system" fn pause(
     }
 }
 
+#[handler_abi::host_unwind]
 /// MiniportRestart (PASSIVE).
 unsafe extern "system" fn restart(
     context: NdisHandle,
@@ -318,6 +323,7 @@ unsafe extern "system" fn restart(
     NDIS_STATUS_SUCCESS
 }
 
+#[handler_abi::host_unwind]
 unsafe extern "system" fn oid_request(
     context: NdisHandle,
     request: *mut NdisOidRequest,
@@ -328,6 +334,7 @@ unsafe extern "system" fn oid_request(
     unsafe { oid::request(adapter, request) }
 }
 
+#[handler_abi::host_unwind]
 unsafe extern "system" fn send_net_buffer_lists(
     context: NdisHandle,
     net_buffer_lists: *mut NetBufferList,
@@ -341,6 +348,7 @@ unsafe extern "system" fn send_net_buffer_lists(
     send::send(adapter, chain, port, flags);
 }
 
+#[handler_abi::host_unwind]
 unsafe extern "system" fn return_net_buffer_lists(
     context: NdisHandle,
     net_buffer_lists: *mut NetBufferList,
@@ -353,6 +361,7 @@ unsafe extern "system" fn return_net_buffer_lists(
     receive::return_nbls(adapter, chain, flags);
 }
 
+#[handler_abi::host_unwind]
 unsafe extern "system" fn cancel_send(context: NdisHandle, cancel_id: *mut c_void) {
     // SAFETY: see `adapter`.
     let adapter = unsafe { adapter(context) };
@@ -365,12 +374,14 @@ unsafe extern "system" fn cancel_send(context: NdisHandle, cancel_id: *mut c_voi
     unsafe { NdisCancelSendNetBufferLists(binding.handle(), cancel_id) };
 }
 
+#[handler_abi::host_unwind]
 unsafe extern "system" fn cancel_oid_request(context: NdisHandle, request_id: *mut c_void) {
     // SAFETY: see `adapter`.
     let adapter = unsafe { adapter(context) };
     oid::cancel(adapter, request_id);
 }
 
+#[handler_abi::host_unwind]
 /// MiniportDevicePnPEventNotify (PASSIVE). A virtual device has no hardware to stop; surprise
 /// removal is followed by pause and halt, which do the work.
 unsafe extern "system" fn device_pnp_event_notify(
@@ -389,6 +400,7 @@ unsafe extern "system" fn device_pnp_event_notify(
     }
 }
 
+#[handler_abi::host_unwind]
 /// MiniportShutdownEx: may run at high IRQL on bugcheck, where no NDIS call is allowed. There is
 /// no hardware to quiesce.
 unsafe extern "system" fn shutdown(_context: NdisHandle, _action: u32) {}

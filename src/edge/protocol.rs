@@ -65,6 +65,7 @@ pub fn characteristics() -> ProtocolDriverCharacteristics {
     }
 }
 
+#[handler_abi::host_unwind]
 /// ProtocolSetOptions (PASSIVE, inside NdisRegisterProtocolDriver).
 unsafe extern "system" fn set_options(driver: NdisHandle, _context: NdisHandle) -> NdisStatus {
     crate::chimney::register_client(driver);
@@ -81,6 +82,7 @@ unsafe fn binding<'a>(context: NdisHandle) -> &'a Binding {
     unsafe { Binding::from_context(context) }
 }
 
+#[handler_abi::host_unwind]
 /// ProtocolBindAdapterEx (PASSIVE): open the lower adapter, read `UpperBindings`, and ask NDIS
 /// to start the virtual miniport. Synchronous: pended opens are waited for on an event.
 unsafe extern "system" fn bind_adapter(
@@ -325,6 +327,7 @@ fn stop_miniport(binding: &Binding) {
     }
 }
 
+#[handler_abi::host_unwind]
 /// ProtocolUnbindAdapterEx (PASSIVE): NDIS has paused the binding. Stop the virtual miniport,
 /// drain what is still in flight, close the lower adapter and free the binding.
 unsafe extern "system" fn unbind_adapter(
@@ -347,6 +350,7 @@ unsafe extern "system" fn unbind_adapter(
     NDIS_STATUS_SUCCESS
 }
 
+#[handler_abi::host_unwind]
 unsafe extern "system" fn open_adapter_complete(context: NdisHandle, status: NdisStatus) {
     // SAFETY: see `binding`; bind is waiting for this completion.
     let binding = unsafe { binding(context) };
@@ -354,12 +358,14 @@ unsafe extern "system" fn open_adapter_complete(context: NdisHandle, status: Ndi
     binding.open_complete.set();
 }
 
+#[handler_abi::host_unwind]
 unsafe extern "system" fn close_adapter_complete(context: NdisHandle) {
     // SAFETY: see `binding`; bind or unbind is waiting for this completion.
     let binding = unsafe { binding(context) };
     binding.close_complete.set();
 }
 
+#[handler_abi::host_unwind]
 /// ProtocolNetPnPEvent (PASSIVE).
 unsafe extern "system" fn net_pnp_event(
     context: NdisHandle,
@@ -431,6 +437,7 @@ fn reenable_by_name(name: *const UnicodeString, length: u32) -> NdisStatus {
     status
 }
 
+#[handler_abi::host_unwind]
 unsafe extern "system" fn oid_request_complete(
     context: NdisHandle,
     request: *mut NdisOidRequest,
@@ -442,6 +449,7 @@ unsafe extern "system" fn oid_request_complete(
     unsafe { oid::complete(binding, request, status) };
 }
 
+#[handler_abi::host_unwind]
 unsafe extern "system" fn status_indication(
     context: NdisHandle,
     indication: *mut NdisStatusIndication,
@@ -455,6 +463,7 @@ unsafe extern "system" fn status_indication(
     unsafe { status::indicate(binding, indication) };
 }
 
+#[handler_abi::host_unwind]
 unsafe extern "system" fn receive_net_buffer_lists(
     context: NdisHandle,
     net_buffer_lists: *mut NetBufferList,
@@ -470,6 +479,7 @@ unsafe extern "system" fn receive_net_buffer_lists(
     receive::receive(binding, chain, port, flags);
 }
 
+#[handler_abi::host_unwind]
 unsafe extern "system" fn send_net_buffer_lists_complete(
     context: NdisHandle,
     net_buffer_lists: *mut NetBufferList,

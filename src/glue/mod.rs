@@ -5,6 +5,11 @@
 //! | Windows with the WDK (`cargo make`) | `all(windows, not(no_wdk))` | KMDF `WdfDriverCreate` / `WdfDriverMiniportUnload` | `wdk::println!` | wdk-alloc (registered, never called), wdk-panic |
 //! | Linux cross-build of the `.sys` (`.ci/build-sys`) | `all(windows, no_wdk)` | nothing (no KMDF) | `DbgPrint` import | no allocator; `no_wdk.rs`: bugcheck panic handler, runtime stubs |
 //! | Linux host (tests, the NDIS model) | `not(windows)` | nothing | `DbgPrint`, defined by the model | std |
+//! | Windows-target host build (the NDIS model under Wine, `.ci/wine-tier`) | `all(windows, no_wdk, windows_host)` | nothing | `DbgPrint`, defined by the model | std |
+//!
+//! `windows_host` only ever accompanies `no_wdk`: it builds the crate as an ordinary std library for
+//! a Windows target (the model links it for its types; the code that runs is the `.sys` the model
+//! loads), so the kernel runtime of `no_wdk.rs` and its imports are left out.
 //!
 //! The driver calls [`driver_entry_hook`] first thing in DriverEntry, [`unload_hook`] last thing in
 //! its unload handler, and traces through `trace!` / [`debug_print`].
@@ -34,7 +39,7 @@ use crate::ndis::{DriverObject, NtStatus, UnicodeString};
 #[cfg(not(all(windows, not(no_wdk))))]
 use crate::ndis::{STATUS_SUCCESS, imports::DbgPrint};
 
-#[cfg(all(windows, no_wdk))]
+#[cfg(all(windows, no_wdk, not(windows_host)))]
 mod no_wdk;
 
 // The WDK build uses the same panic handler and allocator as every windows-drivers-rs driver.

@@ -25,6 +25,7 @@ use super::types::{
 /// `EX_POOL_PRIORITY::NormalPoolPriority`.
 pub const NORMAL_POOL_PRIORITY: u32 = 16;
 
+#[handler_abi::host_unwind]
 #[cfg_attr(
     windows,
     link(name = "ndis.sys", kind = "raw-dylib", modifiers = "+verbatim")
@@ -167,6 +168,7 @@ unsafe extern "system" {
     pub fn NdisWaitEvent(event: *mut NdisEvent, ms_to_wait: u32) -> u8;
 }
 
+#[handler_abi::host_unwind]
 #[cfg_attr(
     windows,
     link(name = "ntoskrnl.exe", kind = "raw-dylib", modifiers = "+verbatim")

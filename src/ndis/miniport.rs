@@ -13,27 +13,42 @@ use super::types::{
 /// `PDRIVER_OBJECT`: opaque to the driver (it only passes it back to NDIS and WDF).
 pub type DriverObject = c_void;
 
+#[handler_abi::host_unwind]
 pub type SetOptionsHandler = unsafe extern "system" fn(NdisHandle, NdisHandle) -> NdisStatus;
+#[handler_abi::host_unwind]
 pub type MiniportInitializeHandler =
     unsafe extern "system" fn(NdisHandle, NdisHandle, *mut MiniportInitParameters) -> NdisStatus;
+#[handler_abi::host_unwind]
 pub type MiniportHaltHandler = unsafe extern "system" fn(NdisHandle, u32);
+#[handler_abi::host_unwind]
 pub type MiniportUnloadHandler = unsafe extern "system" fn(*mut DriverObject);
+#[handler_abi::host_unwind]
 pub type MiniportPauseHandler =
     unsafe extern "system" fn(NdisHandle, *mut MiniportPauseParameters) -> NdisStatus;
+#[handler_abi::host_unwind]
 pub type MiniportRestartHandler =
     unsafe extern "system" fn(NdisHandle, *mut MiniportRestartParameters) -> NdisStatus;
+#[handler_abi::host_unwind]
 pub type MiniportOidRequestHandler =
     unsafe extern "system" fn(NdisHandle, *mut NdisOidRequest) -> NdisStatus;
+#[handler_abi::host_unwind]
 pub type MiniportSendNetBufferListsHandler =
     unsafe extern "system" fn(NdisHandle, *mut NetBufferList, NdisPortNumber, u32);
+#[handler_abi::host_unwind]
 pub type MiniportReturnNetBufferListsHandler =
     unsafe extern "system" fn(NdisHandle, *mut NetBufferList, u32);
+#[handler_abi::host_unwind]
 pub type MiniportCancelSendHandler = unsafe extern "system" fn(NdisHandle, *mut c_void);
+#[handler_abi::host_unwind]
 pub type MiniportCheckForHangHandler = unsafe extern "system" fn(NdisHandle) -> u8;
+#[handler_abi::host_unwind]
 pub type MiniportResetHandler = unsafe extern "system" fn(NdisHandle, *mut u8) -> NdisStatus;
+#[handler_abi::host_unwind]
 pub type MiniportDevicePnpEventNotifyHandler =
     unsafe extern "system" fn(NdisHandle, *mut NetDevicePnpEvent);
+#[handler_abi::host_unwind]
 pub type MiniportShutdownHandler = unsafe extern "system" fn(NdisHandle, u32);
+#[handler_abi::host_unwind]
 pub type MiniportCancelOidRequestHandler = unsafe extern "system" fn(NdisHandle, *mut c_void);
 
 /// `NDIS_MINIPORT_DRIVER_CHARACTERISTICS`, declared through revision 3 (0xA0).

@@ -11,20 +11,30 @@ use super::types::{
     NdisString, NetIfIndex,
 };
 
+#[handler_abi::host_unwind]
 pub type ProtocolBindAdapterHandler =
     unsafe extern "system" fn(NdisHandle, NdisHandle, *mut NdisBindParameters) -> NdisStatus;
+#[handler_abi::host_unwind]
 pub type ProtocolUnbindAdapterHandler =
     unsafe extern "system" fn(NdisHandle, NdisHandle) -> NdisStatus;
+#[handler_abi::host_unwind]
 pub type ProtocolOpenAdapterCompleteHandler = unsafe extern "system" fn(NdisHandle, NdisStatus);
+#[handler_abi::host_unwind]
 pub type ProtocolCloseAdapterCompleteHandler = unsafe extern "system" fn(NdisHandle);
+#[handler_abi::host_unwind]
 pub type ProtocolNetPnpEventHandler =
     unsafe extern "system" fn(NdisHandle, *mut NetPnpEventNotification) -> NdisStatus;
+#[handler_abi::host_unwind]
 pub type ProtocolUninstallHandler = unsafe extern "system" fn();
+#[handler_abi::host_unwind]
 pub type ProtocolOidRequestCompleteHandler =
     unsafe extern "system" fn(NdisHandle, *mut NdisOidRequest, NdisStatus);
+#[handler_abi::host_unwind]
 pub type ProtocolStatusHandler = unsafe extern "system" fn(NdisHandle, *mut NdisStatusIndication);
+#[handler_abi::host_unwind]
 pub type ProtocolReceiveNetBufferListsHandler =
     unsafe extern "system" fn(NdisHandle, *mut NetBufferList, NdisPortNumber, u32, u32);
+#[handler_abi::host_unwind]
 pub type ProtocolSendNetBufferListsCompleteHandler =
     unsafe extern "system" fn(NdisHandle, *mut NetBufferList, u32);
 

@@ -12,7 +12,7 @@
 use core::ffi::{c_char, c_int, c_void};
 
 // pe-import: optional
-#[cfg(all(windows, no_wdk))]
+#[cfg(all(windows, no_wdk, not(windows_host)))]
 #[link(name = "ntoskrnl.exe", kind = "raw-dylib", modifiers = "+verbatim")]
 unsafe extern "system" {
     pub fn KeBugCheckEx(
@@ -25,7 +25,7 @@ unsafe extern "system" {
 }
 
 // pe-import: optional
-#[cfg(all(windows, no_wdk))]
+#[cfg(all(windows, no_wdk, not(windows_host)))]
 #[link(name = "ntoskrnl.exe", kind = "raw-dylib", modifiers = "+verbatim")]
 unsafe extern "C" {
     pub fn memcpy(dest: *mut c_void, src: *const c_void, count: usize) -> *mut c_void;

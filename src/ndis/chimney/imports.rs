@@ -8,6 +8,7 @@ use super::*;
 // Imports (ndis-chimney.md §3.1, §3.2, §3.4).
 // ---------------------------------------------------------------------------------------------
 
+#[handler_abi::host_unwind]
 #[cfg_attr(
     windows,
     link(name = "ndis.sys", kind = "raw-dylib", modifiers = "+verbatim")

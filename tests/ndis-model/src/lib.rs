@@ -21,6 +21,8 @@ mod drv;
 mod flows;
 mod handlers;
 mod host;
+#[cfg(windows)]
+pub mod image;
 mod irql;
 mod lower;
 mod nbl;

@@ -66,11 +66,20 @@ pub fn kick() {
 fn run_item(w: Work) {
     let prev = irql::current();
     irql::set(w.irql);
-    (w.f)();
+    // A fault in the driver image fails the item (the violation is recorded). On the test
+    // thread the failure goes on to the test; the DPC thread keeps serving the queue.
+    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(w.f));
     irql::set(prev);
-    let mut s = lock();
-    s.epoch += 1;
-    CV.notify_all();
+    {
+        let mut s = lock();
+        s.epoch += 1;
+        CV.notify_all();
+    }
+    if let Err(p) = r
+        && !irql::is_worker()
+    {
+        std::panic::resume_unwind(p);
+    }
 }
 
 pub fn start_worker() -> JoinHandle<()> {

@@ -241,6 +241,10 @@ pub struct World {
     pub chimney: crate::chimney::ChimneyWorld,
     /// Interface stack entries (higher IfIndex, lower IfIndex) the driver registered.
     pub if_stack: Vec<(u32, u32)>,
+    /// The driver image faulted (or bugchecked): its state is abandoned, unload is not attempted.
+    pub faulted: bool,
+    /// Which tier the model runs (see `Model::tier`).
+    pub tier: String,
 }
 
 // SAFETY: World holds raw addresses (as usize) and boxed NDIS structures with raw pointers; all
@@ -273,6 +277,8 @@ impl World {
             counters: Counters::default(),
             handler_calls: BTreeMap::new(),
             dbg: Vec::new(),
+            faulted: false,
+            tier: String::new(),
             graveyard: Graveyard::default(),
             next_request_id: 0x5100,
             pnp: None,

@@ -60,6 +60,17 @@ impl Model {
         super::host::offload(a.0, spec)
     }
 
+    /// Address of the receive-post handler (MiniportTcpOffloadReceiveHandler) the driver
+    /// registered for its miniport edge, if it registered one.
+    pub fn driver_receive_post_handler(&self) -> Option<usize> {
+        world::with(|w| {
+            w.chimney
+                .provider
+                .and_then(|p| p.receive)
+                .map(|h| h as *const () as usize)
+        })
+    }
+
     pub fn conn_state(&self, c: ConnId) -> ConnState {
         world::with(|w| w.chimney.conns[c.0].state)
     }

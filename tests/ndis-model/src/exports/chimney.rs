@@ -116,7 +116,7 @@ fn store(w: &mut World, kind: u8, p: *mut NdisDriverOptionalHandlers) {
 /// # Safety
 /// Called by the driver with the documented arguments.
 #[unsafe(no_mangle)]
-pub unsafe extern "system" fn NdisSetOptionalHandlers(
+pub unsafe extern "system-unwind" fn NdisSetOptionalHandlers(
     ndis_handle: NdisHandle,
     optional_handlers: *mut NdisDriverOptionalHandlers,
 ) -> NdisStatus {
@@ -163,7 +163,7 @@ pub unsafe extern "system" fn NdisSetOptionalHandlers(
 /// # Safety
 /// Called by the driver with the documented arguments.
 #[unsafe(no_mangle)]
-pub unsafe extern "system" fn NdisMGetOffloadHandlers(
+pub unsafe extern "system-unwind" fn NdisMGetOffloadHandlers(
     ndis_miniport_handle: NdisHandle,
     chimney_type: NdisChimneyOffloadType,
     offload_handlers: *mut *mut NdisOffloadEventHandlers,
@@ -263,7 +263,7 @@ macro_rules! state_exports {
         /// # Safety
         /// Called by the driver with the documented arguments.
         #[unsafe(no_mangle)]
-        pub unsafe extern "system" fn $name(h: NdisHandle, l: *mut NdisProtocolOffloadBlockList) {
+        pub unsafe extern "system-unwind" fn $name(h: NdisHandle, l: *mut NdisProtocolOffloadBlockList) {
             state_call(E::$name, Op::$op, h, l);
         }
     )*};
@@ -274,7 +274,7 @@ macro_rules! complete_exports {
         /// # Safety
         /// Called by the driver with the documented arguments.
         #[unsafe(no_mangle)]
-        pub unsafe extern "system" fn $name(h: NdisHandle, l: *mut NdisMiniportOffloadBlockList) {
+        pub unsafe extern "system-unwind" fn $name(h: NdisHandle, l: *mut NdisMiniportOffloadBlockList) {
             state_complete(E::$name, Op::$op, h, l);
         }
     )*};
@@ -299,7 +299,7 @@ complete_exports!(
 /// # Safety
 /// Called by the driver with the documented arguments.
 #[unsafe(no_mangle)]
-pub unsafe extern "system" fn NdisMOffloadEventIndicate(
+pub unsafe extern "system-unwind" fn NdisMOffloadEventIndicate(
     h: NdisHandle,
     l: *mut NdisMiniportOffloadBlockList,
     code: u32,

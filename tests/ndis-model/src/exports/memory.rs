@@ -19,7 +19,7 @@ fn layout(len: u32) -> Option<Layout> {
 /// # Safety
 /// Called by the driver with the documented arguments.
 #[unsafe(no_mangle)]
-pub unsafe extern "system" fn NdisAllocateMemoryWithTagPriority(
+pub unsafe extern "system-unwind" fn NdisAllocateMemoryWithTagPriority(
     ndis_handle: NdisHandle,
     length: u32,
     tag: u32,
@@ -70,7 +70,7 @@ pub unsafe extern "system" fn NdisAllocateMemoryWithTagPriority(
 /// # Safety
 /// Called by the driver with the documented arguments.
 #[unsafe(no_mangle)]
-pub unsafe extern "system" fn NdisFreeMemory(
+pub unsafe extern "system-unwind" fn NdisFreeMemory(
     virtual_address: *mut c_void,
     length: u32,
     memory_flags: u32,
@@ -116,7 +116,7 @@ pub unsafe extern "system" fn NdisFreeMemory(
 /// # Safety
 /// Called by the driver with the documented arguments.
 #[unsafe(no_mangle)]
-pub unsafe extern "system" fn NdisAllocateNetBufferListContext(
+pub unsafe extern "system-unwind" fn NdisAllocateNetBufferListContext(
     net_buffer_list: *mut NetBufferList,
     context_size: u16,
     context_back_fill: u16,
@@ -160,7 +160,7 @@ pub unsafe extern "system" fn NdisAllocateNetBufferListContext(
 /// # Safety
 /// Called by the driver with the documented arguments.
 #[unsafe(no_mangle)]
-pub unsafe extern "system" fn NdisFreeNetBufferListContext(
+pub unsafe extern "system-unwind" fn NdisFreeNetBufferListContext(
     net_buffer_list: *mut NetBufferList,
     context_size: u16,
 ) {

@@ -10,6 +10,7 @@ pub mod device;
 pub mod memory;
 pub mod oid;
 pub mod registration;
+pub mod runtime;
 pub mod sync;
 pub mod table;
 
@@ -61,10 +62,14 @@ pub(crate) fn enter(w: &mut World, e: Export, max_irql: Kirql) {
     );
 }
 
-/// Runs an export body; a panic inside the model becomes a violation instead of an abort.
+/// Runs an export body; a panic inside the model becomes a violation instead of an abort. A
+/// fault of the driver image (raised by a handler the export called) passes on: it unwinds
+/// through the export (every export is `"system-unwind"`) to the handler call that entered the
+/// driver.
 pub(crate) fn guard<R>(e: Export, fallback: R, f: impl FnOnce() -> R) -> R {
     match catch_unwind(AssertUnwindSafe(f)) {
         Ok(r) => r,
+        Err(p) if p.is::<crate::drv::DriverFault>() => std::panic::resume_unwind(p),
         Err(p) => {
             let msg = p
                 .downcast_ref::<String>()

@@ -12,7 +12,7 @@ use crate::world::{self, CloneRec, DevPhase, HandleKind, OpenState, StatusRecord
 /// # Safety
 /// Called by the driver with the documented arguments.
 #[unsafe(no_mangle)]
-pub unsafe extern "system" fn NdisOidRequest(
+pub unsafe extern "system-unwind" fn NdisOidRequest(
     binding_handle: NdisHandle,
     oid_request: *mut NdisOidRequest,
 ) -> NdisStatus {
@@ -82,7 +82,7 @@ pub unsafe extern "system" fn NdisOidRequest(
 /// # Safety
 /// Called by the driver with the documented arguments.
 #[unsafe(no_mangle)]
-pub unsafe extern "system" fn NdisCancelOidRequest(
+pub unsafe extern "system-unwind" fn NdisCancelOidRequest(
     binding_handle: NdisHandle,
     request_id: *mut core::ffi::c_void,
 ) {
@@ -128,7 +128,7 @@ pub unsafe extern "system" fn NdisCancelOidRequest(
 /// # Safety
 /// Called by the driver with the documented arguments.
 #[unsafe(no_mangle)]
-pub unsafe extern "system" fn NdisMOidRequestComplete(
+pub unsafe extern "system-unwind" fn NdisMOidRequestComplete(
     miniport_adapter_handle: NdisHandle,
     oid_request: *mut NdisOidRequest,
     status: NdisStatus,
@@ -202,7 +202,7 @@ pub unsafe extern "system" fn NdisMOidRequestComplete(
 /// # Safety
 /// Called by the driver with the documented arguments.
 #[unsafe(no_mangle)]
-pub unsafe extern "system" fn NdisAllocateCloneOidRequest(
+pub unsafe extern "system-unwind" fn NdisAllocateCloneOidRequest(
     source_handle: NdisHandle,
     oid_request: *mut NdisOidRequest,
     pool_tag: u32,
@@ -263,7 +263,7 @@ pub unsafe extern "system" fn NdisAllocateCloneOidRequest(
 /// # Safety
 /// Called by the driver with the documented arguments.
 #[unsafe(no_mangle)]
-pub unsafe extern "system" fn NdisFreeCloneOidRequest(
+pub unsafe extern "system-unwind" fn NdisFreeCloneOidRequest(
     source_handle: NdisHandle,
     oid_request: *mut NdisOidRequest,
 ) {
@@ -306,7 +306,7 @@ pub unsafe extern "system" fn NdisFreeCloneOidRequest(
 /// # Safety
 /// Called by the driver with the documented arguments.
 #[unsafe(no_mangle)]
-pub unsafe extern "system" fn NdisMIndicateStatusEx(
+pub unsafe extern "system-unwind" fn NdisMIndicateStatusEx(
     miniport_adapter_handle: NdisHandle,
     status_indication: *mut NdisStatusIndication,
 ) {

@@ -21,7 +21,7 @@ use crate::world;
 /// # Safety
 /// Called by the driver with the documented arguments.
 #[unsafe(no_mangle)]
-pub unsafe extern "system" fn NdisInitializeEvent(event: *mut NdisEvent) {
+pub unsafe extern "system-unwind" fn NdisInitializeEvent(event: *mut NdisEvent) {
     guard(E::NdisInitializeEvent, (), || {
         world::try_with(|w| {
             enter(w, E::NdisInitializeEvent, 31);
@@ -46,7 +46,7 @@ fn set_event(e: E, event: *mut NdisEvent, value: bool) {
 /// # Safety
 /// Called by the driver with the documented arguments.
 #[unsafe(no_mangle)]
-pub unsafe extern "system" fn NdisSetEvent(event: *mut NdisEvent) {
+pub unsafe extern "system-unwind" fn NdisSetEvent(event: *mut NdisEvent) {
     guard(E::NdisSetEvent, (), || {
         set_event(E::NdisSetEvent, event, true)
     });
@@ -55,7 +55,7 @@ pub unsafe extern "system" fn NdisSetEvent(event: *mut NdisEvent) {
 /// # Safety
 /// Called by the driver with the documented arguments.
 #[unsafe(no_mangle)]
-pub unsafe extern "system" fn NdisResetEvent(event: *mut NdisEvent) {
+pub unsafe extern "system-unwind" fn NdisResetEvent(event: *mut NdisEvent) {
     guard(E::NdisResetEvent, (), || {
         set_event(E::NdisResetEvent, event, false)
     });
@@ -64,7 +64,7 @@ pub unsafe extern "system" fn NdisResetEvent(event: *mut NdisEvent) {
 /// # Safety
 /// Called by the driver with the documented arguments.
 #[unsafe(no_mangle)]
-pub unsafe extern "system" fn NdisWaitEvent(event: *mut NdisEvent, ms_to_wait: u32) -> u8 {
+pub unsafe extern "system-unwind" fn NdisWaitEvent(event: *mut NdisEvent, ms_to_wait: u32) -> u8 {
     guard(E::NdisWaitEvent, 0, || {
         let ev = event as usize;
         let Some((known, timeout)) = world::try_with(|w| {
@@ -183,7 +183,9 @@ fn give(lock: usize) -> Option<Kirql> {
 /// # Safety
 /// Called by the driver with the documented arguments.
 #[unsafe(no_mangle)]
-pub unsafe extern "system" fn KeAcquireSpinLockRaiseToDpc(spin_lock: *mut KspinLock) -> Kirql {
+pub unsafe extern "system-unwind" fn KeAcquireSpinLockRaiseToDpc(
+    spin_lock: *mut KspinLock,
+) -> Kirql {
     guard(E::KeAcquireSpinLockRaiseToDpc, DISPATCH_LEVEL, || {
         world::try_with(|w| enter(w, E::KeAcquireSpinLockRaiseToDpc, DISPATCH_LEVEL));
         let old = irql::current();
@@ -197,7 +199,7 @@ pub unsafe extern "system" fn KeAcquireSpinLockRaiseToDpc(spin_lock: *mut KspinL
 /// # Safety
 /// Called by the driver with the documented arguments.
 #[unsafe(no_mangle)]
-pub unsafe extern "system" fn KeReleaseSpinLock(spin_lock: *mut KspinLock, new_irql: Kirql) {
+pub unsafe extern "system-unwind" fn KeReleaseSpinLock(spin_lock: *mut KspinLock, new_irql: Kirql) {
     guard(E::KeReleaseSpinLock, (), || {
         world::try_with(|w| enter(w, E::KeReleaseSpinLock, DISPATCH_LEVEL));
         if let Some(old) = give(spin_lock as usize) {
@@ -220,7 +222,7 @@ pub unsafe extern "system" fn KeReleaseSpinLock(spin_lock: *mut KspinLock, new_i
 /// # Safety
 /// Called by the driver with the documented arguments.
 #[unsafe(no_mangle)]
-pub unsafe extern "system" fn KeAcquireSpinLockAtDpcLevel(spin_lock: *mut KspinLock) {
+pub unsafe extern "system-unwind" fn KeAcquireSpinLockAtDpcLevel(spin_lock: *mut KspinLock) {
     guard(E::KeAcquireSpinLockAtDpcLevel, (), || {
         world::try_with(|w| {
             enter(w, E::KeAcquireSpinLockAtDpcLevel, DISPATCH_LEVEL);
@@ -238,7 +240,7 @@ pub unsafe extern "system" fn KeAcquireSpinLockAtDpcLevel(spin_lock: *mut KspinL
 /// # Safety
 /// Called by the driver with the documented arguments.
 #[unsafe(no_mangle)]
-pub unsafe extern "system" fn KeReleaseSpinLockFromDpcLevel(spin_lock: *mut KspinLock) {
+pub unsafe extern "system-unwind" fn KeReleaseSpinLockFromDpcLevel(spin_lock: *mut KspinLock) {
     guard(E::KeReleaseSpinLockFromDpcLevel, (), || {
         world::try_with(|w| {
             enter(w, E::KeReleaseSpinLockFromDpcLevel, DISPATCH_LEVEL);
@@ -258,7 +260,7 @@ pub unsafe extern "system" fn KeReleaseSpinLockFromDpcLevel(spin_lock: *mut Kspi
 /// # Safety
 /// `format` and `arg` are NUL-terminated strings (or `arg` NULL).
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn DbgPrint(format: *const c_char, arg: *const c_char) -> i32 {
+pub unsafe extern "C-unwind" fn DbgPrint(format: *const c_char, arg: *const c_char) -> i32 {
     guard(E::DbgPrint, 0, || {
         let read = |p: *const c_char| {
             // SAFETY: the caller passes NUL-terminated strings.
