@@ -18,7 +18,9 @@ extern crate alloc;
 pub mod guid;
 pub mod miniports;
 
-#[cfg(windows)]
+// `windows_host`: a Windows-target host build (the Wine tier links this crate's constants into std
+// test programs), where the DLL's own panic handler and allocator would clash with std's.
+#[cfg(all(windows, not(windows_host)))]
 mod com;
 
 /// CLSID of the notify object, registered by the protocol INF as `HKR,Ndi,ClsID`.
