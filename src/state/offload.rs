@@ -223,6 +223,9 @@ pub struct OffloadEntry {
     /// terminate (or failed initiate) completes.
     io: Rundown,
     published: AtomicBool,
+    /// Set by the first terminate that names this entry. A second terminate (or any state call
+    /// after the first one claimed it) is refused: it would re-use `terminate_record`.
+    terminate_claimed: AtomicBool,
     /// The terminate call waiting for this entry to drain.
     terminate: AtomicPtr<CallRecord>,
     /// Storage for the terminate call's record when this entry holds it.
@@ -251,6 +254,7 @@ impl OffloadEntry {
             adapter: ptr::from_ref(adapter),
             io: Rundown::new_closed(),
             published: AtomicBool::new(NOT_PUBLISHED),
+            terminate_claimed: AtomicBool::new(false),
             terminate: AtomicPtr::new(ptr::null_mut()),
             terminate_record: CallRecord::new(),
         };
@@ -328,8 +332,41 @@ impl OffloadEntry {
         }
     }
 
-    /// MiniportTerminateOffload: no new I/O is forwarded on this entry.
+    /// A state call (update, invalidate, query, or an initiate naming it as a linker) holds the
+    /// entry until its completion has read it: one reference on the same count as I/O, so a
+    /// terminate that completes first waits for it before the entry is freed. False (the call
+    /// must be refused) once a terminate has begun.
+    pub fn try_hold(&self) -> bool {
+        self.io.try_acquire(1)
+    }
+
+    /// Ends a hold taken with [`OffloadEntry::try_hold`]. May free the entry.
+    ///
+    /// # Safety
+    /// `this` is a live entry on which the caller holds one reference from `try_hold`.
+    pub unsafe fn release_hold(this: NonNull<Self>) {
+        // SAFETY: the caller's hold keeps the entry live until this release.
+        unsafe { Self::end_io(this, 1) };
+    }
+
+    /// Claims the entry for one terminate call. False if another terminate already claimed it
+    /// (the host broke its per-object serialisation; the call must be refused).
+    pub fn try_claim_terminate(&self) -> bool {
+        self.terminate_claimed
+            .compare_exchange(false, true, Ordering::AcqRel, Ordering::Acquire)
+            .is_ok()
+    }
+
+    /// Gives back a claim of a terminate that is refused after all (another entry of the same
+    /// list was claimed already). Only the claimer calls it, before anything else changed.
+    pub fn unclaim_terminate(&self) {
+        self.terminate_claimed.store(false, Ordering::Release);
+    }
+
+    /// MiniportTerminateOffload, after [`OffloadEntry::try_claim_terminate`]: no new I/O or
+    /// state call is forwarded on this entry.
     pub fn begin_terminate(&self) {
+        debug_assert!(self.terminate_claimed.load(Ordering::Relaxed));
         // The offload reference is held, so this never reports a drain.
         let _ = self.io.close();
     }
@@ -351,8 +388,10 @@ impl OffloadEntry {
         }
     }
 
-    /// This entry's embedded record, for a terminate call it holds.
+    /// This entry's embedded record, for the terminate call that claimed the entry (so at most
+    /// one call ever uses it).
     pub fn claim_terminate_record(&self) -> &CallRecord {
+        debug_assert!(self.terminate_claimed.load(Ordering::Relaxed));
         self.terminate_record
             .holder
             .store(ptr::from_ref(self).cast_mut(), Ordering::Release);

@@ -17,9 +17,17 @@ use super::{
 
 /// MiniportInitiateOffload, on the host's block list (MOBL view).
 pub fn initiate(adapter: &Adapter, mut tree: BlockTree) {
-    let runnable = adapter.state() == AdapterState::Running && adapter.chimney.upcalls().is_some();
-    if !runnable || !acquire_call(adapter) {
+    if !acquire_call(adapter) {
+        // Halt has closed the request count: nothing can be held any more.
         fail_up(StateOp::Initiate, adapter, tree, NDIS_STATUS_FAILURE);
+        return;
+    }
+    let runnable = adapter.state() == AdapterState::Running && adapter.chimney.upcalls().is_some();
+    if !runnable {
+        // Completed upward while the call's counts are held, like every other upcall: halt
+        // cannot return (and the miniport handle go) before NdisMInitiateOffloadComplete did.
+        fail_up(StateOp::Initiate, adapter, tree, NDIS_STATUS_FAILURE);
+        release_call(adapter);
         return;
     }
     let Some(record) = CallRecord::allocate() else {
@@ -63,7 +71,9 @@ fn prepare_initiate_block(adapter: &Adapter, block: &mut Block) -> Result<(), Nd
         return Ok(()); // placeholder
     }
     let (entry, is_new) = match published_entry(block) {
-        Some(entry) => (NonNull::from(entry), false),
+        // A linker: held until the completion has read it; refused if it is being terminated.
+        Some(entry) if entry.try_hold() => (NonNull::from(entry), false),
+        Some(_) => return Err(NDIS_STATUS_FAILURE),
         None => {
             let upper = offload_handle(block);
             (
@@ -78,6 +88,9 @@ fn prepare_initiate_block(adapter: &Adapter, block: &mut Block) -> Result<(), Nd
         if is_new {
             // SAFETY: the new entry's offload reference, released once; nothing else knows it.
             unsafe { OffloadEntry::end_offload(NonNull::from(entry), ptr::null()) };
+        } else {
+            // SAFETY: the linker's hold taken above, released once.
+            unsafe { OffloadEntry::release_hold(NonNull::from(entry)) };
         }
         return Err(status);
     }
@@ -147,7 +160,10 @@ fn undo_initiate(tree: &mut BlockTree, prepared: usize) {
         let entry = unsafe { OffloadEntry::from_handle(handle) };
         undo_chain(entry, block.net_buffer_list_chain);
         set_offload_handle(block, entry.upper_handle());
-        if !entry.is_published() {
+        if entry.is_published() {
+            // SAFETY: the linker's hold from prepare_initiate_block, released once.
+            unsafe { OffloadEntry::release_hold(NonNull::from(entry)) };
+        } else {
             // SAFETY: the unpublished new entry's offload reference, released once.
             unsafe { OffloadEntry::end_offload(NonNull::from(entry), ptr::null()) };
         }
@@ -196,13 +212,15 @@ pub unsafe fn initiate_complete(mut tree: BlockTree) {
         if !offloaded {
             reclaim_chain(block, record);
         }
-        if !entry.is_published() {
-            if offloaded {
-                entry.publish();
-            } else {
-                // SAFETY: the failed new entry's offload reference, released once.
-                unsafe { OffloadEntry::end_offload(NonNull::from(entry), ptr::null()) };
-            }
+        if entry.is_published() {
+            // SAFETY: the linker's hold from prepare_initiate_block; the entry is not touched
+            // after it ends.
+            unsafe { OffloadEntry::release_hold(NonNull::from(entry)) };
+        } else if offloaded {
+            entry.publish();
+        } else {
+            // SAFETY: the failed new entry's offload reference, released once.
+            unsafe { OffloadEntry::end_offload(NonNull::from(entry), ptr::null()) };
         }
     });
     // The list is in the host's view again.

@@ -26,6 +26,15 @@ pub fn simple(op: StateOp, adapter: &Adapter, mut tree: BlockTree) {
         fail_up(op, adapter, tree, NDIS_STATUS_FAILURE);
         return;
     };
+    if !hold_all(&mut tree) {
+        // SAFETY: the record was never attached; nothing else refers to it.
+        unsafe { CallRecord::free(record) };
+        release_call(adapter);
+        // A terminate of one of these entries is in flight: the entry may be gone before this
+        // call could complete, so it is refused.
+        fail_up(op, adapter, tree, NDIS_STATUS_FAILURE);
+        return;
+    }
     // SAFETY: fresh record, ours until the completion frees it.
     let record = unsafe { record.as_ref() };
     tree.for_each(|block| {
@@ -36,6 +45,42 @@ pub fn simple(op: StateOp, adapter: &Adapter, mut tree: BlockTree) {
     attach_record(record, op, adapter, &mut tree);
     // SAFETY: the call references were taken above.
     unsafe { call_down(op, adapter.binding(), tree) };
+}
+
+/// Holds every entry the list names until the completion has read it (see
+/// [`OffloadEntry::try_hold`]). If one is being terminated, gives back the holds taken and
+/// returns false.
+fn hold_all(tree: &mut BlockTree) -> bool {
+    let mut held = 0usize;
+    let mut refused = false;
+    tree.for_each(|block| {
+        if refused {
+            return;
+        }
+        if let Some(entry) = published_entry(block) {
+            if entry.try_hold() {
+                held += 1;
+            } else {
+                refused = true;
+            }
+        }
+    });
+    if !refused {
+        return true;
+    }
+    // Same walk order: the first `held` entries carry our holds.
+    tree.for_each(|block| {
+        if held == 0 {
+            return;
+        }
+        if let Some(entry) = published_entry(block) {
+            held -= 1;
+            // SAFETY: the hold taken above; the entry stays published (and live) until a
+            // terminate, which waits for this hold, so `published_entry` found it again.
+            unsafe { OffloadEntry::release_hold(NonNull::from(entry)) };
+        }
+    });
+    false
 }
 
 /// Protocol{Update,Invalidate,Query}OffloadComplete.
@@ -54,9 +99,13 @@ pub unsafe fn simple_complete(op: StateOp, mut tree: BlockTree) {
         if handle.is_null() {
             return;
         }
-        // SAFETY: we put our entry's handle here on the way down.
+        // SAFETY: we put our entry's handle here on the way down, and the call's hold keeps
+        // the entry alive until released just below.
         let entry = unsafe { OffloadEntry::from_handle(handle) };
         restore_upper_view(block, entry.upper_handle());
+        // SAFETY: the hold `hold_all` took for this block; nothing here touches the entry
+        // afterwards (a terminate waiting for it may complete upward inside).
+        unsafe { OffloadEntry::release_hold(NonNull::from(entry)) };
     });
     // The list is in the host's view again.
     complete_up(op, adapter, tree);

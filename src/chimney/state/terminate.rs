@@ -18,6 +18,12 @@ pub fn terminate(adapter: &Adapter, mut tree: BlockTree) {
         fail_up(StateOp::Terminate, adapter, tree, NDIS_STATUS_FAILURE);
         return;
     }
+    if !claim_all(&mut tree) {
+        release_call(adapter);
+        // Another terminate of one of these entries is in flight: refused, nothing changed.
+        fail_up(StateOp::Terminate, adapter, tree, NDIS_STATUS_FAILURE);
+        return;
+    }
     let mut holder: Option<&OffloadEntry> = None;
     tree.for_each(|block| {
         if let Some(entry) = published_entry(block) {
@@ -42,6 +48,40 @@ pub fn terminate(adapter: &Adapter, mut tree: BlockTree) {
     attach_record(record, StateOp::Terminate, adapter, &mut tree);
     // SAFETY: the call references were taken above.
     unsafe { call_down(StateOp::Terminate, adapter.binding(), tree) };
+}
+
+/// Claims every entry the list names for this terminate. If one is claimed already (the host
+/// sent a second terminate for it while the first is in flight), gives back the claims taken
+/// and returns false: the call must be refused before anything else changes.
+fn claim_all(tree: &mut BlockTree) -> bool {
+    let mut claimed = 0usize;
+    let mut conflict = false;
+    tree.for_each(|block| {
+        if conflict {
+            return;
+        }
+        if let Some(entry) = published_entry(block) {
+            if entry.try_claim_terminate() {
+                claimed += 1;
+            } else {
+                conflict = true;
+            }
+        }
+    });
+    if !conflict {
+        return true;
+    }
+    // Same walk order: the first `claimed` entries are ours to give back.
+    tree.for_each(|block| {
+        if claimed == 0 {
+            return;
+        }
+        if let Some(entry) = published_entry(block) {
+            entry.unclaim_terminate();
+            claimed -= 1;
+        }
+    });
+    false
 }
 
 /// ProtocolTerminateOffloadComplete: hand back returned send data, end every entry's offload,

@@ -248,6 +248,9 @@ pub struct HCall {
     pub blocks: Vec<HBlock>,
     /// Send NBLs handed over in the TCP block's NetBufferListChain.
     pub chain: Vec<usize>,
+    /// Issued against tcpip's per-object serialisation (a misbehaving host): if the driver
+    /// refuses it, its completion changes nothing the host knows.
+    pub rogue: bool,
 }
 
 /// A chimney NBL the host posted.
