@@ -108,3 +108,30 @@ fn linking_initiate_on_a_terminating_neighbor_is_refused() {
     assert_eq!(m.conn_state(c), ConnState::Terminated);
     unload_clean(m);
 }
+
+/// Not a rogue host: PnP halts the virtual miniport while an initiate refused for not running
+/// is still completing upward. Halt must wait for that upcall.
+#[test]
+fn initiate_refused_while_paused_holds_halt_until_its_completion_returned() {
+    let mut m = one_chimney_adapter(ChimneyPolicy::default(), 6);
+    assert_eq!(m.pause_miniport(A), NDIS_STATUS_SUCCESS);
+    m.halt_during_next_initiate_completion(A);
+    let c = m
+        .host_offload_with(
+            A,
+            OffloadSpec {
+                force: true,
+                ..OffloadSpec::default()
+            },
+        )
+        .expect("issued");
+    m.run_until_idle();
+    assert_eq!(m.conn_state(c), ConnState::Failed(NDIS_STATUS_FAILURE));
+    let r = unload_clean(m);
+    assert_eq!(r.check_runs("chimney_complete.halt_started"), 1, "{r}");
+    assert_eq!(
+        r.check_runs("chimney_complete.miniport_outlives_call"),
+        1,
+        "{r}"
+    );
+}

@@ -161,6 +161,13 @@ impl Model {
         super::host::rogue(Op::Query, c)
     }
 
+    /// During the next NdisMInitiateOffloadComplete on `a`, PnP halts the virtual miniport on
+    /// the worker thread; the completion goes on once the halt returned or waits for the driver.
+    /// The verifier then checks that the halt did not return before the completion did.
+    pub fn halt_during_next_initiate_completion(&mut self, a: AdapterId) {
+        world::with(|w| w.chimney.halt_in_completion = Some(a.0));
+    }
+
     /// The host uploads everything offloaded through virtual miniport `a` and waits.
     pub fn host_upload_all(&mut self, a: AdapterId) {
         super::host::upload_all(a.0);
