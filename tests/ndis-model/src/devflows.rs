@@ -342,7 +342,7 @@ pub fn surprise_remove(a: usize) {
         device_pnp_event: device_pnp_event::SURPRISE_REMOVED,
         information_buffer: ptr::null_mut(),
         information_buffer_length: 0,
-        ndis_reserved: [0; 2],
+        ndis_reserved: [0; 16],
     });
     let ep: *mut NetDevicePnpEvent = &raw mut *ev;
     // SAFETY: the driver's registered MiniportDevicePnPEventNotify with its adapter context.
