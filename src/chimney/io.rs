@@ -54,19 +54,19 @@ pub unsafe fn post(
     let binding = adapter.binding();
     // Nothing is forwarded once a pause/halt began, the lower binding paused or closes, or the
     // connection is being terminated.
-    if !adapter.io.try_acquire(count) {
+    if !adapter.nbls_in_flight.try_acquire(count) {
         refuse(kind, adapter, chain);
         return NDIS_STATUS_PENDING;
     }
-    if !binding.sends.try_acquire(count) {
+    if !binding.nbls_below.try_acquire(count) {
         refuse(kind, adapter, chain);
-        adapter.release_io(count);
+        adapter.release_nbls(count);
         return NDIS_STATUS_PENDING;
     }
     if !entry.try_start_io(count) {
         refuse(kind, adapter, chain);
-        adapter.release_io(count);
-        binding.sends.release(count);
+        adapter.release_nbls(count);
+        binding.nbls_below.release(count);
         return NDIS_STATUS_PENDING;
     }
     let owner = ptr::from_ref(entry).cast_mut().cast::<c_void>();
@@ -86,8 +86,8 @@ pub unsafe fn post(
         refuse(kind, adapter, chain);
         // SAFETY: ends the references taken above; the entry stays published meanwhile.
         unsafe { OffloadEntry::end_io(NonNull::from(entry), count) };
-        adapter.release_io(count);
-        binding.sends.release(count);
+        adapter.release_nbls(count);
+        binding.nbls_below.release(count);
         return NDIS_STATUS_PENDING;
     }
     let handle = entry.handle_ptr();
@@ -202,8 +202,8 @@ fn flush(
         unsafe { OffloadEntry::end_io(NonNull::from(entry), count) };
     }
     // The binding's count last (see `Binding`).
-    binding.adapter.release_io(count);
-    binding.sends.release(count);
+    binding.adapter.release_nbls(count);
+    binding.nbls_below.release(count);
 }
 
 /// ProtocolTcpOffloadReceiveIndicate: pass the indication to the host on its own handle. If the
@@ -230,7 +230,7 @@ pub unsafe fn receive_indicate(
     else {
         return NDIS_STATUS_OFFLOAD_DATA_NOT_ACCEPTED;
     };
-    if !binding.requests.try_acquire(1) {
+    if !binding.handle_users.try_acquire(1) {
         return NDIS_STATUS_OFFLOAD_DATA_NOT_ACCEPTED;
     }
     // SAFETY: the host's handle for this connection, the target's NBL, status and
@@ -238,7 +238,7 @@ pub unsafe fn receive_indicate(
     let result = unsafe { indicate(entry.upper_handle().cast(), nbl, status, bytes_consumed) };
     if result != NDIS_STATUS_SUCCESS {
         // The target owns the NBL again now.
-        binding.requests.release(1);
+        binding.handle_users.release(1);
     }
     result
 }
@@ -272,6 +272,6 @@ pub fn receive_return(adapter: &Adapter, chain: NblChain) -> NdisStatus {
     // SAFETY: the binding stays open while these indications hold request references on it;
     // the NBLs are the target's. Synchronous. No lock is held.
     unsafe { NdisOffloadTcpReceiveReturn(binding.handle(), chain.as_ptr()) };
-    binding.requests.release(count);
+    binding.handle_users.release(count);
     NDIS_STATUS_SUCCESS
 }

@@ -10,7 +10,6 @@
 //! per-adapter NdisMiniportHandle; indicate up = the host's handle saved in the entry; receive
 //! return down = our lower binding handle.
 
-mod blocks;
 mod io;
 mod state;
 
@@ -29,7 +28,7 @@ use crate::ndis::{
 };
 use crate::state::{Adapter, Binding, StateOp};
 
-use blocks::BlockTree;
+use crate::kernel::blocks::{self, BlockTree};
 use io::IoKind;
 
 /// Registers the provider (miniport-edge) handlers. Called from MiniportSetOptions.

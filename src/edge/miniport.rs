@@ -5,10 +5,9 @@ use core::ffi::c_void;
 use core::ptr;
 
 use crate::glue::trace;
-use crate::kernel::NblChain;
+use crate::kernel::{MiniportHandle, NblChain};
 use crate::ndis::imports::{
-    NdisCancelSendNetBufferLists, NdisIfAddIfStackEntry, NdisIfDeleteIfStackEntry,
-    NdisMSetMiniportAttributes,
+    NdisIfAddIfStackEntry, NdisIfDeleteIfStackEntry, NdisMSetMiniportAttributes,
 };
 use crate::ndis::{
     MiniportAdapterAttributes, MiniportAdapterGeneralAttributes,
@@ -26,7 +25,7 @@ use crate::ndis::{
     oids,
 };
 use crate::passthrough::{oid, receive, send};
-use crate::state::{Adapter, AdapterState};
+use crate::state::{Adapter, AdapterState, Forward, Path};
 
 use super::{NDIS_MAJOR_VERSION, NDIS_MINOR_VERSION};
 
@@ -111,7 +110,7 @@ unsafe extern "system" fn initialize(
     // unbind waits for this initialize to return before freeing it.
     let adapter = unsafe { Adapter::from_context(context) };
     // Held for the whole handler: dropping it is the handler's last access (unbind waits for it).
-    let running = adapter.handlers.enter();
+    let running = adapter.running_handlers.enter();
     debug_assert!(running.is_some(), "MiniportInitializeEx after unbind");
     let status = initialize_adapter(adapter, miniport_handle, parameters.if_index);
     drop(running);
@@ -132,7 +131,7 @@ fn initialize_adapter(adapter: &Adapter, miniport_handle: NdisHandle, if_index: 
     }
     add_if_stack_entry(adapter, if_index);
     crate::chimney::on_initialize(adapter, miniport_handle);
-    let reopened = adapter.requests.reopen() && adapter.chimney.offloads.reopen();
+    let reopened = adapter.handle_users.reopen() && adapter.chimney.live_entries.reopen();
     debug_assert!(reopened, "rundowns not closed before initialize");
     adapter.set_state(AdapterState::Paused);
     trace!("virtual miniport initialized");
@@ -264,13 +263,29 @@ unsafe fn adapter<'a>(context: NdisHandle) -> &'a Adapter {
     unsafe { Adapter::from_context(context) }
 }
 
+/// The adapter and its miniport handle, for a handler NDIS calls on an initialized miniport.
+///
+/// # Safety
+/// As [`adapter`]; and the handler is one NDIS calls only between a successful
+/// MiniportInitializeEx and the return of MiniportHaltEx (data path, OIDs, chimney), so the
+/// miniport handle stays valid for the call.
+pub(crate) unsafe fn adapter_and_handle<'a>(
+    context: NdisHandle,
+) -> (&'a Adapter, MiniportHandle<'a>) {
+    // SAFETY: the caller's contract.
+    let adapter = unsafe { adapter(context) };
+    // SAFETY: NDIS keeps the miniport initialized while it calls this handler (contract).
+    let miniport = unsafe { MiniportHandle::new(adapter.miniport_handle()) };
+    (adapter, miniport)
+}
+
 /// MiniportHaltEx (PASSIVE): after a pause. Waits, on events, until every forwarded OID and
 /// in-flight operation has drained, then forgets the miniport handle.
 unsafe extern "system" fn halt(context: NdisHandle, action: u32) {
     // SAFETY: see `adapter`.
     let adapter = unsafe { adapter(context) };
     // Held for the whole handler: dropping it is the handler's last access (unbind waits for it).
-    let running = adapter.handlers.enter();
+    let running = adapter.running_handlers.enter();
     debug_assert!(running.is_some(), "MiniportHaltEx after unbind");
     trace!("MiniportHaltEx, action {}", action);
     halt_adapter(adapter);
@@ -279,11 +294,11 @@ unsafe extern "system" fn halt(context: NdisHandle, action: u32) {
 
 fn halt_adapter(adapter: &Adapter) {
     adapter.set_state(AdapterState::Halting);
-    adapter.drain_io();
+    adapter.drain_nbls();
     // Offloaded state must be gone (the host uploads when it unbinds); terminates still need
     // the request rundown, so it closes last.
-    adapter.chimney.offloads.drain();
-    adapter.requests.drain();
+    adapter.chimney.live_entries.drain();
+    adapter.handle_users.drain();
     delete_if_stack_entry(adapter);
     adapter.set_miniport_handle(ptr::null_mut());
     adapter.set_state(AdapterState::Absent);
@@ -311,7 +326,7 @@ unsafe extern "system" fn restart(
 ) -> NdisStatus {
     // SAFETY: see `adapter`.
     let adapter = unsafe { adapter(context) };
-    if !adapter.io.reopen() {
+    if !adapter.nbls_in_flight.reopen() {
         return NDIS_STATUS_FAILURE;
     }
     adapter.set_state(AdapterState::Running);
@@ -334,11 +349,11 @@ unsafe extern "system" fn send_net_buffer_lists(
     port: NdisPortNumber,
     flags: u32,
 ) {
-    // SAFETY: see `adapter`.
-    let adapter = unsafe { adapter(context) };
+    // SAFETY: MiniportSendNetBufferLists is called only on an initialized miniport.
+    let (adapter, miniport) = unsafe { adapter_and_handle(context) };
     // SAFETY: the chain is the host's, handed to us until we complete it.
     let chain = unsafe { NblChain::from_raw(net_buffer_lists) };
-    send::send(adapter, chain, port, flags);
+    send::send(adapter, miniport, chain, port, flags);
 }
 
 unsafe extern "system" fn return_net_buffer_lists(
@@ -356,13 +371,11 @@ unsafe extern "system" fn return_net_buffer_lists(
 unsafe extern "system" fn cancel_send(context: NdisHandle, cancel_id: *mut c_void) {
     // SAFETY: see `adapter`.
     let adapter = unsafe { adapter(context) };
-    let binding = adapter.binding();
-    let Some(_open) = binding.requests.enter() else {
+    let Some(token) = Forward::acquire(adapter, Path::BindingOnly, 1) else {
         return;
     };
-    // SAFETY: the binding is open (the guard holds a request reference); sends carry the host's
-    // CancelId in their NetBufferListInfo, which we forward untouched. No lock is held.
-    unsafe { NdisCancelSendNetBufferLists(binding.handle(), cancel_id) };
+    // Sends carry the host's CancelId in their NetBufferListInfo, which we forward untouched.
+    token.lower().cancel_sends(cancel_id);
 }
 
 unsafe extern "system" fn cancel_oid_request(context: NdisHandle, request_id: *mut c_void) {

@@ -6,7 +6,7 @@ use core::ptr;
 
 use crate::glue::trace;
 use crate::kernel::strings::{ascii_to_utf16, ndis_string_slice, static_ndis_string};
-use crate::kernel::{NblChain, PoolBox};
+use crate::kernel::{BindingHandle, NblChain, PoolBox};
 use crate::ndis::imports::{
     NdisCloseAdapterEx, NdisCloseConfiguration, NdisIMCancelInitializeDeviceInstance,
     NdisIMDeInitializeDeviceInstance, NdisIMInitializeDeviceInstanceEx, NdisOpenAdapterEx,
@@ -127,7 +127,7 @@ unsafe extern "system" fn bind_adapter(
         close_lower(&new_binding);
         return NDIS_STATUS_FAILURE;
     }
-    let reopened = new_binding.requests.reopen();
+    let reopened = new_binding.handle_users.reopen();
     debug_assert!(reopened);
     new_binding.set_state(BindingState::Paused);
 
@@ -143,8 +143,8 @@ unsafe extern "system" fn bind_adapter(
             status
         );
         GLOBALS.bindings.lock().remove(binding);
-        binding.adapter.handlers.drain();
-        binding.requests.drain();
+        binding.adapter.running_handlers.drain();
+        binding.handle_users.drain();
         close_lower(binding);
         // SAFETY: the binding is unpublished, closed and drained; nobody else holds it.
         drop(unsafe { PoolBox::from_raw(binding_ptr) });
@@ -336,10 +336,10 @@ unsafe extern "system" fn unbind_adapter(
     GLOBALS.bindings.lock().remove(binding);
     stop_miniport(binding);
     // The halt (or failed initialize) has changed the state but may not have returned yet.
-    binding.adapter.handlers.drain();
+    binding.adapter.running_handlers.drain();
     binding.set_state(BindingState::Closing);
-    binding.sends.drain();
-    binding.requests.drain();
+    binding.nbls_below.drain();
+    binding.handle_users.drain();
     close_lower(binding);
     // SAFETY: the binding came from PoolBox::into_raw in bind; it is unpublished, its miniport
     // is gone, everything on it drained and the adapter closed: NDIS holds no reference to it.
@@ -382,13 +382,13 @@ unsafe extern "system" fn net_pnp_event(
     match event.net_event {
         net_event::PAUSE => {
             binding.set_state(BindingState::Pausing);
-            binding.sends.drain();
+            binding.nbls_below.drain();
             binding.set_state(BindingState::Paused);
             NDIS_STATUS_SUCCESS
         }
         net_event::RESTART => {
             // Reopen fails only if the binding was not paused; it stays as it is then.
-            let _ = binding.sends.reopen();
+            let _ = binding.nbls_below.reopen();
             binding.set_state(BindingState::Running);
             NDIS_STATUS_SUCCESS
         }
@@ -419,7 +419,7 @@ fn reenable_by_name(name: *const UnicodeString, length: u32) -> NdisStatus {
     let found = GLOBALS
         .bindings
         .lock()
-        .find(|b| b.device_name.get().eq_ignore_ascii_case(name) && b.requests.try_acquire(1));
+        .find(|b| b.device_name.get().eq_ignore_ascii_case(name) && b.handle_users.try_acquire(1));
     let Some(binding) = found else {
         return NDIS_STATUS_SUCCESS;
     };
@@ -427,7 +427,7 @@ fn reenable_by_name(name: *const UnicodeString, length: u32) -> NdisStatus {
     // unlinks it, then drains `requests` before freeing it.
     let binding = unsafe { &*binding };
     let status = start_miniport(binding);
-    binding.requests.release(1);
+    binding.handle_users.release(1);
     status
 }
 
@@ -464,10 +464,12 @@ unsafe extern "system" fn receive_net_buffer_lists(
 ) {
     // SAFETY: see `binding`.
     let binding = unsafe { binding(context) };
+    // SAFETY: NDIS indicates receives only on an open binding, which stays open for the call.
+    let lower = unsafe { BindingHandle::new(binding.handle()) };
     // SAFETY: the lower miniport's NBLs, ours until returned (or until this call returns, with
     // NDIS_RECEIVE_FLAGS_RESOURCES).
     let chain = unsafe { NblChain::from_raw(net_buffer_lists) };
-    receive::receive(binding, chain, port, flags);
+    receive::receive(binding, lower, chain, port, flags);
 }
 
 unsafe extern "system" fn send_net_buffer_lists_complete(

@@ -194,6 +194,45 @@ impl NblChain {
         n
     }
 
+    /// Pushes the driver's context on every NBL (saving its SourceHandle, and `owner`), then,
+    /// with `source`, sets SourceHandle to it. All or nothing: on a failure every context pushed
+    /// so far is popped again (SourceHandles restored) and the status is returned.
+    pub fn push_contexts(
+        &self,
+        owner: *mut c_void,
+        source: Option<NdisHandle>,
+    ) -> Result<(), NdisStatus> {
+        let mut pushed = 0u32;
+        let mut failure = None;
+        for nbl in self.iter() {
+            if let Err(status) = nbl.push_context(nbl.source_handle(), owner) {
+                failure = Some(status);
+                break;
+            }
+            if let Some(source) = source {
+                nbl.set_source_handle(source);
+            }
+            pushed += 1;
+        }
+        let Some(status) = failure else {
+            return Ok(());
+        };
+        for nbl in self.iter().take(pushed as usize) {
+            let _ = nbl.pop_context_and_restore();
+        }
+        Err(status)
+    }
+
+    /// Pops the driver's context off every NBL, restoring SourceHandles; returns how many.
+    pub fn pop_contexts(&self) -> u32 {
+        let mut count = 0u32;
+        for nbl in self.iter() {
+            let _ = nbl.pop_context_and_restore();
+            count += 1;
+        }
+        count
+    }
+
     /// Takes the chain apart: yields each NBL with its `Next` cleared.
     pub fn into_detached(self) -> Detached {
         Detached { next: self.head }

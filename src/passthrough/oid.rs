@@ -6,18 +6,13 @@
 //! needs no table: NdisCancelOidRequest takes the RequestId, which the clone shares.
 
 use core::ffi::c_void;
-use core::ptr;
 
-use crate::kernel::POOL_TAG;
-use crate::ndis::imports::{
-    NdisAllocateCloneOidRequest, NdisCancelOidRequest, NdisFreeCloneOidRequest,
-    NdisMOidRequestComplete, NdisOidRequest,
-};
+use crate::kernel::{OidClone, OidForwarded};
 use crate::ndis::{
     NDIS_DEVICE_STATE_UNSPECIFIED, NDIS_STATUS_CLOSING, NDIS_STATUS_PENDING, NDIS_STATUS_SUCCESS,
     NdisOidRequest, NdisPnpCapabilities, NdisStatus, oids, request_type,
 };
-use crate::state::{Adapter, Binding};
+use crate::state::{Adapter, Binding, Forward, Path};
 
 /// OIDs the lower miniport gets through its own power management (MUX handles them locally).
 fn handled_locally(oid: u32) -> bool {
@@ -29,7 +24,7 @@ fn handled_locally(oid: u32) -> bool {
 /// # Safety
 /// `request` is the live NDIS_OID_REQUEST NDIS passed to MiniportOidRequest.
 pub unsafe fn request(adapter: &Adapter, request: *mut NdisOidRequest) -> NdisStatus {
-    // SAFETY: caller contract.
+    // SAFETY: the caller's contract: NDIS's live request, ours until we complete it.
     let original = unsafe { &mut *request };
     // SAFETY: Oid is the first field of every arm of the DATA union.
     let oid = unsafe { original.data.query_set.oid };
@@ -40,44 +35,32 @@ pub unsafe fn request(adapter: &Adapter, request: *mut NdisOidRequest) -> NdisSt
         return NDIS_STATUS_SUCCESS;
     }
     let request_id = original.request_id;
-    let binding = adapter.binding();
-    if !adapter.requests.try_acquire(1) {
+    let Some(token) = Forward::acquire(adapter, Path::Requests, 1) else {
         return NDIS_STATUS_CLOSING;
-    }
-    if !binding.requests.try_acquire(1) {
-        adapter.requests.release(1);
-        return NDIS_STATUS_CLOSING;
-    }
-    let lower_handle = binding.handle();
-    let mut clone: *mut NdisOidRequest = ptr::null_mut();
-    // SAFETY: the binding is open (requests acquired); `request` is live (caller contract).
-    let status =
-        unsafe { NdisAllocateCloneOidRequest(lower_handle, request, POOL_TAG, &raw mut clone) };
-    if status != NDIS_STATUS_SUCCESS || clone.is_null() {
-        release(adapter, binding);
-        return if status == NDIS_STATUS_SUCCESS {
-            crate::ndis::NDIS_STATUS_RESOURCES
-        } else {
-            status
-        };
-    }
-    // SAFETY: the clone is ours until it completes; SourceReserved belongs to its source (us).
-    let clone_ref = unsafe { &mut *clone };
+    };
+    let lower = token.lower();
+    let mut clone = match lower.clone_oid(original) {
+        Ok(clone) => clone,
+        Err(status) => return status,
+    };
+    let clone_ref = clone.get_mut();
     // RequestId is copied explicitly so a cancel by the original's id reaches the clone.
     clone_ref.request_id = request_id;
+    // SourceReserved belongs to the clone's source (us): the original and the adapter.
     clone_ref.source_reserved = [request.cast::<c_void>(), adapter.as_context()];
-    // SAFETY: the clone is a valid request for this binding. No lock is held.
-    let status = unsafe { NdisOidRequest(lower_handle, clone) };
-    if status == NDIS_STATUS_PENDING {
-        // ProtocolOidRequestComplete finishes it, then NdisMOidRequestComplete.
-        return NDIS_STATUS_PENDING;
+    match lower.oid_request(clone) {
+        OidForwarded::Pending => {
+            // ProtocolOidRequestComplete finishes it, then NdisMOidRequestComplete.
+            token.hand_over();
+            NDIS_STATUS_PENDING
+        }
+        OidForwarded::Done(clone, status) => {
+            // Completed synchronously: the status goes back as our return value (no
+            // NdisMOidRequestComplete for a request we do not pend).
+            finish(&token, clone, status);
+            status
+        }
     }
-    // Completed synchronously: the status goes back as our return value (no
-    // NdisMOidRequestComplete for a request we do not pend).
-    // SAFETY: the lower driver is done with the clone; the original is live.
-    unsafe { finish(binding, clone, status) };
-    release(adapter, binding);
-    status
 }
 
 /// ProtocolOidRequestComplete for a clone we forwarded.
@@ -85,46 +68,32 @@ pub unsafe fn request(adapter: &Adapter, request: *mut NdisOidRequest) -> NdisSt
 /// # Safety
 /// `clone` is a request this driver cloned and forwarded on `binding`, now completed.
 pub unsafe fn complete(binding: &Binding, clone: *mut NdisOidRequest, status: NdisStatus) {
-    // SAFETY: caller contract; SourceReserved was filled in `request`.
-    let (original, adapter_context) = unsafe {
-        let reserved = (*clone).source_reserved;
-        (reserved[0].cast::<NdisOidRequest>(), reserved[1])
+    // SAFETY: the caller's contract.
+    let Some(clone) = (unsafe { OidClone::from_completed(clone) }) else {
+        return;
     };
-    // SAFETY: SourceReserved[1] is the adapter this request was forwarded for; it cannot halt
-    // while its `requests` rundown holds this request.
-    let adapter = unsafe { Adapter::from_context(adapter_context) };
-    // SAFETY: caller contract.
-    unsafe { finish(binding, clone, status) };
-    // SAFETY: the original request is pending at NDIS until this completion; the miniport
-    // handle is valid (requests rundown). No lock is held.
-    unsafe { NdisMOidRequestComplete(adapter.miniport_handle(), original, status) };
-    release(adapter, binding);
+    let [original, adapter_context] = clone.get().source_reserved;
+    debug_assert!(core::ptr::eq(adapter_context, binding.adapter.as_context()));
+    // SAFETY: `request` pended this clone, handing its Requests counts over.
+    let token = unsafe { Forward::completed(&binding.adapter, Path::Requests, 1, None) };
+    finish(&token, clone, status);
+    // SAFETY: the original request is pending at NDIS until this completion (SourceReserved[0],
+    // set by `request` when it pended it).
+    unsafe { token.miniport().oid_complete(original.cast(), status) };
+    // The token's counts end here, the binding's last.
 }
 
 /// Copies the lower driver's results into the original, post-processes, frees the clone.
-/// References are released by the caller, after the original has been completed.
-///
-/// # Safety
-/// `clone` is a completed clone whose SourceReserved[0] is the live original request.
-unsafe fn finish(binding: &Binding, clone: *mut NdisOidRequest, status: NdisStatus) {
-    // SAFETY: caller contract.
-    let original = unsafe { (*clone).source_reserved[0].cast::<NdisOidRequest>() };
-    // SAFETY: the clone is valid until freed below.
-    let clone_ref = unsafe { &*clone };
-    // SAFETY: the original is pending at NDIS until we complete it; nothing else touches it.
+fn finish(token: &Forward<'_>, clone: OidClone, status: NdisStatus) {
+    let original = clone.get().source_reserved[0].cast::<NdisOidRequest>();
+    // SAFETY: SourceReserved[0] is the original request, pending at NDIS until we complete it
+    // (or return from MiniportOidRequest); nothing else touches it meanwhile.
     let original = unsafe { &mut *original };
-    copy_results(clone_ref, original);
+    copy_results(clone.get(), original);
     if status == NDIS_STATUS_SUCCESS {
         post_process(original);
     }
-    // SAFETY: the clone came from NdisAllocateCloneOidRequest on this binding and is freed once.
-    unsafe { NdisFreeCloneOidRequest(binding.handle(), clone) };
-}
-
-/// Ends a forwarded request's references, the binding's last (see `Binding`).
-fn release(adapter: &Adapter, binding: &Binding) {
-    adapter.requests.release(1);
-    binding.requests.release(1);
+    token.lower().free_clone(clone);
 }
 
 /// Copies the output counters of `clone` into `original` (the buffer itself is shared).
@@ -181,11 +150,9 @@ fn post_process(original: &NdisOidRequest) {
     reason = "RequestId is an opaque tag that only NDIS compares"
 )]
 pub fn cancel(adapter: &Adapter, request_id: *mut c_void) {
-    let binding = adapter.binding();
-    let Some(_open) = binding.requests.enter() else {
+    let Some(token) = Forward::acquire(adapter, Path::BindingOnly, 1) else {
         return;
     };
-    // SAFETY: the binding is open (the guard holds a request reference). Cancelling an id that
-    // is no longer pending is a no-op in NDIS. No lock is held.
-    unsafe { NdisCancelOidRequest(binding.handle(), request_id) };
+    // Cancelling an id that is no longer pending is a no-op in NDIS.
+    token.lower().cancel_oid(request_id);
 }

@@ -58,20 +58,20 @@ pub struct Adapter {
     state: AtomicU32,
     /// Data-path operations in flight through the miniport edge: host sends not yet completed
     /// up, receive indications not yet returned. Open only while Running.
-    pub io: Rundown,
-    io_drained: Event,
+    pub nbls_in_flight: Rundown,
+    nbls_drained: Event,
     /// Set by MiniportPause when it returned PENDING; the drain then calls NdisMPauseComplete.
     pause_pending: AtomicBool,
     /// OIDs forwarded for this miniport and status indications in progress. Open from a
     /// successful initialize until halt.
-    pub requests: Drainable,
+    pub handle_users: Drainable,
     /// Set on every lifecycle transition that unbind may be waiting for.
     pub lifecycle: Event,
     /// MiniportInitializeEx and MiniportHaltEx in progress, each holding a guard for its whole
     /// run. Unbind sees their state changes before they return (the change is not their last
     /// touch of the binding), so before freeing it drains this: each guard's drop is the
     /// handler's very last access.
-    pub handlers: Drainable,
+    pub running_handlers: Drainable,
     /// TCP chimney: upward handlers and live offload entries.
     pub chimney: AdapterChimney,
     /// Our interface index while an interface stack entry (ours over the bound adapter's) is
@@ -84,24 +84,24 @@ impl Adapter {
         Self {
             miniport_handle: AtomicPtr::new(ptr::null_mut()),
             state: AtomicU32::new(AdapterState::Absent as u32),
-            io: Rundown::new_closed(),
-            io_drained: Event::new(),
+            nbls_in_flight: Rundown::new_closed(),
+            nbls_drained: Event::new(),
             pause_pending: AtomicBool::new(false),
-            requests: Drainable::new_closed(),
+            handle_users: Drainable::new_closed(),
             lifecycle: Event::new(),
-            handlers: Drainable::new_closed(),
+            running_handlers: Drainable::new_closed(),
             chimney: AdapterChimney::new(),
             if_stack_higher: AtomicU32::new(0),
         }
     }
 
     pub(super) fn init_in_place(&self) {
-        self.io_drained.init();
-        self.requests.init();
+        self.nbls_drained.init();
+        self.handle_users.init();
         self.lifecycle.init();
-        self.handlers.init();
+        self.running_handlers.init();
         self.chimney.init_in_place();
-        let opened = self.handlers.reopen();
+        let opened = self.running_handlers.reopen();
         debug_assert!(opened);
     }
 
@@ -173,8 +173,8 @@ impl Adapter {
     }
 
     /// Ends `n` data-path operations. The release that drains a pause completes it.
-    pub fn release_io(&self, n: u32) {
-        if self.io.release(n) == Drain::Drained {
+    pub fn release_nbls(&self, n: u32) {
+        if self.nbls_in_flight.release(n) == Drain::Drained {
             self.on_io_drained();
         }
     }
@@ -182,7 +182,7 @@ impl Adapter {
     /// The data path drained. NdisMPauseComplete must be the very last access: once the pause
     /// completed, NDIS may halt the miniport and unbind may free it.
     fn on_io_drained(&self) {
-        self.io_drained.set();
+        self.nbls_drained.set();
         if self.pause_pending.swap(false, Ordering::AcqRel) {
             self.set_state(AdapterState::Paused);
             let handle = self.miniport_handle();
@@ -197,9 +197,9 @@ impl Adapter {
     /// will complete (with NdisMPauseComplete) when the last in-flight operation ends.
     pub fn begin_pause(&self) -> bool {
         self.set_state(AdapterState::Pausing);
-        self.io_drained.reset();
+        self.nbls_drained.reset();
         self.pause_pending.store(true, Ordering::Release);
-        if self.io.close() == Drain::Drained {
+        if self.nbls_in_flight.close() == Drain::Drained {
             // Nothing in flight: nobody else will see the drain, so we complete synchronously,
             // unless (impossible: the count was zero) a releaser already claimed it.
             if self.pause_pending.swap(false, Ordering::AcqRel) {
@@ -211,10 +211,10 @@ impl Adapter {
     }
 
     /// Closes the data path (if still open) and waits until it drained. PASSIVE_LEVEL.
-    pub fn drain_io(&self) {
-        self.io_drained.reset();
-        if self.io.close() == Drain::Pending {
-            self.io_drained.wait();
+    pub fn drain_nbls(&self) {
+        self.nbls_drained.reset();
+        if self.nbls_in_flight.close() == Drain::Pending {
+            self.nbls_drained.wait();
         }
     }
 }

@@ -134,9 +134,9 @@ pub struct Binding {
     pub handle: AtomicPtr<c_void>,
     state: AtomicU32,
     /// Sends forwarded down on this binding and not yet completed (NetEventPause and unbind wait).
-    pub sends: Drainable,
+    pub nbls_below: Drainable,
     /// OIDs forwarded down, PnP references: everything that uses `handle` outside the data path.
-    pub requests: Drainable,
+    pub handle_users: Drainable,
     /// Completion of a pended NdisOpenAdapterEx / NdisCloseAdapterEx.
     pub open_status: AtomicI32,
     pub open_complete: Event,
@@ -157,8 +157,8 @@ impl Binding {
         Self {
             handle: AtomicPtr::new(ptr::null_mut()),
             state: AtomicU32::new(BindingState::Opening as u32),
-            sends: Drainable::new_closed(),
-            requests: Drainable::new_closed(),
+            nbls_below: Drainable::new_closed(),
+            handle_users: Drainable::new_closed(),
             open_status: AtomicI32::new(0),
             open_complete: Event::new(),
             close_complete: Event::new(),
@@ -173,8 +173,8 @@ impl Binding {
 
     /// Initialises the NDIS events in place. Called once, right after the pool allocation.
     pub fn init_in_place(&self) {
-        self.sends.init();
-        self.requests.init();
+        self.nbls_below.init();
+        self.handle_users.init();
         self.open_complete.init();
         self.close_complete.init();
         self.adapter.init_in_place();

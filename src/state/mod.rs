@@ -2,10 +2,12 @@
 
 pub mod adapter;
 pub mod binding;
+pub mod forward;
 pub mod globals;
 pub mod offload;
 
 pub use adapter::{Adapter, AdapterState};
 pub use binding::{Binding, BindingState, LowerParams};
+pub use forward::{Forward, Path};
 pub use globals::GLOBALS;
 pub use offload::{AdapterChimney, CallRecord, OffloadEntry, StateOp};

@@ -31,19 +31,19 @@ pub struct AdapterChimney {
     /// NDIS's upward entry points (NdisMGetOffloadHandlers), fetched in MiniportInitializeEx.
     upcalls: AtomicPtr<NdisTcpOffloadEventHandlers>,
     /// Live offload entries; open while the miniport is initialized. Halt waits for it to drain.
-    pub offloads: Drainable,
+    pub live_entries: Drainable,
 }
 
 impl AdapterChimney {
     pub(super) const fn new() -> Self {
         Self {
             upcalls: AtomicPtr::new(ptr::null_mut()),
-            offloads: Drainable::new_closed(),
+            live_entries: Drainable::new_closed(),
         }
     }
 
     pub(super) fn init_in_place(&self) {
-        self.offloads.init();
+        self.live_entries.init();
     }
 
     pub fn set_upcalls(&self, table: *mut NdisTcpOffloadEventHandlers) {
@@ -221,7 +221,7 @@ pub struct OffloadEntry {
     adapter: *const Adapter,
     /// I/O in flight on this entry, plus one reference held by the offload itself until its
     /// terminate (or failed initiate) completes.
-    io: Rundown,
+    refs: Rundown,
     published: AtomicBool,
     /// Set by the first terminate that names this entry. A second terminate (or any state call
     /// after the first one claimed it) is refused: it would re-use `terminate_record`.
@@ -245,24 +245,24 @@ impl OffloadEntry {
         adapter: &Adapter,
         upper_handle: *mut NdisOffloadHandle,
     ) -> Option<NonNull<Self>> {
-        if !adapter.chimney.offloads.try_acquire(1) {
+        if !adapter.chimney.live_entries.try_acquire(1) {
             return None;
         }
         let value = Self {
             offload_handle: UnsafeCell::new(NdisOffloadHandle::zeroed()),
             upper_handle,
             adapter: ptr::from_ref(adapter),
-            io: Rundown::new_closed(),
+            refs: Rundown::new_closed(),
             published: AtomicBool::new(NOT_PUBLISHED),
             terminate_claimed: AtomicBool::new(false),
             terminate: AtomicPtr::new(ptr::null_mut()),
             terminate_record: CallRecord::new(),
         };
         let Some(entry) = PoolBox::try_new(GLOBALS.miniport_driver(), value) else {
-            adapter.chimney.offloads.release(1);
+            adapter.chimney.live_entries.release(1);
             return None;
         };
-        let opened = entry.io.reopen() && entry.io.try_acquire(1);
+        let opened = entry.refs.reopen() && entry.refs.try_acquire(1);
         debug_assert!(opened);
         NonNull::new(entry.into_raw())
     }
@@ -317,7 +317,7 @@ impl OffloadEntry {
 
     /// Starts `n` I/O NBLs on this entry; false once a terminate has begun.
     pub fn try_start_io(&self, n: u32) -> bool {
-        self.io.try_acquire(n)
+        self.refs.try_acquire(n)
     }
 
     /// Ends `n` I/O NBLs (after they were propagated upward). May free the entry.
@@ -326,7 +326,7 @@ impl OffloadEntry {
     /// `this` is a live entry on which `n` I/O references are held.
     pub unsafe fn end_io(this: NonNull<Self>, n: u32) {
         // SAFETY: caller contract.
-        if unsafe { this.as_ref() }.io.release(n) == Drain::Drained {
+        if unsafe { this.as_ref() }.refs.release(n) == Drain::Drained {
             // SAFETY: drained: this call is the only one that may retire it.
             unsafe { Self::retire(this) };
         }
@@ -337,7 +337,7 @@ impl OffloadEntry {
     /// terminate that completes first waits for it before the entry is freed. False (the call
     /// must be refused) once a terminate has begun.
     pub fn try_hold(&self) -> bool {
-        self.io.try_acquire(1)
+        self.refs.try_acquire(1)
     }
 
     /// Ends a hold taken with [`OffloadEntry::try_hold`]. May free the entry.
@@ -368,7 +368,7 @@ impl OffloadEntry {
     pub fn begin_terminate(&self) {
         debug_assert!(self.terminate_claimed.load(Ordering::Relaxed));
         // The offload reference is held, so this never reports a drain.
-        let _ = self.io.close();
+        let _ = self.refs.close();
     }
 
     /// The offload is over (terminate completed, or initiate failed). `record` (a terminate, or
@@ -381,8 +381,8 @@ impl OffloadEntry {
         // SAFETY: caller contract.
         let entry = unsafe { this.as_ref() };
         entry.terminate.store(record.cast_mut(), Ordering::Release);
-        let _ = entry.io.close();
-        if entry.io.release(1) == Drain::Drained {
+        let _ = entry.refs.close();
+        if entry.refs.release(1) == Drain::Drained {
             // SAFETY: drained: this call is the only one that may retire it.
             unsafe { Self::retire(this) };
         }
@@ -447,6 +447,6 @@ impl OffloadEntry {
         let adapter = unsafe { &*adapter };
         // SAFETY: `entry` came from PoolBox::into_raw in `create`.
         drop(unsafe { PoolBox::from_raw(entry) });
-        adapter.chimney.offloads.release(1);
+        adapter.chimney.live_entries.release(1);
     }
 }

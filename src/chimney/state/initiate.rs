@@ -111,16 +111,16 @@ fn start_chain(
         return Ok(());
     }
     let binding = adapter.binding();
-    if !adapter.io.try_acquire(count) {
+    if !adapter.nbls_in_flight.try_acquire(count) {
         return Err(NDIS_STATUS_FAILURE);
     }
-    if !binding.sends.try_acquire(count) {
-        adapter.release_io(count);
+    if !binding.nbls_below.try_acquire(count) {
+        adapter.release_nbls(count);
         return Err(NDIS_STATUS_FAILURE);
     }
     if !entry.try_start_io(count) {
-        adapter.release_io(count);
-        binding.sends.release(count);
+        adapter.release_nbls(count);
+        binding.nbls_below.release(count);
         return Err(NDIS_STATUS_FAILURE);
     }
     let owner = ptr::from_ref(entry).cast_mut().cast::<c_void>();
@@ -139,8 +139,8 @@ fn start_chain(
     }
     // SAFETY: ends the references taken above; the offload reference keeps the entry alive.
     unsafe { OffloadEntry::end_io(NonNull::from(entry), count) };
-    adapter.release_io(count);
-    binding.sends.release(count);
+    adapter.release_nbls(count);
+    binding.nbls_below.release(count);
     Err(NDIS_STATUS_RESOURCES)
 }
 
@@ -183,8 +183,8 @@ fn undo_chain(entry: &OffloadEntry, head: *mut crate::ndis::NetBufferList) {
         // SAFETY: ends the references start_chain took; the offload reference is still held.
         unsafe { OffloadEntry::end_io(NonNull::from(entry), count) };
         let binding = adapter.binding();
-        adapter.release_io(count);
-        binding.sends.release(count);
+        adapter.release_nbls(count);
+        binding.nbls_below.release(count);
     }
 }
 

@@ -37,11 +37,11 @@ use super::blocks::{Block, BlockTree, as_protocol};
 /// Takes the references a state call holds until it completes: the adapter's and the binding's
 /// `requests` rundowns (halt and unbind wait for them).
 pub(super) fn acquire_call(adapter: &Adapter) -> bool {
-    if !adapter.requests.try_acquire(1) {
+    if !adapter.handle_users.try_acquire(1) {
         return false;
     }
-    if !adapter.binding().requests.try_acquire(1) {
-        adapter.requests.release(1);
+    if !adapter.binding().handle_users.try_acquire(1) {
+        adapter.handle_users.release(1);
         return false;
     }
     true
@@ -50,8 +50,8 @@ pub(super) fn acquire_call(adapter: &Adapter) -> bool {
 /// Ends a state call's references, the binding's last (see `Binding`).
 pub(super) fn release_call(adapter: &Adapter) {
     let binding = adapter.binding();
-    adapter.requests.release(1);
-    binding.requests.release(1);
+    adapter.handle_users.release(1);
+    binding.handle_users.release(1);
 }
 
 /// Completes a call upward at once, untouched except for `status` in every block. The root's
@@ -187,7 +187,7 @@ pub(super) fn release_deferred(adapter: &Adapter, record: &CallRecord) {
     let count = record.take_deferred_io();
     if count != 0 {
         let binding = adapter.binding();
-        adapter.release_io(count);
-        binding.sends.release(count);
+        adapter.release_nbls(count);
+        binding.nbls_below.release(count);
     }
 }

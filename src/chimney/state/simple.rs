@@ -118,7 +118,7 @@ pub unsafe fn simple_complete(op: StateOp, mut tree: BlockTree) {
 /// list (or none) is ours for the duration of the call.
 pub fn indicate_event(binding: &Binding, mut tree: BlockTree, code: u32) {
     let adapter = &binding.adapter;
-    if !adapter.requests.try_acquire(1) {
+    if !adapter.handle_users.try_acquire(1) {
         return;
     }
     // Swap our handles for the host's.
@@ -146,5 +146,5 @@ pub fn indicate_event(binding: &Binding, mut tree: BlockTree, code: u32) {
             }
         }
     });
-    adapter.requests.release(1);
+    adapter.handle_users.release(1);
 }

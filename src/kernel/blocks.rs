@@ -1,4 +1,5 @@
-//! Walking offload block trees. A tree is a NextBlock list of blocks, each of which may have a
+//! TCP chimney offload block lists: an owned tree the driver walks safely, and which state calls
+//! consume. A tree is a NextBlock list of blocks, each of which may have a
 //! DependentBlockList (neighbor -> path -> TCP). POBL and MOBL are two views of the same memory
 //! (ndis-chimney.md §4.2); the driver works on the MOBL view and casts the root for the calls
 //! that take a POBL.
