@@ -17,7 +17,8 @@ use core::ffi::c_void;
 use core::ptr;
 
 use crate::glue::trace;
-use crate::kernel::NblChain;
+use crate::kernel::{MiniportHandle, StateOp};
+use crate::kernel::{NblChain, TcpUpcalls};
 use crate::ndis::{
     NDIS_STATUS_SUCCESS, NdisClientChimneyOffloadGenericCharacteristics,
     NdisClientChimneyOffloadTcpCharacteristics, NdisDriverOptionalHandlers, NdisHandle,
@@ -26,10 +27,10 @@ use crate::ndis::{
     NdisProviderChimneyOffloadTcpCharacteristics, NdisSetOptionalHandlers, NdisStatus,
     NdisTcpOffloadEventHandlers, NetBufferList, chimney_offload_type,
 };
-use crate::state::{Adapter, Binding, StateOp};
+use crate::state::{Adapter, Binding};
 
+use crate::kernel::IoKind;
 use crate::kernel::blocks::{self, BlockTree};
-use io::IoKind;
 
 /// Registers the provider (miniport-edge) handlers. Called from MiniportSetOptions.
 ///
@@ -112,30 +113,26 @@ fn register(handle: NdisHandle, characteristics: *mut NdisDriverOptionalHandlers
 )]
 pub fn on_initialize(adapter: &Adapter, miniport_handle: NdisHandle) {
     let mut table: *mut NdisOffloadEventHandlers = ptr::null_mut();
-    // SAFETY: PASSIVE_LEVEL inside MiniportInitializeEx with its miniport handle.
+    // SAFETY: PASSIVE_LEVEL inside MiniportInitializeEx with its miniport handle; the out-pointer
+    // is our local.
     let status = unsafe {
         NdisMGetOffloadHandlers(miniport_handle, chimney_offload_type::TCP, &raw mut table)
     };
     let table = table.cast::<NdisTcpOffloadEventHandlers>();
-    // SAFETY: on success NDIS returns its static TCP table (or null).
-    let usable = status == NDIS_STATUS_SUCCESS
-        && unsafe { table.as_ref() }.is_some_and(|t| {
-            t.ndis_tcp_offload_event_handler.is_some()
-                && t.ndis_tcp_offload_receive_handler.is_some()
-                && t.ndis_tcp_offload_send_complete.is_some()
-                && t.ndis_tcp_offload_receive_complete.is_some()
-                && t.ndis_tcp_offload_disconnect_complete.is_some()
-                && t.ndis_tcp_offload_forward_complete.is_some()
-        });
-    if usable {
-        adapter.chimney.set_upcalls(table);
+    let upcalls = if status == NDIS_STATUS_SUCCESS {
+        // SAFETY: on success NDIS returns its static TCP table (or null), which lives as long as
+        // NDIS does.
+        unsafe { table.as_ref() }.and_then(TcpUpcalls::new)
     } else {
+        None
+    };
+    if upcalls.is_none() {
         trace!(
             "NdisMGetOffloadHandlers: no usable TCP table ({:#x})",
             status
         );
-        adapter.chimney.set_upcalls(ptr::null_mut());
     }
+    adapter.chimney.set_upcalls(upcalls);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -143,66 +140,79 @@ pub fn on_initialize(adapter: &Adapter, miniport_handle: NdisHandle) {
 // between a successful initialize and the end of halt.
 // ---------------------------------------------------------------------------------------------
 
+/// Runs a state call's flow on NDIS's arguments.
+///
 /// # Safety
-/// `context` is a MiniportAdapterContext NDIS passes back while the miniport is initialized.
-unsafe fn adapter<'a>(context: NdisHandle) -> &'a Adapter {
-    // SAFETY: caller contract.
-    unsafe { Adapter::from_context(context) }
+/// `context` is the MiniportAdapterContext NDIS passes to a provider handler (the miniport is
+/// initialized for the call) and `list` the host's block list, ours until passed down or
+/// completed.
+unsafe fn state_call(
+    context: NdisHandle,
+    list: *mut NdisMiniportOffloadBlockList,
+    flow: impl FnOnce(&Adapter, MiniportHandle<'_>, BlockTree),
+) {
+    // SAFETY: the caller's contract.
+    let (adapter, miniport) = unsafe { Adapter::in_miniport_handler(context) };
+    // SAFETY: the caller's contract: the host's live list, handed to us.
+    let tree = unsafe { BlockTree::from_raw(list) };
+    flow(adapter, miniport, tree);
 }
 
+/// MiniportInitiateOffload.
 unsafe extern "system" fn initiate_offload(
     context: NdisHandle,
     list: *mut NdisMiniportOffloadBlockList,
 ) {
-    // SAFETY: NDIS passes back our adapter context while the miniport is initialized.
-    let adapter = unsafe { adapter(context) };
-    // SAFETY: the host's live block list, ours until we pass it down or complete it.
-    let tree = unsafe { BlockTree::from_raw(list) };
-    state::initiate(adapter, tree);
+    // SAFETY: NDIS's provider-handler arguments.
+    unsafe { state_call(context, list, state::initiate) };
 }
 
+/// MiniportTerminateOffload.
 unsafe extern "system" fn terminate_offload(
     context: NdisHandle,
     list: *mut NdisMiniportOffloadBlockList,
 ) {
-    // SAFETY: NDIS passes back our adapter context while the miniport is initialized.
-    let adapter = unsafe { adapter(context) };
-    // SAFETY: the host's live block list, ours until we pass it down or complete it.
-    let tree = unsafe { BlockTree::from_raw(list) };
-    state::terminate(adapter, tree);
+    // SAFETY: NDIS's provider-handler arguments.
+    unsafe { state_call(context, list, state::terminate) };
 }
 
+/// MiniportUpdateOffload.
 unsafe extern "system" fn update_offload(
     context: NdisHandle,
     list: *mut NdisMiniportOffloadBlockList,
 ) {
-    // SAFETY: NDIS passes back our adapter context while the miniport is initialized.
-    let adapter = unsafe { adapter(context) };
-    // SAFETY: the host's live block list, ours until we pass it down or complete it.
-    let tree = unsafe { BlockTree::from_raw(list) };
-    state::simple(StateOp::Update, adapter, tree);
+    // SAFETY: NDIS's provider-handler arguments.
+    unsafe {
+        state_call(context, list, |a, m, t| {
+            state::simple(StateOp::Update, a, m, t);
+        });
+    };
 }
 
+/// MiniportInvalidateOffload.
 unsafe extern "system" fn invalidate_offload(
     context: NdisHandle,
     list: *mut NdisMiniportOffloadBlockList,
 ) {
-    // SAFETY: NDIS passes back our adapter context while the miniport is initialized.
-    let adapter = unsafe { adapter(context) };
-    // SAFETY: the host's live block list, ours until we pass it down or complete it.
-    let tree = unsafe { BlockTree::from_raw(list) };
-    state::simple(StateOp::Invalidate, adapter, tree);
+    // SAFETY: NDIS's provider-handler arguments.
+    unsafe {
+        state_call(context, list, |a, m, t| {
+            state::simple(StateOp::Invalidate, a, m, t);
+        });
+    };
 }
 
+/// MiniportQueryOffload.
 unsafe extern "system" fn query_offload(
     context: NdisHandle,
     list: *mut NdisMiniportOffloadBlockList,
 ) {
-    // SAFETY: NDIS passes back our adapter context while the miniport is initialized.
-    let adapter = unsafe { adapter(context) };
-    // SAFETY: the host's live block list, ours until we pass it down or complete it.
-    let tree = unsafe { BlockTree::from_raw(list) };
-    state::simple(StateOp::Query, adapter, tree);
+    // SAFETY: NDIS's provider-handler arguments.
+    unsafe {
+        state_call(context, list, |a, m, t| {
+            state::simple(StateOp::Query, a, m, t);
+        });
+    };
 }
 
 /// # Safety
@@ -214,12 +224,12 @@ unsafe fn post(
     offload_context: *mut c_void,
     nbls: *mut NetBufferList,
 ) -> NdisStatus {
-    // SAFETY: caller contract.
-    let adapter = unsafe { adapter(context) };
+    // SAFETY: the caller's contract: our adapter context on an initialized miniport.
+    let (adapter, miniport) = unsafe { Adapter::in_miniport_handler(context) };
     // SAFETY: the host's NBLs, ours until completed.
     let chain = unsafe { NblChain::from_raw(nbls) };
-    // SAFETY: caller contract.
-    unsafe { io::post(kind, adapter, offload_context, chain) }
+    // SAFETY: the caller's contract: NDIS's MiniportOffloadContext value.
+    unsafe { io::post(kind, adapter, miniport, offload_context, chain) }
 }
 
 unsafe extern "system" fn tcp_offload_send(
@@ -263,8 +273,8 @@ unsafe extern "system" fn tcp_offload_receive_return(
     context: NdisHandle,
     nbls: *mut NetBufferList,
 ) -> NdisStatus {
-    // SAFETY: NDIS's arguments.
-    let adapter = unsafe { adapter(context) };
+    // SAFETY: NDIS calls provider handlers with our adapter context on an initialized miniport.
+    let (adapter, _) = unsafe { Adapter::in_miniport_handler(context) };
     // SAFETY: NBLs the target indicated, returned by the host.
     let chain = unsafe { NblChain::from_raw(nbls) };
     io::receive_return(adapter, chain)

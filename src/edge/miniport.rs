@@ -5,7 +5,7 @@ use core::ffi::c_void;
 use core::ptr;
 
 use crate::glue::trace;
-use crate::kernel::{MiniportHandle, NblChain};
+use crate::kernel::NblChain;
 use crate::ndis::imports::{
     NdisIfAddIfStackEntry, NdisIfDeleteIfStackEntry, NdisMSetMiniportAttributes,
 };
@@ -263,22 +263,6 @@ unsafe fn adapter<'a>(context: NdisHandle) -> &'a Adapter {
     unsafe { Adapter::from_context(context) }
 }
 
-/// The adapter and its miniport handle, for a handler NDIS calls on an initialized miniport.
-///
-/// # Safety
-/// As [`adapter`]; and the handler is one NDIS calls only between a successful
-/// MiniportInitializeEx and the return of MiniportHaltEx (data path, OIDs, chimney), so the
-/// miniport handle stays valid for the call.
-pub(crate) unsafe fn adapter_and_handle<'a>(
-    context: NdisHandle,
-) -> (&'a Adapter, MiniportHandle<'a>) {
-    // SAFETY: the caller's contract.
-    let adapter = unsafe { adapter(context) };
-    // SAFETY: NDIS keeps the miniport initialized while it calls this handler (contract).
-    let miniport = unsafe { MiniportHandle::new(adapter.miniport_handle()) };
-    (adapter, miniport)
-}
-
 /// MiniportHaltEx (PASSIVE): after a pause. Waits, on events, until every forwarded OID and
 /// in-flight operation has drained, then forgets the miniport handle.
 unsafe extern "system" fn halt(context: NdisHandle, action: u32) {
@@ -350,7 +334,7 @@ unsafe extern "system" fn send_net_buffer_lists(
     flags: u32,
 ) {
     // SAFETY: MiniportSendNetBufferLists is called only on an initialized miniport.
-    let (adapter, miniport) = unsafe { adapter_and_handle(context) };
+    let (adapter, miniport) = unsafe { Adapter::in_miniport_handler(context) };
     // SAFETY: the chain is the host's, handed to us until we complete it.
     let chain = unsafe { NblChain::from_raw(net_buffer_lists) };
     send::send(adapter, miniport, chain, port, flags);

@@ -6,7 +6,7 @@ use core::mem::offset_of;
 use core::ptr;
 use core::sync::atomic::{AtomicBool, AtomicPtr, AtomicU32, Ordering};
 
-use crate::kernel::{Drain, Drainable, Event, Rundown};
+use crate::kernel::{Drain, Drainable, Event, MiniportHandle, Rundown};
 use crate::ndis::NdisHandle;
 use crate::ndis::imports::NdisMPauseComplete;
 
@@ -126,6 +126,21 @@ impl Adapter {
     pub unsafe fn from_context<'a>(context: NdisHandle) -> &'a Self {
         // SAFETY: caller contract.
         unsafe { &*context.cast::<Self>() }
+    }
+
+    /// The adapter and its miniport handle, for a handler NDIS calls on an initialized miniport
+    /// (data path, OIDs, chimney).
+    ///
+    /// # Safety
+    /// `context` is the MiniportAdapterContext NDIS passes to such a handler: NDIS calls them
+    /// only between a successful MiniportInitializeEx and the return of MiniportHaltEx, so the
+    /// adapter is live and its miniport handle valid for the call.
+    pub unsafe fn in_miniport_handler<'a>(context: NdisHandle) -> (&'a Self, MiniportHandle<'a>) {
+        // SAFETY: the caller's contract: our adapter context, its binding not freed.
+        let adapter = unsafe { Self::from_context(context) };
+        // SAFETY: NDIS keeps the miniport initialized while it calls the handler (contract).
+        let miniport = unsafe { MiniportHandle::new(adapter.miniport_handle()) };
+        (adapter, miniport)
     }
 
     pub fn as_context(&self) -> NdisHandle {

@@ -117,6 +117,14 @@ impl<'a> Forward<'a> {
         core::mem::forget(self);
     }
 
+    /// Hands the operations to NDIS through `f`, which gets the token (for its handles). Their
+    /// completion may run inside `f` and take the counts back, so `f` must not touch the token
+    /// after the NDIS call it makes, and nothing is released afterwards.
+    pub fn hand_over_with<R>(self, f: impl FnOnce(&Self) -> R) -> R {
+        let token = core::mem::ManuallyDrop::new(self);
+        f(&token)
+    }
+
     /// Gives back the counts of `n` of the operations now (those completed or refused at once);
     /// the rest stay with the token.
     pub fn release_part(&mut self, n: u32) {

@@ -10,4 +10,4 @@ pub use adapter::{Adapter, AdapterState};
 pub use binding::{Binding, BindingState, LowerParams};
 pub use forward::{Forward, Path};
 pub use globals::GLOBALS;
-pub use offload::{AdapterChimney, CallRecord, OffloadEntry, StateOp};
+pub use offload::{AdapterChimney, CallRecord, OffloadEntry};

@@ -20,7 +20,7 @@ use core::ffi::c_void;
 use core::ptr::{self, NonNull};
 use core::sync::atomic::{AtomicBool, AtomicPtr, AtomicU32, Ordering};
 
-use crate::kernel::{Drain, Drainable, PoolBox, Rundown};
+use crate::kernel::{Drain, Drainable, PoolBox, Rundown, TcpUpcalls};
 use crate::ndis::{NdisMiniportOffloadBlockList, NdisOffloadHandle, NdisTcpOffloadEventHandlers};
 
 use super::adapter::Adapter;
@@ -46,28 +46,20 @@ impl AdapterChimney {
         self.live_entries.init();
     }
 
-    pub fn set_upcalls(&self, table: *mut NdisTcpOffloadEventHandlers) {
-        self.upcalls.store(table, Ordering::Release);
+    /// Keeps NDIS's upward table (checked complete), or forgets it.
+    pub fn set_upcalls(&self, table: Option<TcpUpcalls>) {
+        let raw = table.map_or(ptr::null_mut(), |t| ptr::from_ref(t.table()).cast_mut());
+        self.upcalls.store(raw, Ordering::Release);
     }
 
-    /// The upward table, if NDIS gave us one.
-    pub fn upcalls(&self) -> Option<&'static NdisTcpOffloadEventHandlers> {
+    /// The upward table, if NDIS gave us a complete one.
+    pub fn upcalls(&self) -> Option<TcpUpcalls> {
         let table = self.upcalls.load(Ordering::Acquire);
-        // SAFETY: NdisMGetOffloadHandlers returns a pointer to a static table in ndis.sys that
-        // lives as long as NDIS does.
-        unsafe { table.as_ref() }
+        // SAFETY: only `set_upcalls` stores here, from a `TcpUpcalls`: a static table in ndis.sys
+        // that lives as long as NDIS does.
+        let table: &'static NdisTcpOffloadEventHandlers = unsafe { table.as_ref() }?;
+        TcpUpcalls::new(table)
     }
-}
-
-/// Which state-manipulation call a [`CallRecord`] belongs to.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[repr(u32)]
-pub enum StateOp {
-    Initiate = 1,
-    Terminate = 2,
-    Update = 3,
-    Invalidate = 4,
-    Query = 5,
 }
 
 /// The IM's record of one state-manipulation call in progress: what it changed in the root block
@@ -77,7 +69,6 @@ pub enum StateOp {
 /// Written by the call's down path before the call into NDIS, read by its completion (maybe on
 /// another CPU, maybe inside the call down): plain atomics carry the hand-over.
 pub struct CallRecord {
-    op: AtomicU32,
     adapter: AtomicPtr<Adapter>,
     root: AtomicPtr<NdisMiniportOffloadBlockList>,
     saved_source_handle: AtomicPtr<c_void>,
@@ -97,7 +88,6 @@ pub struct CallRecord {
 impl CallRecord {
     const fn new() -> Self {
         Self {
-            op: AtomicU32::new(0),
             adapter: AtomicPtr::new(ptr::null_mut()),
             root: AtomicPtr::new(ptr::null_mut()),
             saved_source_handle: AtomicPtr::new(ptr::null_mut()),
@@ -119,8 +109,7 @@ impl CallRecord {
     }
 
     /// Fills the record for a call on `root` and saves the root's SourceHandle and ImReserved.
-    pub fn begin(&self, op: StateOp, adapter: &Adapter, root: &mut NdisMiniportOffloadBlockList) {
-        self.op.store(op as u32, Ordering::Relaxed);
+    pub fn begin(&self, adapter: &Adapter, root: &mut NdisMiniportOffloadBlockList) {
         self.adapter
             .store(ptr::from_ref(adapter).cast_mut(), Ordering::Relaxed);
         self.saved_source_handle
@@ -128,10 +117,6 @@ impl CallRecord {
         self.saved_im_reserved[0].store(root.im_reserved[0], Ordering::Relaxed);
         self.saved_im_reserved[1].store(root.im_reserved[1], Ordering::Relaxed);
         self.root.store(ptr::from_mut(root), Ordering::Release);
-    }
-
-    pub fn op(&self) -> u32 {
-        self.op.load(Ordering::Relaxed)
     }
 
     pub fn adapter(&self) -> &Adapter {

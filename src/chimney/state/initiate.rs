@@ -4,36 +4,44 @@
 use core::ffi::c_void;
 use core::ptr::{self, NonNull};
 
+use crate::kernel::{MiniportHandle, StateOp};
 use crate::ndis::{NDIS_STATUS_FAILURE, NDIS_STATUS_RESOURCES, NDIS_STATUS_SUCCESS, NdisStatus};
-use crate::state::{Adapter, AdapterState, CallRecord, OffloadEntry, StateOp};
+use crate::state::{Adapter, AdapterState, CallRecord, Forward, OffloadEntry, Path};
 
 use super::super::blocks::{
     Block, BlockTree, offload_handle, restore_upper_view, set_offload_handle,
 };
 use super::{
-    acquire_call, attach_record, attached_record, call_down, complete_up, fail_up, published_entry,
-    reclaim_chain, release_call, release_deferred,
+    acquire_call, attach_record, attached_record, call_down, fail_up, published_entry,
+    reclaim_chain, release_deferred, resume_call,
 };
 
 /// MiniportInitiateOffload, on the host's block list (MOBL view).
-pub fn initiate(adapter: &Adapter, mut tree: BlockTree) {
-    if !acquire_call(adapter) {
+pub fn initiate(adapter: &Adapter, miniport: MiniportHandle<'_>, mut tree: BlockTree) {
+    let Some(call) = acquire_call(adapter) else {
         // Halt has closed the request count: nothing can be held any more.
-        fail_up(StateOp::Initiate, adapter, tree, NDIS_STATUS_FAILURE);
+        fail_up(StateOp::Initiate, miniport, tree, NDIS_STATUS_FAILURE);
         return;
-    }
+    };
+    // From here every upward completion happens while `call` holds the counts halt waits for.
     let runnable = adapter.state() == AdapterState::Running && adapter.chimney.upcalls().is_some();
     if !runnable {
-        // Completed upward while the call's counts are held, like every other upcall: halt
-        // cannot return (and the miniport handle go) before NdisMInitiateOffloadComplete did.
-        fail_up(StateOp::Initiate, adapter, tree, NDIS_STATUS_FAILURE);
-        release_call(adapter);
+        fail_up(
+            StateOp::Initiate,
+            call.miniport(),
+            tree,
+            NDIS_STATUS_FAILURE,
+        );
         return;
     }
     let Some(record) = CallRecord::allocate() else {
-        release_call(adapter);
         // RESOURCES is an allowed initiate status.
-        fail_up(StateOp::Initiate, adapter, tree, NDIS_STATUS_RESOURCES);
+        fail_up(
+            StateOp::Initiate,
+            call.miniport(),
+            tree,
+            NDIS_STATUS_RESOURCES,
+        );
         return;
     };
     // SAFETY: a fresh record, ours until the completion frees it.
@@ -53,14 +61,12 @@ pub fn initiate(adapter: &Adapter, mut tree: BlockTree) {
         undo_initiate(&mut tree, prepared);
         // SAFETY: the record was never attached; nothing else refers to it.
         unsafe { CallRecord::free(NonNull::from(record)) };
-        release_call(adapter);
         // The list is back as the host gave it.
-        fail_up(StateOp::Initiate, adapter, tree, status);
+        fail_up(StateOp::Initiate, call.miniport(), tree, status);
         return;
     }
-    attach_record(record, StateOp::Initiate, adapter, &mut tree);
-    // SAFETY: the call references were taken above.
-    unsafe { call_down(StateOp::Initiate, adapter.binding(), tree) };
+    attach_record(record, adapter, &mut tree);
+    call_down(StateOp::Initiate, call, tree);
 }
 
 /// Gives one block our handle: a new zero-filled entry for a new offload, the existing entry for
@@ -110,38 +116,17 @@ fn start_chain(
     if count == 0 {
         return Ok(());
     }
-    let binding = adapter.binding();
-    if !adapter.nbls_in_flight.try_acquire(count) {
-        return Err(NDIS_STATUS_FAILURE);
-    }
-    if !binding.nbls_below.try_acquire(count) {
-        adapter.release_nbls(count);
-        return Err(NDIS_STATUS_FAILURE);
-    }
-    if !entry.try_start_io(count) {
-        adapter.release_nbls(count);
-        binding.nbls_below.release(count);
-        return Err(NDIS_STATUS_FAILURE);
-    }
+    let token = Forward::acquire(adapter, Path::Nbls, count)
+        .and_then(|token| token.with_entry(entry))
+        .ok_or(NDIS_STATUS_FAILURE)?;
     let owner = ptr::from_ref(entry).cast_mut().cast::<c_void>();
-    let mut saved = 0;
-    for nbl in chain.iter() {
-        if nbl.push_context(nbl.source_handle(), owner).is_err() {
-            break;
-        }
-        saved += 1;
-    }
-    if saved == count {
-        return Ok(());
-    }
-    for nbl in chain.iter().take(saved as usize) {
-        let _ = nbl.pop_context_and_restore();
-    }
-    // SAFETY: ends the references taken above; the offload reference keeps the entry alive.
-    unsafe { OffloadEntry::end_io(NonNull::from(entry), count) };
-    adapter.release_nbls(count);
-    binding.nbls_below.release(count);
-    Err(NDIS_STATUS_RESOURCES)
+    // On failure the contexts are undone and the token's drop ends the counts.
+    chain
+        .push_contexts(owner, None)
+        .map_err(|_| NDIS_STATUS_RESOURCES)?;
+    // They complete through send-complete, or come back in the initiate's own completion.
+    token.hand_over();
+    Ok(())
 }
 
 /// Reverts the first `prepared` blocks of a refused initiate.
@@ -173,18 +158,18 @@ fn undo_initiate(tree: &mut BlockTree, prepared: usize) {
 fn undo_chain(entry: &OffloadEntry, head: *mut crate::ndis::NetBufferList) {
     // SAFETY: NBLs prepared by start_chain, still ours.
     let chain = unsafe { crate::kernel::NblChain::from_raw(head) };
-    let mut count = 0;
-    for nbl in chain.iter() {
-        let _ = nbl.pop_context_and_restore();
-        count += 1;
-    }
+    let count = chain.pop_contexts();
     if count != 0 {
-        let adapter = entry.adapter();
-        // SAFETY: ends the references start_chain took; the offload reference is still held.
-        unsafe { OffloadEntry::end_io(NonNull::from(entry), count) };
-        let binding = adapter.binding();
-        adapter.release_nbls(count);
-        binding.nbls_below.release(count);
+        // SAFETY: start_chain handed these NBLs' counts over (entry references included); the
+        // entry's offload reference keeps it allocated past this drop.
+        drop(unsafe {
+            Forward::completed(
+                entry.adapter(),
+                Path::Nbls,
+                count,
+                Some(NonNull::from(entry)),
+            )
+        });
     }
 }
 
@@ -194,9 +179,11 @@ fn undo_chain(entry: &OffloadEntry, head: *mut crate::ndis::NetBufferList) {
 /// # Safety
 /// `tree` is the list this driver passed to NdisInitiateOffload, completed back to it.
 pub unsafe fn initiate_complete(mut tree: BlockTree) {
-    // SAFETY: caller contract.
+    // SAFETY: the caller's contract: our list, carrying our record.
     let record = unsafe { attached_record(&mut tree) };
     let adapter = record.adapter();
+    // SAFETY: `initiate` passed this call down with `call_down`; resumed once, here.
+    let call = unsafe { resume_call(adapter) };
     if let Some(root) = tree.root() {
         record.restore_root(root);
     }
@@ -224,9 +211,9 @@ pub unsafe fn initiate_complete(mut tree: BlockTree) {
         }
     });
     // The list is in the host's view again.
-    complete_up(StateOp::Initiate, adapter, tree);
+    call.miniport().offload_complete(StateOp::Initiate, tree);
     release_deferred(adapter, record);
     // SAFETY: the call is complete; nothing refers to the record.
     unsafe { CallRecord::free(NonNull::from(record)) };
-    release_call(adapter);
+    // The call's counts end when `call` drops, the binding's last.
 }

@@ -3,25 +3,33 @@
 
 use core::ptr::NonNull;
 
+use crate::kernel::{MiniportHandle, StateOp};
 use crate::ndis::NDIS_STATUS_FAILURE;
-use crate::state::{Adapter, CallRecord, OffloadEntry, StateOp};
+use crate::state::{Adapter, CallRecord, OffloadEntry};
 
 use super::super::blocks::{BlockTree, offload_handle, restore_upper_view, set_offload_handle};
 use super::{
-    acquire_call, all_blocks_ours, attach_record, attached_record, call_down, complete_up, fail_up,
-    published_entry, reclaim_chain, release_call, release_deferred,
+    acquire_call, all_blocks_ours, attach_record, attached_record, call_down, fail_up,
+    published_entry, reclaim_chain, release_deferred, resume_call,
 };
 
 /// MiniportTerminateOffload. Never allocates: the record lives in the first terminated entry.
-pub fn terminate(adapter: &Adapter, mut tree: BlockTree) {
-    if !all_blocks_ours(&mut tree) || !acquire_call(adapter) {
-        fail_up(StateOp::Terminate, adapter, tree, NDIS_STATUS_FAILURE);
+pub fn terminate(adapter: &Adapter, miniport: MiniportHandle<'_>, mut tree: BlockTree) {
+    let call = all_blocks_ours(&mut tree)
+        .then(|| acquire_call(adapter))
+        .flatten();
+    let Some(call) = call else {
+        fail_up(StateOp::Terminate, miniport, tree, NDIS_STATUS_FAILURE);
         return;
-    }
+    };
     if !claim_all(&mut tree) {
-        release_call(adapter);
         // Another terminate of one of these entries is in flight: refused, nothing changed.
-        fail_up(StateOp::Terminate, adapter, tree, NDIS_STATUS_FAILURE);
+        fail_up(
+            StateOp::Terminate,
+            call.miniport(),
+            tree,
+            NDIS_STATUS_FAILURE,
+        );
         return;
     }
     let mut holder: Option<&OffloadEntry> = None;
@@ -38,16 +46,19 @@ pub fn terminate(adapter: &Adapter, mut tree: BlockTree) {
             // SAFETY: fresh record, ours until the completion frees it.
             Some(record) => unsafe { &*record.as_ptr() },
             None => {
-                release_call(adapter);
                 // Nothing was changed (no entry in the list).
-                fail_up(StateOp::Terminate, adapter, tree, NDIS_STATUS_FAILURE);
+                fail_up(
+                    StateOp::Terminate,
+                    call.miniport(),
+                    tree,
+                    NDIS_STATUS_FAILURE,
+                );
                 return;
             }
         },
     };
-    attach_record(record, StateOp::Terminate, adapter, &mut tree);
-    // SAFETY: the call references were taken above.
-    unsafe { call_down(StateOp::Terminate, adapter.binding(), tree) };
+    attach_record(record, adapter, &mut tree);
+    call_down(StateOp::Terminate, call, tree);
 }
 
 /// Claims every entry the list names for this terminate. If one is claimed already (the host
@@ -128,16 +139,18 @@ fn finish_terminate(this: NonNull<CallRecord>) {
         let adapter: *const Adapter = record.adapter();
         (adapter, record.root())
     };
-    // SAFETY: the call's `requests` references keep the adapter alive until release_call.
+    // SAFETY: the call's counts (resumed just below, released last) keep the adapter alive.
     let adapter = unsafe { &*adapter };
+    // SAFETY: `terminate` passed this call down with `call_down`; resumed once, here.
+    let call = unsafe { resume_call(adapter) };
     // SAFETY: the terminate's list, completed to us and parked in the record by
     // terminate_complete; nothing else touches it until it goes up here.
     let tree = unsafe { BlockTree::from_raw(root) };
     // In the host's view; every entry has drained and been unhooked.
-    complete_up(StateOp::Terminate, adapter, tree);
-    // SAFETY: as above, the record is still live here.
+    call.miniport().offload_complete(StateOp::Terminate, tree);
+    // SAFETY: the record is still live here (freed just below).
     release_deferred(adapter, unsafe { this.as_ref() });
     // SAFETY: the call is complete; the record (or its holder entry) is referred to by no one.
     unsafe { CallRecord::free(this) };
-    release_call(adapter);
+    // The call's counts end when `call` drops, the binding's last.
 }
