@@ -18,13 +18,13 @@
 #[cfg(not(windows))]
 extern crate std;
 
-pub mod chimney;
+pub(crate) mod chimney;
 pub mod driver;
-pub mod edge;
-pub mod glue;
-pub mod kernel;
+pub(crate) mod edge;
+pub(crate) mod glue;
+pub(crate) mod kernel;
 pub mod ndis;
-pub mod passthrough;
-pub mod state;
+pub(crate) mod passthrough;
+pub(crate) mod state;
 
 pub use driver::DriverEntry;

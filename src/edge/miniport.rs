@@ -66,7 +66,7 @@ pub fn characteristics() -> MiniportDriverCharacteristics {
 
 /// MiniportSetOptions (PASSIVE, inside NdisMRegisterMiniportDriver).
 unsafe extern "system" fn set_options(driver: NdisHandle, _context: NdisHandle) -> NdisStatus {
-    crate::chimney::register_provider(driver);
+    super::chimney::register_provider(driver);
     NDIS_STATUS_SUCCESS
 }
 
@@ -130,7 +130,7 @@ fn initialize_adapter(adapter: &Adapter, miniport_handle: NdisHandle, if_index: 
         return status;
     }
     add_if_stack_entry(adapter, if_index);
-    crate::chimney::on_initialize(adapter, miniport_handle);
+    super::chimney::on_initialize(adapter, miniport_handle);
     let reopened = adapter.handle_users.reopen() && adapter.chimney.live_entries.reopen();
     debug_assert!(reopened, "rundowns not closed before initialize");
     adapter.set_state(AdapterState::Paused);

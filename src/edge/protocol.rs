@@ -25,7 +25,7 @@ use crate::ndis::{
     net_event, object_type, parameter_type,
 };
 use crate::passthrough::{oid, receive, send, status};
-use crate::state::{AdapterState, Binding, BindingState, GLOBALS, LowerParams};
+use crate::state::{AdapterState, Binding, GLOBALS, LowerParams};
 
 use super::{NDIS_MAJOR_VERSION, NDIS_MINOR_VERSION};
 
@@ -67,7 +67,7 @@ pub fn characteristics() -> ProtocolDriverCharacteristics {
 
 /// ProtocolSetOptions (PASSIVE, inside NdisRegisterProtocolDriver).
 unsafe extern "system" fn set_options(driver: NdisHandle, _context: NdisHandle) -> NdisStatus {
-    crate::chimney::register_client(driver);
+    super::chimney::register_client(driver);
     NDIS_STATUS_SUCCESS
 }
 
@@ -129,7 +129,6 @@ unsafe extern "system" fn bind_adapter(
     }
     let reopened = new_binding.handle_users.reopen();
     debug_assert!(reopened);
-    new_binding.set_state(BindingState::Paused);
 
     // From here the binding lives at a fixed address until unbind frees it.
     let binding_ptr = new_binding.into_raw();
@@ -198,7 +197,6 @@ fn open_lower(
 
 /// NdisCloseAdapterEx, waiting for ProtocolCloseAdapterCompleteEx if it pends.
 fn close_lower(binding: &Binding) {
-    binding.set_state(BindingState::Closing);
     binding.close_complete.reset();
     // SAFETY: the binding is open and nothing is in flight on it (callers drained it); called
     // from bind or unbind. No lock is held.
@@ -337,7 +335,6 @@ unsafe extern "system" fn unbind_adapter(
     stop_miniport(binding);
     // The halt (or failed initialize) has changed the state but may not have returned yet.
     binding.adapter.running_handlers.drain();
-    binding.set_state(BindingState::Closing);
     binding.nbls_below.drain();
     binding.handle_users.drain();
     close_lower(binding);
@@ -381,27 +378,16 @@ unsafe extern "system" fn net_pnp_event(
     let binding = unsafe { binding(context) };
     match event.net_event {
         net_event::PAUSE => {
-            binding.set_state(BindingState::Pausing);
+            // The binding is paused once nothing forwarded on it is still below.
             binding.nbls_below.drain();
-            binding.set_state(BindingState::Paused);
             NDIS_STATUS_SUCCESS
         }
         net_event::RESTART => {
             // Reopen fails only if the binding was not paused; it stays as it is then.
             let _ = binding.nbls_below.reopen();
-            binding.set_state(BindingState::Running);
             NDIS_STATUS_SUCCESS
         }
-        net_event::SET_POWER => {
-            if !event.buffer.is_null() && event.buffer_length >= 4 {
-                // SAFETY: a SetPower buffer holds an NDIS_DEVICE_POWER_STATE.
-                let state = unsafe { event.buffer.cast::<u32>().read_unaligned() };
-                binding
-                    .power_state
-                    .store(state, core::sync::atomic::Ordering::Relaxed);
-            }
-            NDIS_STATUS_SUCCESS
-        }
+        // NetEventSetPower: the lower miniport handles its own power; nothing of ours changes.
         net_event::IM_RE_ENABLE_DEVICE => start_miniport(binding),
         _ => NDIS_STATUS_SUCCESS,
     }

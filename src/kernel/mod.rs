@@ -15,7 +15,7 @@ pub use event::Event;
 pub use handles::{
     BindingHandle, IoKind, MiniportHandle, OffloadIo, OidClone, OidForwarded, StateOp, TcpUpcalls,
 };
-pub use memory::{POOL_TAG, PoolBox};
+pub use memory::PoolBox;
 pub use nbl::{ChainBuilder, Nbl, NblChain};
-pub use rundown::{Drain, Drainable, Rundown, RundownGuard};
+pub use rundown::{Drain, Drainable, Rundown};
 pub use spinlock::SpinLock;

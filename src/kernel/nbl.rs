@@ -60,11 +60,6 @@ impl Nbl {
         unsafe { (*self.as_ptr()).source_handle = handle };
     }
 
-    pub fn status(self) -> NdisStatus {
-        // SAFETY: `from_raw` contract.
-        unsafe { (*self.as_ptr()).status }
-    }
-
     pub fn set_status(self, status: NdisStatus) {
         // SAFETY: `from_raw` contract; the driver sets Status only on NBLs it completes itself.
         unsafe { (*self.as_ptr()).status = status };
@@ -168,16 +163,8 @@ impl NblChain {
         Self { head }
     }
 
-    pub fn head(&self) -> Option<Nbl> {
-        self.head
-    }
-
     pub fn as_ptr(&self) -> *mut NetBufferList {
         self.head.map_or(core::ptr::null_mut(), Nbl::as_ptr)
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.head.is_none()
     }
 
     /// Walks the chain without changing it.

@@ -8,7 +8,6 @@ use core::sync::atomic::{AtomicBool, AtomicPtr, AtomicU32, Ordering};
 
 use crate::kernel::{Drain, Drainable, Event, MiniportHandle, Rundown};
 use crate::ndis::NdisHandle;
-use crate::ndis::imports::NdisMPauseComplete;
 
 use super::binding::Binding;
 use super::offload::AdapterChimney;
@@ -44,11 +43,6 @@ impl AdapterState {
             6 => Self::Halting,
             _ => Self::Absent,
         }
-    }
-
-    /// Between a successful MiniportInitializeEx and MiniportHaltEx.
-    pub fn is_initialized(self) -> bool {
-        matches!(self, Self::Paused | Self::Running | Self::Pausing)
     }
 }
 
@@ -200,11 +194,11 @@ impl Adapter {
         self.nbls_drained.set();
         if self.pause_pending.swap(false, Ordering::AcqRel) {
             self.set_state(AdapterState::Paused);
-            let handle = self.miniport_handle();
-            // SAFETY: a pause is pending (MiniportPause returned PENDING), so the miniport handle
-            // is valid and NDIS expects exactly one NdisMPauseComplete; `pause_pending` was
-            // cleared atomically, so only this caller makes it. No lock is held.
-            unsafe { NdisMPauseComplete(handle) };
+            // SAFETY: a pause is pending (MiniportPause returned PENDING), so the miniport is
+            // initialized until NDIS has our NdisMPauseComplete; the handle is used only for it.
+            let miniport = unsafe { MiniportHandle::new(self.miniport_handle()) };
+            // `pause_pending` was cleared atomically: only this caller completes the pause.
+            miniport.pause_complete();
         }
     }
 

@@ -135,14 +135,6 @@ impl<'a> Forward<'a> {
         self.count = rest;
     }
 
-    pub fn count(&self) -> u32 {
-        self.count
-    }
-
-    pub fn adapter(&self) -> &'a Adapter {
-        self.adapter
-    }
-
     /// The lower binding's handle, open while any path's counts are held (the binding's own, or
     /// the adapter's, which unbind drains before closing).
     pub fn lower(&self) -> BindingHandle<'_> {

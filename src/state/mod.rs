@@ -7,7 +7,7 @@ pub mod globals;
 pub mod offload;
 
 pub use adapter::{Adapter, AdapterState};
-pub use binding::{Binding, BindingState, LowerParams};
+pub use binding::{Binding, LowerParams};
 pub use forward::{Forward, Path};
 pub use globals::GLOBALS;
-pub use offload::{AdapterChimney, CallRecord, OffloadEntry};
+pub use offload::{CallRecord, OffloadEntry};

@@ -8,12 +8,12 @@ use crate::kernel::{MiniportHandle, StateOp};
 use crate::ndis::{NDIS_STATUS_FAILURE, NDIS_STATUS_RESOURCES, NDIS_STATUS_SUCCESS, NdisStatus};
 use crate::state::{Adapter, AdapterState, CallRecord, Forward, OffloadEntry, Path};
 
-use super::super::blocks::{
-    Block, BlockTree, offload_handle, restore_upper_view, set_offload_handle,
-};
 use super::{
     acquire_call, attach_record, attached_record, call_down, fail_up, published_entry,
     reclaim_chain, release_deferred, resume_call,
+};
+use crate::kernel::blocks::{
+    Block, BlockTree, offload_handle, restore_upper_view, set_offload_handle,
 };
 
 /// MiniportInitiateOffload, on the host's block list (MOBL view).

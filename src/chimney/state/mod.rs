@@ -27,7 +27,7 @@ use crate::kernel::{MiniportHandle, Nbl, StateOp};
 use crate::ndis::NdisStatus;
 use crate::state::{Adapter, CallRecord, Forward, OffloadEntry, Path};
 
-use super::blocks::{Block, BlockTree};
+use crate::kernel::blocks::{Block, BlockTree};
 
 /// Takes the counts a state call holds until it completes upward: the adapter's and the
 /// binding's `handle_users` (halt and unbind wait for them).

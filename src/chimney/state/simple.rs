@@ -8,11 +8,11 @@ use crate::kernel::{MiniportHandle, StateOp};
 use crate::ndis::NDIS_STATUS_FAILURE;
 use crate::state::{Binding, CallRecord, Forward, OffloadEntry, Path};
 
-use super::super::blocks::{BlockTree, offload_handle, restore_upper_view, set_offload_handle};
 use super::{
     acquire_call, all_blocks_ours, attach_record, attached_record, call_down, fail_up,
     published_entry, resume_call,
 };
+use crate::kernel::blocks::{BlockTree, offload_handle, restore_upper_view, set_offload_handle};
 
 /// MiniportUpdateOffload / MiniportInvalidateOffload / MiniportQueryOffload.
 pub fn simple(

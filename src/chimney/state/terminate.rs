@@ -7,11 +7,11 @@ use crate::kernel::{MiniportHandle, StateOp};
 use crate::ndis::NDIS_STATUS_FAILURE;
 use crate::state::{Adapter, CallRecord, OffloadEntry};
 
-use super::super::blocks::{BlockTree, offload_handle, restore_upper_view, set_offload_handle};
 use super::{
     acquire_call, all_blocks_ours, attach_record, attached_record, call_down, fail_up,
     published_entry, reclaim_chain, release_deferred, resume_call,
 };
+use crate::kernel::blocks::{BlockTree, offload_handle, restore_upper_view, set_offload_handle};
 
 /// MiniportTerminateOffload. Never allocates: the record lives in the first terminated entry.
 pub fn terminate(adapter: &Adapter, miniport: MiniportHandle<'_>, mut tree: BlockTree) {
