@@ -9,12 +9,13 @@
 use core::ffi::c_void;
 use core::ptr::{self, NonNull};
 
+use crate::chimney::entry::OffloadEntry;
 use crate::kernel::{ChainBuilder, IoKind, MiniportHandle, NblChain, OffloadIo};
 use crate::ndis::{
     NDIS_STATUS_OFFLOAD_DATA_NOT_ACCEPTED, NDIS_STATUS_PENDING, NDIS_STATUS_REQUEST_UPLOAD,
     NDIS_STATUS_SUCCESS, NDIS_STATUS_UPLOAD_REQUESTED, NdisStatus, NetBufferList,
 };
-use crate::state::{Adapter, Binding, Forward, OffloadEntry, Path};
+use crate::state::{Adapter, Binding, Forward, Path};
 
 /// MiniportTcpOffload{Send,Receive,Disconnect,Forward}: forward the chain on `offload_context`
 /// (the entry we published to the host). Always returns NDIS_STATUS_PENDING, the only value

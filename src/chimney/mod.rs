@@ -3,5 +3,6 @@
 //! receive, disconnect, forward, receive indications and TCP events) in [`io`]. The handlers NDIS
 //! calls are in `crate::edge::chimney`.
 
+pub(crate) mod entry;
 pub(crate) mod io;
 pub(crate) mod state;

@@ -10,7 +10,7 @@ use crate::kernel::{Drain, Drainable, Event, MiniportHandle, Rundown};
 use crate::ndis::NdisHandle;
 
 use super::binding::Binding;
-use super::offload::AdapterChimney;
+use crate::chimney::entry::AdapterChimney;
 
 /// Lifecycle of the virtual miniport.
 ///

@@ -17,7 +17,7 @@ use crate::kernel::{BindingHandle, MiniportHandle};
 
 use super::adapter::Adapter;
 use super::binding::Binding;
-use super::offload::OffloadEntry;
+use crate::chimney::entry::OffloadEntry;
 
 /// Which counts a forwarded operation holds (see the table in `state`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -4,9 +4,10 @@
 use core::ffi::c_void;
 use core::ptr::{self, NonNull};
 
+use crate::chimney::entry::{CallRecord, OffloadEntry};
 use crate::kernel::{MiniportHandle, StateOp};
 use crate::ndis::{NDIS_STATUS_FAILURE, NDIS_STATUS_RESOURCES, NDIS_STATUS_SUCCESS, NdisStatus};
-use crate::state::{Adapter, AdapterState, CallRecord, Forward, OffloadEntry, Path};
+use crate::state::{Adapter, AdapterState, Forward, Path};
 
 use super::{
     acquire_call, attach_record, attached_record, call_down, fail_up, published_entry,

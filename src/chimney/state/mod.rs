@@ -19,13 +19,15 @@ mod terminate;
 
 pub use initiate::{initiate, initiate_complete};
 pub use simple::{indicate_event, simple, simple_complete};
+pub(crate) use terminate::finish_terminate;
 pub use terminate::{terminate, terminate_complete};
 
 use core::ptr::{self, NonNull};
 
+use crate::chimney::entry::{CallRecord, OffloadEntry};
 use crate::kernel::{MiniportHandle, Nbl, StateOp};
 use crate::ndis::NdisStatus;
-use crate::state::{Adapter, CallRecord, Forward, OffloadEntry, Path};
+use crate::state::{Adapter, Forward, Path};
 
 use crate::kernel::blocks::{Block, BlockTree};
 

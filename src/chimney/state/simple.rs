@@ -3,10 +3,11 @@
 
 use core::ptr::NonNull;
 
+use crate::chimney::entry::{CallRecord, OffloadEntry};
 use crate::glue::trace;
 use crate::kernel::{MiniportHandle, StateOp};
 use crate::ndis::NDIS_STATUS_FAILURE;
-use crate::state::{Binding, CallRecord, Forward, OffloadEntry, Path};
+use crate::state::{Binding, Forward, Path};
 
 use super::{
     acquire_call, all_blocks_ours, attach_record, attached_record, call_down, fail_up,

@@ -3,9 +3,10 @@
 
 use core::ptr::NonNull;
 
+use crate::chimney::entry::{CallRecord, OffloadEntry};
 use crate::kernel::{MiniportHandle, StateOp};
 use crate::ndis::NDIS_STATUS_FAILURE;
-use crate::state::{Adapter, CallRecord, OffloadEntry};
+use crate::state::Adapter;
 
 use super::{
     acquire_call, all_blocks_ours, attach_record, attached_record, call_down, fail_up,
@@ -110,7 +111,7 @@ pub unsafe fn terminate_complete(mut tree: BlockTree) {
     if let Some(root) = tree.root() {
         record.restore_root(root);
     }
-    record.arm(finish_terminate);
+    record.arm();
     tree.for_each(|block| {
         let handle = offload_handle(block);
         if handle.is_null() {
@@ -132,7 +133,7 @@ pub unsafe fn terminate_complete(mut tree: BlockTree) {
 }
 
 /// Runs once the terminate's entries have all drained.
-fn finish_terminate(this: NonNull<CallRecord>) {
+pub(crate) fn finish_terminate(this: NonNull<CallRecord>) {
     let (adapter, root) = {
         // SAFETY: the record is live until freed below; the reference ends before that.
         let record = unsafe { this.as_ref() };

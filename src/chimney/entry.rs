@@ -23,8 +23,7 @@ use core::sync::atomic::{AtomicBool, AtomicPtr, AtomicU32, Ordering};
 use crate::kernel::{Drain, Drainable, PoolBox, Rundown, TcpUpcalls};
 use crate::ndis::{NdisMiniportOffloadBlockList, NdisOffloadHandle, NdisTcpOffloadEventHandlers};
 
-use super::adapter::Adapter;
-use super::globals::GLOBALS;
+use crate::state::{Adapter, GLOBALS};
 
 /// Chimney state of one virtual miniport.
 pub struct AdapterChimney {
@@ -35,14 +34,14 @@ pub struct AdapterChimney {
 }
 
 impl AdapterChimney {
-    pub(super) const fn new() -> Self {
+    pub(crate) const fn new() -> Self {
         Self {
             upcalls: AtomicPtr::new(ptr::null_mut()),
             live_entries: Drainable::new_closed(),
         }
     }
 
-    pub(super) fn init_in_place(&self) {
+    pub(crate) fn init_in_place(&self) {
         self.live_entries.init();
     }
 
@@ -81,8 +80,6 @@ pub struct CallRecord {
     /// Null: this record is a pool allocation of its own. Else: the entry whose embedded
     /// `terminate_record` this is (terminate never allocates).
     holder: AtomicPtr<OffloadEntry>,
-    /// What to do when `pending` reaches zero (terminate): a `fn(NonNull<CallRecord>)`.
-    on_done: AtomicPtr<()>,
 }
 
 impl CallRecord {
@@ -98,7 +95,6 @@ impl CallRecord {
             pending: AtomicU32::new(0),
             deferred_io: AtomicU32::new(0),
             holder: AtomicPtr::new(ptr::null_mut()),
-            on_done: AtomicPtr::new(ptr::null_mut()),
         }
     }
 
@@ -148,8 +144,7 @@ impl CallRecord {
     }
 
     /// Arms the terminate countdown: one for the completion path itself.
-    pub fn arm(&self, on_done: fn(NonNull<CallRecord>)) {
-        self.on_done.store(on_done as *mut (), Ordering::Relaxed);
+    pub fn arm(&self) {
         self.pending.store(1, Ordering::Release);
     }
 
@@ -157,20 +152,18 @@ impl CallRecord {
         self.pending.fetch_add(1, Ordering::AcqRel);
     }
 
-    /// One entry of the call drained (or the completion path finished its walk). The last one
-    /// runs `on_done`, which completes the call upward and frees the record.
+    /// One entry of the terminate drained (or its completion path finished its walk). The last
+    /// one completes the terminate upward and frees the record.
     ///
     /// # Safety
-    /// `this` is a live, armed record; it may be freed before this returns.
+    /// `this` is a live terminate record armed by [`CallRecord::arm`]; it may be freed before
+    /// this returns.
     pub unsafe fn release_pending(this: NonNull<Self>) {
-        // SAFETY: caller contract: live until the countdown ends, which only this call can do.
+        // SAFETY: the countdown is not over (this release is one of its counts), and only its
+        // last release frees the record.
         let record = unsafe { this.as_ref() };
         if record.pending.fetch_sub(1, Ordering::AcqRel) == 1 {
-            let on_done = record.on_done.load(Ordering::Acquire);
-            debug_assert!(!on_done.is_null());
-            // SAFETY: `on_done` was stored from a `fn(NonNull<CallRecord>)` in `arm`.
-            let on_done: fn(NonNull<CallRecord>) = unsafe { core::mem::transmute(on_done) };
-            on_done(this);
+            super::state::finish_terminate(this);
         }
     }
 
@@ -204,8 +197,10 @@ pub struct OffloadEntry {
     /// The host's handle for this state object (for indications up).
     upper_handle: *mut NdisOffloadHandle,
     adapter: *const Adapter,
-    /// I/O in flight on this entry, plus one reference held by the offload itself until its
-    /// terminate (or failed initiate) completes.
+    /// References: one per I/O NBL in flight on this entry, one per state call naming it (held
+    /// until its completion read it), plus one held by the offload itself until its terminate
+    /// (or failed initiate) completes. Closed when the terminate begins; the entry is freed when
+    /// it drains.
     refs: Rundown,
     published: AtomicBool,
     /// Set by the first terminate that names this entry. A second terminate (or any state call
