@@ -23,7 +23,7 @@ use core::sync::atomic::{AtomicBool, AtomicPtr, AtomicU32, Ordering};
 use crate::kernel::{Drain, Drainable, PoolBox, Rundown, TcpUpcalls};
 use crate::ndis::{NdisMiniportOffloadBlockList, NdisOffloadHandle, NdisTcpOffloadEventHandlers};
 
-use crate::state::{Adapter, GLOBALS};
+use crate::state::{Binding, GLOBALS};
 
 /// Chimney state of one virtual miniport.
 pub struct AdapterChimney {
@@ -68,7 +68,7 @@ impl AdapterChimney {
 /// Written by the call's down path before the call into NDIS, read by its completion (maybe on
 /// another CPU, maybe inside the call down): plain atomics carry the hand-over.
 pub struct CallRecord {
-    adapter: AtomicPtr<Adapter>,
+    binding: AtomicPtr<Binding>,
     root: AtomicPtr<NdisMiniportOffloadBlockList>,
     saved_source_handle: AtomicPtr<c_void>,
     saved_im_reserved: [AtomicPtr<c_void>; 2],
@@ -85,7 +85,7 @@ pub struct CallRecord {
 impl CallRecord {
     const fn new() -> Self {
         Self {
-            adapter: AtomicPtr::new(ptr::null_mut()),
+            binding: AtomicPtr::new(ptr::null_mut()),
             root: AtomicPtr::new(ptr::null_mut()),
             saved_source_handle: AtomicPtr::new(ptr::null_mut()),
             saved_im_reserved: [
@@ -105,9 +105,9 @@ impl CallRecord {
     }
 
     /// Fills the record for a call on `root` and saves the root's SourceHandle and ImReserved.
-    pub fn begin(&self, adapter: &Adapter, root: &mut NdisMiniportOffloadBlockList) {
-        self.adapter
-            .store(ptr::from_ref(adapter).cast_mut(), Ordering::Relaxed);
+    pub fn begin(&self, binding: &Binding, root: &mut NdisMiniportOffloadBlockList) {
+        self.binding
+            .store(ptr::from_ref(binding).cast_mut(), Ordering::Relaxed);
         self.saved_source_handle
             .store(root.source_handle, Ordering::Relaxed);
         self.saved_im_reserved[0].store(root.im_reserved[0], Ordering::Relaxed);
@@ -115,10 +115,12 @@ impl CallRecord {
         self.root.store(ptr::from_mut(root), Ordering::Release);
     }
 
-    pub fn adapter(&self) -> &Adapter {
-        // SAFETY: set in `begin` to an adapter whose `requests` rundown this call holds, so it
-        // cannot halt (nor its binding be freed) before the call completes.
-        unsafe { &*self.adapter.load(Ordering::Acquire) }
+    /// The binding (and virtual miniport) the call was made on.
+    pub fn binding(&self) -> &Binding {
+        // SAFETY: set in `begin` to a binding whose `handle_users` counts (its own and its
+        // adapter's) this call holds until it completes: the miniport cannot halt, nor the
+        // binding be freed, before that.
+        unsafe { &*self.binding.load(Ordering::Acquire) }
     }
 
     pub fn root(&self) -> *mut NdisMiniportOffloadBlockList {
@@ -196,7 +198,8 @@ pub struct OffloadEntry {
     offload_handle: UnsafeCell<NdisOffloadHandle>,
     /// The host's handle for this state object (for indications up).
     upper_handle: *mut NdisOffloadHandle,
-    adapter: *const Adapter,
+    /// The binding whose virtual miniport offloaded this state object.
+    binding: *const Binding,
     /// References: one per I/O NBL in flight on this entry, one per state call naming it (held
     /// until its completion read it), plus one held by the offload itself until its terminate
     /// (or failed initiate) completes. Closed when the terminate begins; the entry is freed when
@@ -222,16 +225,17 @@ impl OffloadEntry {
     /// A new, zero-filled entry for a new offload whose host handle is `upper_handle`, holding its
     /// offload reference. None if the adapter is halting or pool memory is short.
     pub fn create(
-        adapter: &Adapter,
+        binding: &Binding,
         upper_handle: *mut NdisOffloadHandle,
     ) -> Option<NonNull<Self>> {
+        let adapter = &binding.adapter;
         if !adapter.chimney.live_entries.try_acquire(1) {
             return None;
         }
         let value = Self {
             offload_handle: UnsafeCell::new(NdisOffloadHandle::zeroed()),
             upper_handle,
-            adapter: ptr::from_ref(adapter),
+            binding: ptr::from_ref(binding),
             refs: Rundown::new_closed(),
             published: AtomicBool::new(NOT_PUBLISHED),
             terminate_claimed: AtomicBool::new(false),
@@ -275,10 +279,10 @@ impl OffloadEntry {
         self.upper_handle
     }
 
-    pub fn adapter(&self) -> &Adapter {
-        // SAFETY: an entry holds an `offloads` reference on its adapter until it is freed, and
-        // halt waits for that count to drain.
-        unsafe { &*self.adapter }
+    pub fn binding(&self) -> &Binding {
+        // SAFETY: an entry holds a `live_entries` count on its binding's adapter until it is
+        // freed; halt waits for that count to drain, and unbind for halt, before freeing.
+        unsafe { &*self.binding }
     }
 
     pub fn is_published(&self) -> bool {
@@ -422,9 +426,10 @@ impl OffloadEntry {
     /// `entry` came from `create`, has drained, and nothing refers to it any more.
     unsafe fn free(entry: *mut Self) {
         // SAFETY: caller contract: a live entry.
-        let adapter = unsafe { (*entry).adapter };
-        // SAFETY: the adapter outlives its entries (halt waits for `offloads` to drain).
-        let adapter = unsafe { &*adapter };
+        let binding = unsafe { (*entry).binding };
+        // SAFETY: the binding outlives its entries (halt waits for `live_entries` to drain, and
+        // unbind for halt).
+        let adapter = unsafe { &(*binding).adapter };
         // SAFETY: `entry` came from PoolBox::into_raw in `create`.
         drop(unsafe { PoolBox::from_raw(entry) });
         adapter.chimney.live_entries.release(1);

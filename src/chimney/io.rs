@@ -15,7 +15,7 @@ use crate::ndis::{
     NDIS_STATUS_OFFLOAD_DATA_NOT_ACCEPTED, NDIS_STATUS_PENDING, NDIS_STATUS_REQUEST_UPLOAD,
     NDIS_STATUS_SUCCESS, NDIS_STATUS_UPLOAD_REQUESTED, NdisStatus, NetBufferList,
 };
-use crate::state::{Adapter, Binding, Forward, Path};
+use crate::state::{Binding, Forward, Path};
 
 /// MiniportTcpOffload{Send,Receive,Disconnect,Forward}: forward the chain on `offload_context`
 /// (the entry we published to the host). Always returns NDIS_STATUS_PENDING, the only value
@@ -26,7 +26,7 @@ use crate::state::{Adapter, Binding, Forward, Path};
 /// `chain` is the host's, ours until completed.
 pub unsafe fn post(
     kind: IoKind,
-    adapter: &Adapter,
+    binding: &Binding,
     miniport: MiniportHandle<'_>,
     offload_context: *mut c_void,
     chain: NblChain,
@@ -40,16 +40,16 @@ pub unsafe fn post(
     // Nothing is forwarded once a pause/halt began, the lower binding paused or closes, or the
     // connection is being terminated.
     let token =
-        entry.and_then(|entry| Forward::acquire(adapter, Path::Nbls, count)?.with_entry(entry));
+        entry.and_then(|entry| Forward::acquire(binding, Path::Nbls, count)?.with_entry(entry));
     let (Some(token), Some(entry)) = (token, entry) else {
-        refuse(kind, adapter, miniport, chain);
+        refuse(kind, binding, miniport, chain);
         return NDIS_STATUS_PENDING;
     };
     let owner = ptr::from_ref(entry).cast_mut().cast::<c_void>();
     if chain.push_contexts(owner, None).is_err() {
         // Out of NBL context space: give the whole chain back (forwarding part of it would
         // reorder the connection's completions); the token's counts end with it.
-        refuse(kind, adapter, miniport, chain);
+        refuse(kind, binding, miniport, chain);
         return NDIS_STATUS_PENDING;
     }
     // SAFETY: the token holds references on the entry (allocated) and on the binding (open)
@@ -66,13 +66,13 @@ pub unsafe fn post(
 /// Completes a chain to the host without forwarding it: NDIS_STATUS_REQUEST_UPLOAD on the first
 /// NBL, NDIS_STATUS_UPLOAD_REQUESTED on the rest, so that the host uploads the connection and
 /// does the work itself. (Documented for send; used for all four, see ndis-chimney.md §5.6.)
-fn refuse(kind: IoKind, adapter: &Adapter, miniport: MiniportHandle<'_>, chain: NblChain) {
+fn refuse(kind: IoKind, binding: &Binding, miniport: MiniportHandle<'_>, chain: NblChain) {
     let mut status = NDIS_STATUS_REQUEST_UPLOAD;
     for nbl in chain.iter() {
         nbl.set_status(status);
         status = NDIS_STATUS_UPLOAD_REQUESTED;
     }
-    let Some(upcalls) = adapter.chimney.upcalls() else {
+    let Some(upcalls) = binding.adapter.chimney.upcalls() else {
         // No upcall table means no initiate ever succeeded, so no I/O can arrive: unreachable.
         return;
     };
@@ -106,7 +106,7 @@ fn flush(kind: IoKind, binding: &Binding, run: ChainBuilder, owner: *mut c_void)
     let entry = NonNull::new(owner.cast::<OffloadEntry>());
     // SAFETY: `post` (or initiate's send data) handed these NBLs' counts over, `count` of them
     // on the entry stored as their owner.
-    let token = unsafe { Forward::completed(&binding.adapter, Path::Nbls, count, entry) };
+    let token = unsafe { Forward::completed(binding, Path::Nbls, count, entry) };
     if let Some(upcalls) = binding.adapter.chimney.upcalls() {
         upcalls.complete(kind, token.miniport(), run.finish());
     }
@@ -129,11 +129,11 @@ pub unsafe fn receive_indicate(
 ) -> NdisStatus {
     // SAFETY: the caller's contract: our handle, the first field of a live entry.
     let entry = unsafe { OffloadEntry::from_handle(offload_context.cast()) };
-    let adapter = entry.adapter();
-    let Some(upcalls) = adapter.chimney.upcalls() else {
+    let binding = entry.binding();
+    let Some(upcalls) = binding.adapter.chimney.upcalls() else {
         return NDIS_STATUS_OFFLOAD_DATA_NOT_ACCEPTED;
     };
-    let Some(token) = Forward::acquire(adapter, Path::BindingOnly, 1) else {
+    let Some(token) = Forward::acquire(binding, Path::BindingOnly, 1) else {
         return NDIS_STATUS_OFFLOAD_DATA_NOT_ACCEPTED;
     };
     // SAFETY: the host's handle of this (offloaded) connection; the target's NBL, status and
@@ -154,7 +154,7 @@ pub unsafe fn receive_indicate(
 pub unsafe fn event(offload_context: *mut c_void, event_type: u32, information: u32) {
     // SAFETY: the caller's contract: our handle, the first field of a live entry.
     let entry = unsafe { OffloadEntry::from_handle(offload_context.cast()) };
-    if let Some(upcalls) = entry.adapter().chimney.upcalls() {
+    if let Some(upcalls) = entry.binding().adapter.chimney.upcalls() {
         // SAFETY: the host's handle of this (offloaded) connection.
         unsafe { upcalls.event(entry.upper_handle(), event_type, information) };
     }
@@ -162,14 +162,14 @@ pub unsafe fn event(offload_context: *mut c_void, event_type: u32, information: 
 
 /// MiniportTcpOffloadReceiveReturn: the host returns indicated NBLs; they go back to the target
 /// on the lower **binding** handle (NDIS does not route this by SourceHandle).
-pub fn receive_return(adapter: &Adapter, chain: NblChain) -> NdisStatus {
+pub fn receive_return(binding: &Binding, chain: NblChain) -> NdisStatus {
     let count = chain.count();
     if count == 0 {
         return NDIS_STATUS_SUCCESS;
     }
     // SAFETY: every NBL the host returns was kept at `receive_indicate`, which handed over one
     // binding count each.
-    let token = unsafe { Forward::completed(adapter, Path::BindingOnly, count, None) };
+    let token = unsafe { Forward::completed(binding, Path::BindingOnly, count, None) };
     // The NBLs are the target's. Synchronous.
     token.lower().tcp_receive_return(chain);
     NDIS_STATUS_SUCCESS

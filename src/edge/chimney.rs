@@ -150,13 +150,13 @@ pub fn on_initialize(adapter: &Adapter, miniport_handle: NdisHandle) {
 unsafe fn state_call(
     context: NdisHandle,
     list: *mut NdisMiniportOffloadBlockList,
-    flow: impl FnOnce(&Adapter, MiniportHandle<'_>, BlockTree),
+    flow: impl FnOnce(&Binding, MiniportHandle<'_>, BlockTree),
 ) {
     // SAFETY: the caller's contract.
-    let (adapter, miniport) = unsafe { Adapter::in_miniport_handler(context) };
+    let (binding, miniport) = unsafe { Binding::in_miniport_handler(context) };
     // SAFETY: the caller's contract: the host's live list, handed to us.
     let tree = unsafe { BlockTree::from_raw(list) };
-    flow(adapter, miniport, tree);
+    flow(binding, miniport, tree);
 }
 
 /// MiniportInitiateOffload.
@@ -226,11 +226,11 @@ unsafe fn post(
     nbls: *mut NetBufferList,
 ) -> NdisStatus {
     // SAFETY: the caller's contract: our adapter context on an initialized miniport.
-    let (adapter, miniport) = unsafe { Adapter::in_miniport_handler(context) };
+    let (binding, miniport) = unsafe { Binding::in_miniport_handler(context) };
     // SAFETY: the host's NBLs, ours until completed.
     let chain = unsafe { NblChain::from_raw(nbls) };
     // SAFETY: the caller's contract: NDIS's MiniportOffloadContext value.
-    unsafe { io::post(kind, adapter, miniport, offload_context, chain) }
+    unsafe { io::post(kind, binding, miniport, offload_context, chain) }
 }
 
 unsafe extern "system" fn tcp_offload_send(
@@ -275,10 +275,10 @@ unsafe extern "system" fn tcp_offload_receive_return(
     nbls: *mut NetBufferList,
 ) -> NdisStatus {
     // SAFETY: NDIS calls provider handlers with our adapter context on an initialized miniport.
-    let (adapter, _) = unsafe { Adapter::in_miniport_handler(context) };
+    let (binding, _) = unsafe { Binding::in_miniport_handler(context) };
     // SAFETY: NBLs the target indicated, returned by the host.
     let chain = unsafe { NblChain::from_raw(nbls) };
-    io::receive_return(adapter, chain)
+    io::receive_return(binding, chain)
 }
 
 // ---------------------------------------------------------------------------------------------

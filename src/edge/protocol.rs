@@ -266,13 +266,14 @@ fn start_miniport(binding: &Binding) -> NdisStatus {
         return NDIS_STATUS_SUCCESS;
     }
     let mut name = binding.device_name.get().as_ndis_string();
-    // SAFETY: PASSIVE_LEVEL; the name lives in the binding; the adapter (device context) lives
-    // until unbind, which waits for any initialize to settle. No lock is held.
+    // SAFETY: PASSIVE_LEVEL; the name lives in the binding; the binding (device context, which
+    // becomes the MiniportAdapterContext) lives until unbind, which waits for any initialize to
+    // settle. No lock is held.
     let status = unsafe {
         NdisIMInitializeDeviceInstanceEx(
             GLOBALS.miniport_driver(),
             &raw mut name,
-            adapter.as_context(),
+            binding.as_context(),
         )
     };
     if status != NDIS_STATUS_SUCCESS {

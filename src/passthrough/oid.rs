@@ -12,7 +12,7 @@ use crate::ndis::{
     NDIS_DEVICE_STATE_UNSPECIFIED, NDIS_STATUS_CLOSING, NDIS_STATUS_PENDING, NDIS_STATUS_SUCCESS,
     NdisOidRequest, NdisPnpCapabilities, NdisStatus, oids, request_type,
 };
-use crate::state::{Adapter, Binding, Forward, Path};
+use crate::state::{Binding, Forward, Path};
 
 /// OIDs the lower miniport gets through its own power management (MUX handles them locally).
 fn handled_locally(oid: u32) -> bool {
@@ -23,7 +23,7 @@ fn handled_locally(oid: u32) -> bool {
 ///
 /// # Safety
 /// `request` is the live NDIS_OID_REQUEST NDIS passed to MiniportOidRequest.
-pub unsafe fn request(adapter: &Adapter, request: *mut NdisOidRequest) -> NdisStatus {
+pub unsafe fn request(binding: &Binding, request: *mut NdisOidRequest) -> NdisStatus {
     // SAFETY: the caller's contract: NDIS's live request, ours until we complete it.
     let original = unsafe { &mut *request };
     // SAFETY: Oid is the first field of every arm of the DATA union.
@@ -35,7 +35,7 @@ pub unsafe fn request(adapter: &Adapter, request: *mut NdisOidRequest) -> NdisSt
         return NDIS_STATUS_SUCCESS;
     }
     let request_id = original.request_id;
-    let Some(token) = Forward::acquire(adapter, Path::Requests, 1) else {
+    let Some(token) = Forward::acquire(binding, Path::Requests, 1) else {
         return NDIS_STATUS_CLOSING;
     };
     let lower = token.lower();
@@ -47,7 +47,7 @@ pub unsafe fn request(adapter: &Adapter, request: *mut NdisOidRequest) -> NdisSt
     // RequestId is copied explicitly so a cancel by the original's id reaches the clone.
     clone_ref.request_id = request_id;
     // SourceReserved belongs to the clone's source (us): the original and the adapter.
-    clone_ref.source_reserved = [request.cast::<c_void>(), adapter.as_context()];
+    clone_ref.source_reserved = [request.cast::<c_void>(), binding.as_context()];
     match lower.oid_request(clone) {
         OidForwarded::Pending => {
             // ProtocolOidRequestComplete finishes it, then NdisMOidRequestComplete.
@@ -72,10 +72,10 @@ pub unsafe fn complete(binding: &Binding, clone: *mut NdisOidRequest, status: Nd
     let Some(clone) = (unsafe { OidClone::from_completed(clone) }) else {
         return;
     };
-    let [original, adapter_context] = clone.get().source_reserved;
-    debug_assert!(core::ptr::eq(adapter_context, binding.adapter.as_context()));
+    let [original, forwarded_for] = clone.get().source_reserved;
+    debug_assert!(core::ptr::eq(forwarded_for, binding.as_context()));
     // SAFETY: `request` pended this clone, handing its Requests counts over.
-    let token = unsafe { Forward::completed(&binding.adapter, Path::Requests, 1, None) };
+    let token = unsafe { Forward::completed(binding, Path::Requests, 1, None) };
     finish(&token, clone, status);
     // SAFETY: the original request is pending at NDIS until this completion (SourceReserved[0],
     // set by `request` when it pended it).
@@ -149,8 +149,8 @@ fn post_process(original: &NdisOidRequest) {
     clippy::not_unsafe_ptr_arg_deref,
     reason = "RequestId is an opaque tag that only NDIS compares"
 )]
-pub fn cancel(adapter: &Adapter, request_id: *mut c_void) {
-    let Some(token) = Forward::acquire(adapter, Path::BindingOnly, 1) else {
+pub fn cancel(binding: &Binding, request_id: *mut c_void) {
+    let Some(token) = Forward::acquire(binding, Path::BindingOnly, 1) else {
         return;
     };
     // Cancelling an id that is no longer pending is a no-op in NDIS.

@@ -6,7 +6,7 @@
 
 use crate::kernel::{BindingHandle, NblChain};
 use crate::ndis::{NdisPortNumber, receive_flags, return_flags};
-use crate::state::{Adapter, Binding, Forward, Path};
+use crate::state::{Binding, Forward, Path};
 
 fn return_flags_for(receive: u32) -> u32 {
     if receive & receive_flags::DISPATCH_LEVEL != 0 {
@@ -30,7 +30,7 @@ pub fn receive(
         return;
     }
     let resources = flags & receive_flags::RESOURCES != 0;
-    let Some(token) = Forward::acquire(&binding.adapter, Path::Indications, count) else {
+    let Some(token) = Forward::acquire(binding, Path::Indications, count) else {
         // The virtual miniport is not running: drop, giving the NBLs straight back.
         give_back(lower, chain, resources, flags);
         return;
@@ -65,13 +65,13 @@ fn give_back(lower: BindingHandle<'_>, chain: NblChain, resources: bool, flags: 
 }
 
 /// The host returns NBLs we indicated.
-pub fn return_nbls(adapter: &Adapter, chain: NblChain, flags: u32) {
+pub fn return_nbls(binding: &Binding, chain: NblChain, flags: u32) {
     let count = chain.pop_contexts();
     if count == 0 {
         return;
     }
     // SAFETY: every NBL the host returns was indicated by `receive`, which handed its counts over.
-    let token = unsafe { Forward::completed(adapter, Path::Indications, count, None) };
+    let token = unsafe { Forward::completed(binding, Path::Indications, count, None) };
     // The NBLs are the lower miniport's again (SourceHandle restored, context freed).
     token
         .lower()

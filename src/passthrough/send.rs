@@ -6,7 +6,7 @@
 
 use crate::kernel::{ChainBuilder, MiniportHandle, NblChain};
 use crate::ndis::{NDIS_STATUS_PAUSED, NdisPortNumber, send_complete_flags, send_flags};
-use crate::state::{Adapter, Binding, Forward, Path};
+use crate::state::{Binding, Forward, Path};
 
 /// Send-complete flags matching the IRQL described by `send_flags`.
 fn complete_flags_for(flags: u32) -> u32 {
@@ -20,7 +20,7 @@ fn complete_flags_for(flags: u32) -> u32 {
 /// The host sends `chain` through the virtual miniport (whose handle NDIS keeps valid while it
 /// calls MiniportSendNetBufferLists).
 pub fn send(
-    adapter: &Adapter,
+    binding: &Binding,
     miniport: MiniportHandle<'_>,
     chain: NblChain,
     port: NdisPortNumber,
@@ -30,7 +30,7 @@ pub fn send(
     if count == 0 {
         return;
     }
-    let Some(mut token) = Forward::acquire(adapter, Path::Nbls, count) else {
+    let Some(mut token) = Forward::acquire(binding, Path::Nbls, count) else {
         // Pausing, paused or halting, or the lower binding paused or closing: nothing is
         // forwarded once a pause has begun.
         complete_locally(
@@ -93,7 +93,7 @@ pub fn send_complete(binding: &Binding, chain: NblChain, flags: u32) {
         return;
     }
     // SAFETY: every NBL of the chain was forwarded by `send`, which handed its counts over.
-    let token = unsafe { Forward::completed(&binding.adapter, Path::Nbls, count, None) };
+    let token = unsafe { Forward::completed(binding, Path::Nbls, count, None) };
     // The NBLs are the host's again (SourceHandle restored, our context freed).
     token.miniport().send_complete(chain, flags);
     // Dropping the token ends the counts, the binding's last.

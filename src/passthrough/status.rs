@@ -47,7 +47,7 @@ pub unsafe fn indicate(binding: &Binding, indication: *const NdisStatusIndicatio
         return;
     }
     // Only an initialized, not halting, miniport may indicate status.
-    let Some(token) = Forward::acquire(&binding.adapter, Path::Requests, 1) else {
+    let Some(token) = Forward::acquire(binding, Path::Requests, 1) else {
         return;
     };
     let miniport = token.miniport();

@@ -2,14 +2,12 @@
 //! in-flight accounting.
 
 use core::ffi::c_void;
-use core::mem::offset_of;
 use core::ptr;
 use core::sync::atomic::{AtomicBool, AtomicPtr, AtomicU32, Ordering};
 
 use crate::kernel::{Drain, Drainable, Event, MiniportHandle, Rundown};
 use crate::ndis::NdisHandle;
 
-use super::binding::Binding;
 use crate::chimney::entry::AdapterChimney;
 
 /// Lifecycle of the virtual miniport.
@@ -97,48 +95,6 @@ impl Adapter {
         self.chimney.init_in_place();
         let opened = self.running_handlers.reopen();
         debug_assert!(opened);
-    }
-
-    /// The binding this adapter is embedded in.
-    pub fn binding(&self) -> &Binding {
-        // An Adapter is only ever constructed as the `adapter` field of a Binding (`Adapter::new`
-        // is private to `state`), so stepping back by the field offset yields the enclosing
-        // Binding, which lives at least as long as the Adapter.
-        let offset = offset_of!(Binding, adapter);
-        let binding = ptr::from_ref(self)
-            .wrapping_byte_sub(offset)
-            .cast::<Binding>();
-        // SAFETY: `binding` points at the live Binding enclosing this Adapter (see above).
-        unsafe { &*binding }
-    }
-
-    /// Recovers the adapter from the MiniportAdapterContext (or IMDeviceInstanceContext) NDIS
-    /// passes back.
-    ///
-    /// # Safety
-    /// `context` is an adapter context this driver gave NDIS, whose binding is not yet freed.
-    pub unsafe fn from_context<'a>(context: NdisHandle) -> &'a Self {
-        // SAFETY: caller contract.
-        unsafe { &*context.cast::<Self>() }
-    }
-
-    /// The adapter and its miniport handle, for a handler NDIS calls on an initialized miniport
-    /// (data path, OIDs, chimney).
-    ///
-    /// # Safety
-    /// `context` is the MiniportAdapterContext NDIS passes to such a handler: NDIS calls them
-    /// only between a successful MiniportInitializeEx and the return of MiniportHaltEx, so the
-    /// adapter is live and its miniport handle valid for the call.
-    pub unsafe fn in_miniport_handler<'a>(context: NdisHandle) -> (&'a Self, MiniportHandle<'a>) {
-        // SAFETY: the caller's contract: our adapter context, its binding not freed.
-        let adapter = unsafe { Self::from_context(context) };
-        // SAFETY: NDIS keeps the miniport initialized while it calls the handler (contract).
-        let miniport = unsafe { MiniportHandle::new(adapter.miniport_handle()) };
-        (adapter, miniport)
-    }
-
-    pub fn as_context(&self) -> NdisHandle {
-        ptr::from_ref(self).cast_mut().cast()
     }
 
     pub fn miniport_handle(&self) -> NdisHandle {

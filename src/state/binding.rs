@@ -6,7 +6,7 @@ use core::ptr;
 use core::sync::atomic::{AtomicI32, AtomicPtr, AtomicU32, AtomicU64, Ordering};
 
 use crate::kernel::strings::SetOnceName;
-use crate::kernel::{Drainable, Event};
+use crate::kernel::{Drainable, Event, MiniportHandle};
 use crate::ndis::{NdisBindParameters, NdisHandle, NdisLinkState, NdisPnpCapabilities, NdisStatus};
 
 use super::adapter::Adapter;
@@ -155,6 +155,22 @@ impl Binding {
     pub unsafe fn from_context<'a>(context: NdisHandle) -> &'a Self {
         // SAFETY: caller contract.
         unsafe { &*context.cast::<Self>() }
+    }
+
+    /// The binding and its virtual miniport's handle, for a handler NDIS calls on the
+    /// initialized miniport (data path, OIDs, chimney). The binding is also the
+    /// MiniportAdapterContext: the virtual miniport is embedded in it.
+    ///
+    /// # Safety
+    /// `context` is the MiniportAdapterContext NDIS passes to such a handler: NDIS calls them
+    /// only between a successful MiniportInitializeEx and the return of MiniportHaltEx, so the
+    /// binding is live and the miniport handle valid for the call.
+    pub unsafe fn in_miniport_handler<'a>(context: NdisHandle) -> (&'a Self, MiniportHandle<'a>) {
+        // SAFETY: the caller's contract: our context, its binding not freed.
+        let binding = unsafe { Self::from_context(context) };
+        // SAFETY: NDIS keeps the miniport initialized while it calls the handler (contract).
+        let miniport = unsafe { MiniportHandle::new(binding.adapter.miniport_handle()) };
+        (binding, miniport)
     }
 
     pub fn as_context(&self) -> NdisHandle {

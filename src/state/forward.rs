@@ -15,7 +15,6 @@ use core::ptr::NonNull;
 
 use crate::kernel::{BindingHandle, MiniportHandle};
 
-use super::adapter::Adapter;
 use super::binding::Binding;
 use crate::chimney::entry::OffloadEntry;
 
@@ -40,7 +39,7 @@ pub enum Path {
 /// completion, which takes them back with [`Forward::completed`].
 #[must_use = "dropping the token gives its counts back at once"]
 pub struct Forward<'a> {
-    adapter: &'a Adapter,
+    binding: &'a Binding,
     path: Path,
     count: u32,
     entry: Option<NonNull<OffloadEntry>>,
@@ -49,8 +48,8 @@ pub struct Forward<'a> {
 impl<'a> Forward<'a> {
     /// Takes the counts of `count` operations on `path`, adapter first; None (nothing held) if any
     /// is closed (pausing, halting, the binding paused or closing).
-    pub fn acquire(adapter: &'a Adapter, path: Path, count: u32) -> Option<Self> {
-        let binding = adapter.binding();
+    pub fn acquire(binding: &'a Binding, path: Path, count: u32) -> Option<Self> {
+        let adapter = &binding.adapter;
         let adapter_ok = match path {
             Path::Nbls | Path::Indications => adapter.nbls_in_flight.try_acquire(count),
             Path::Requests => adapter.handle_users.try_acquire(count),
@@ -60,7 +59,7 @@ impl<'a> Forward<'a> {
             return None;
         }
         let token = Self {
-            adapter,
+            binding,
             path,
             count,
             entry: None,
@@ -98,13 +97,13 @@ impl<'a> Forward<'a> {
     /// over with [`Forward::hand_over`] and their counts are still held; this takes them back
     /// (each once).
     pub unsafe fn completed(
-        adapter: &'a Adapter,
+        binding: &'a Binding,
         path: Path,
         count: u32,
         entry: Option<NonNull<OffloadEntry>>,
     ) -> Self {
         Self {
-            adapter,
+            binding,
             path,
             count,
             entry,
@@ -141,7 +140,7 @@ impl<'a> Forward<'a> {
         // SAFETY: every path holds the binding's count or the adapter's, and unbind stops the
         // miniport (draining the adapter's counts) and drains the binding's before
         // NdisCloseAdapterEx; the borrow of `self` keeps the counts held.
-        unsafe { BindingHandle::new(self.adapter.binding().handle()) }
+        unsafe { BindingHandle::new(self.binding.handle()) }
     }
 
     /// The virtual miniport's handle, initialized while the adapter's counts are held.
@@ -149,13 +148,13 @@ impl<'a> Forward<'a> {
         debug_assert!(self.path != Path::BindingOnly);
         // SAFETY: `Nbls`, `Indications` and `Requests` hold an adapter count, and MiniportHaltEx
         // drains both adapter counts before it returns; the borrow keeps them held.
-        unsafe { MiniportHandle::new(self.adapter.miniport_handle()) }
+        unsafe { MiniportHandle::new(self.binding.adapter.miniport_handle()) }
     }
 
     fn release_adapter(&self) {
         match self.path {
-            Path::Nbls | Path::Indications => self.adapter.release_nbls(self.count),
-            Path::Requests => self.adapter.handle_users.release(self.count),
+            Path::Nbls | Path::Indications => self.binding.adapter.release_nbls(self.count),
+            Path::Requests => self.binding.adapter.handle_users.release(self.count),
             Path::BindingOnly => {}
         }
     }
@@ -165,7 +164,7 @@ impl<'a> Forward<'a> {
         if self.count == 0 {
             return;
         }
-        let binding: &Binding = self.adapter.binding();
+        let binding = self.binding;
         if let Some(entry) = self.entry {
             // SAFETY: the token holds `count` references on the entry (with_entry/completed),
             // which keep it allocated until released here; it may be freed inside.

@@ -7,7 +7,7 @@ use core::ptr::{self, NonNull};
 use crate::chimney::entry::{CallRecord, OffloadEntry};
 use crate::kernel::{MiniportHandle, StateOp};
 use crate::ndis::{NDIS_STATUS_FAILURE, NDIS_STATUS_RESOURCES, NDIS_STATUS_SUCCESS, NdisStatus};
-use crate::state::{Adapter, AdapterState, Forward, Path};
+use crate::state::{AdapterState, Binding, Forward, Path};
 
 use super::{
     acquire_call, attach_record, attached_record, call_down, fail_up, published_entry,
@@ -18,13 +18,14 @@ use crate::kernel::blocks::{
 };
 
 /// MiniportInitiateOffload, on the host's block list (MOBL view).
-pub fn initiate(adapter: &Adapter, miniport: MiniportHandle<'_>, mut tree: BlockTree) {
-    let Some(call) = acquire_call(adapter) else {
+pub fn initiate(binding: &Binding, miniport: MiniportHandle<'_>, mut tree: BlockTree) {
+    let Some(call) = acquire_call(binding) else {
         // Halt has closed the request count: nothing can be held any more.
         fail_up(StateOp::Initiate, miniport, tree, NDIS_STATUS_FAILURE);
         return;
     };
     // From here every upward completion happens while `call` holds the counts halt waits for.
+    let adapter = &binding.adapter;
     let runnable = adapter.state() == AdapterState::Running && adapter.chimney.upcalls().is_some();
     if !runnable {
         fail_up(
@@ -52,7 +53,7 @@ pub fn initiate(adapter: &Adapter, miniport: MiniportHandle<'_>, mut tree: Block
     let mut failure = None;
     tree.for_each(|block| {
         if failure.is_none() {
-            match prepare_initiate_block(adapter, block) {
+            match prepare_initiate_block(binding, block) {
                 Ok(()) => prepared += 1,
                 Err(status) => failure = Some(status),
             }
@@ -66,14 +67,14 @@ pub fn initiate(adapter: &Adapter, miniport: MiniportHandle<'_>, mut tree: Block
         fail_up(StateOp::Initiate, call.miniport(), tree, status);
         return;
     }
-    attach_record(record, adapter, &mut tree);
+    attach_record(record, binding, &mut tree);
     call_down(StateOp::Initiate, call, tree);
 }
 
 /// Gives one block our handle: a new zero-filled entry for a new offload, the existing entry for
 /// a linker; placeholders stay as they are. Send data handed over with the offload gets our NBL
 /// context (NDIS overwrites its SourceHandle; it completes later through send-complete).
-fn prepare_initiate_block(adapter: &Adapter, block: &mut Block) -> Result<(), NdisStatus> {
+fn prepare_initiate_block(binding: &Binding, block: &mut Block) -> Result<(), NdisStatus> {
     if block.miniport_offload_context.is_null() {
         return Ok(()); // placeholder
     }
@@ -84,14 +85,14 @@ fn prepare_initiate_block(adapter: &Adapter, block: &mut Block) -> Result<(), Nd
         None => {
             let upper = offload_handle(block);
             (
-                OffloadEntry::create(adapter, upper).ok_or(NDIS_STATUS_RESOURCES)?,
+                OffloadEntry::create(binding, upper).ok_or(NDIS_STATUS_RESOURCES)?,
                 true,
             )
         }
     };
     // SAFETY: created or published entry, alive for the duration of this call.
     let entry = unsafe { entry.as_ref() };
-    if let Err(status) = start_chain(adapter, entry, block.net_buffer_list_chain) {
+    if let Err(status) = start_chain(binding, entry, block.net_buffer_list_chain) {
         if is_new {
             // SAFETY: the new entry's offload reference, released once; nothing else knows it.
             unsafe { OffloadEntry::end_offload(NonNull::from(entry), ptr::null()) };
@@ -107,7 +108,7 @@ fn prepare_initiate_block(adapter: &Adapter, block: &mut Block) -> Result<(), Nd
 
 /// Accounts and marks the send NBLs handed down with an initiate.
 fn start_chain(
-    adapter: &Adapter,
+    binding: &Binding,
     entry: &OffloadEntry,
     head: *mut crate::ndis::NetBufferList,
 ) -> Result<(), NdisStatus> {
@@ -117,7 +118,7 @@ fn start_chain(
     if count == 0 {
         return Ok(());
     }
-    let token = Forward::acquire(adapter, Path::Nbls, count)
+    let token = Forward::acquire(binding, Path::Nbls, count)
         .and_then(|token| token.with_entry(entry))
         .ok_or(NDIS_STATUS_FAILURE)?;
     let owner = ptr::from_ref(entry).cast_mut().cast::<c_void>();
@@ -165,7 +166,7 @@ fn undo_chain(entry: &OffloadEntry, head: *mut crate::ndis::NetBufferList) {
         // entry's offload reference keeps it allocated past this drop.
         drop(unsafe {
             Forward::completed(
-                entry.adapter(),
+                entry.binding(),
                 Path::Nbls,
                 count,
                 Some(NonNull::from(entry)),
@@ -182,9 +183,9 @@ fn undo_chain(entry: &OffloadEntry, head: *mut crate::ndis::NetBufferList) {
 pub unsafe fn initiate_complete(mut tree: BlockTree) {
     // SAFETY: the caller's contract: our list, carrying our record.
     let record = unsafe { attached_record(&mut tree) };
-    let adapter = record.adapter();
+    let binding = record.binding();
     // SAFETY: `initiate` passed this call down with `call_down`; resumed once, here.
-    let call = unsafe { resume_call(adapter) };
+    let call = unsafe { resume_call(binding) };
     if let Some(root) = tree.root() {
         record.restore_root(root);
     }
@@ -213,7 +214,7 @@ pub unsafe fn initiate_complete(mut tree: BlockTree) {
     });
     // The list is in the host's view again.
     call.miniport().offload_complete(StateOp::Initiate, tree);
-    release_deferred(adapter, record);
+    release_deferred(binding, record);
     // SAFETY: the call is complete; nothing refers to the record.
     unsafe { CallRecord::free(NonNull::from(record)) };
     // The call's counts end when `call` drops, the binding's last.

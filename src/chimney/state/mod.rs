@@ -27,14 +27,14 @@ use core::ptr::{self, NonNull};
 use crate::chimney::entry::{CallRecord, OffloadEntry};
 use crate::kernel::{MiniportHandle, Nbl, StateOp};
 use crate::ndis::NdisStatus;
-use crate::state::{Adapter, Forward, Path};
+use crate::state::{Binding, Forward, Path};
 
 use crate::kernel::blocks::{Block, BlockTree};
 
 /// Takes the counts a state call holds until it completes upward: the adapter's and the
 /// binding's `handle_users` (halt and unbind wait for them).
-pub(super) fn acquire_call(adapter: &Adapter) -> Option<Forward<'_>> {
-    Forward::acquire(adapter, Path::Requests, 1)
+pub(super) fn acquire_call(binding: &Binding) -> Option<Forward<'_>> {
+    Forward::acquire(binding, Path::Requests, 1)
 }
 
 /// The counts of a call coming back up, handed over by [`call_down`].
@@ -42,9 +42,9 @@ pub(super) fn acquire_call(adapter: &Adapter) -> Option<Forward<'_>> {
 /// # Safety
 /// `adapter` is the adapter of a call this driver passed down with `call_down` (the record's),
 /// resumed once.
-pub(super) unsafe fn resume_call(adapter: &Adapter) -> Forward<'_> {
+pub(super) unsafe fn resume_call(binding: &Binding) -> Forward<'_> {
     // SAFETY: the caller's contract: `call_down` handed one Requests count over.
-    unsafe { Forward::completed(adapter, Path::Requests, 1, None) }
+    unsafe { Forward::completed(binding, Path::Requests, 1, None) }
 }
 
 /// Completes a call upward at once, untouched except for `status` in every block. The root's
@@ -92,11 +92,11 @@ pub(super) fn all_blocks_ours(tree: &mut BlockTree) -> bool {
 }
 
 /// Hands the record to the blocks: saves the root and puts the record in `ImReserved[0]`.
-pub(super) fn attach_record(record: &CallRecord, adapter: &Adapter, tree: &mut BlockTree) {
+pub(super) fn attach_record(record: &CallRecord, binding: &Binding, tree: &mut BlockTree) {
     let Some(root) = tree.root() else {
         return;
     };
-    record.begin(adapter, root);
+    record.begin(binding, root);
     // ImReserved belongs to IMs, and its caller's values are saved in the record.
     root.im_reserved[0] = ptr::from_ref(record).cast_mut().cast();
 }
@@ -139,11 +139,11 @@ pub(super) fn reclaim_chain(block: &Block, record: &CallRecord) {
 }
 
 /// Ends the adapter/binding counts of NBLs reclaimed by `reclaim_chain`.
-pub(super) fn release_deferred(adapter: &Adapter, record: &CallRecord) {
+pub(super) fn release_deferred(binding: &Binding, record: &CallRecord) {
     let count = record.take_deferred_io();
     if count != 0 {
         // SAFETY: these NBLs were handed down with their Nbls counts (initiate's send data or
         // chimney sends), and `reclaim_chain` ended only their entry references.
-        drop(unsafe { Forward::completed(adapter, Path::Nbls, count, None) });
+        drop(unsafe { Forward::completed(binding, Path::Nbls, count, None) });
     }
 }

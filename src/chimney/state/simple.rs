@@ -16,14 +16,9 @@ use super::{
 use crate::kernel::blocks::{BlockTree, offload_handle, restore_upper_view, set_offload_handle};
 
 /// MiniportUpdateOffload / MiniportInvalidateOffload / MiniportQueryOffload.
-pub fn simple(
-    op: StateOp,
-    adapter: &crate::state::Adapter,
-    miniport: MiniportHandle<'_>,
-    mut tree: BlockTree,
-) {
+pub fn simple(op: StateOp, binding: &Binding, miniport: MiniportHandle<'_>, mut tree: BlockTree) {
     let call = all_blocks_ours(&mut tree)
-        .then(|| acquire_call(adapter))
+        .then(|| acquire_call(binding))
         .flatten();
     let Some(call) = call else {
         fail_up(op, miniport, tree, NDIS_STATUS_FAILURE);
@@ -50,7 +45,7 @@ pub fn simple(
             set_offload_handle(block, entry.handle_ptr());
         }
     });
-    attach_record(record, adapter, &mut tree);
+    attach_record(record, binding, &mut tree);
     call_down(op, call, tree);
 }
 
@@ -98,7 +93,7 @@ pub unsafe fn simple_complete(op: StateOp, mut tree: BlockTree) {
     // SAFETY: the caller's contract: our list, carrying our record.
     let record = unsafe { attached_record(&mut tree) };
     // SAFETY: `simple` passed this call down with `call_down`; resumed once, here.
-    let call = unsafe { resume_call(record.adapter()) };
+    let call = unsafe { resume_call(record.binding()) };
     if let Some(root) = tree.root() {
         record.restore_root(root);
     }
@@ -125,7 +120,7 @@ pub unsafe fn simple_complete(op: StateOp, mut tree: BlockTree) {
 /// ProtocolIndicateOffloadEvent: see the handler's comment in `chimney/mod.rs`. The target's
 /// list (or none) is ours for the duration of the call.
 pub fn indicate_event(binding: &Binding, mut tree: BlockTree, code: u32) {
-    let Some(token) = Forward::acquire(&binding.adapter, Path::Requests, 1) else {
+    let Some(token) = Forward::acquire(binding, Path::Requests, 1) else {
         return;
     };
     // Swap our handles for the host's.

@@ -6,7 +6,7 @@ use core::ptr::NonNull;
 use crate::chimney::entry::{CallRecord, OffloadEntry};
 use crate::kernel::{MiniportHandle, StateOp};
 use crate::ndis::NDIS_STATUS_FAILURE;
-use crate::state::Adapter;
+use crate::state::Binding;
 
 use super::{
     acquire_call, all_blocks_ours, attach_record, attached_record, call_down, fail_up,
@@ -15,9 +15,9 @@ use super::{
 use crate::kernel::blocks::{BlockTree, offload_handle, restore_upper_view, set_offload_handle};
 
 /// MiniportTerminateOffload. Never allocates: the record lives in the first terminated entry.
-pub fn terminate(adapter: &Adapter, miniport: MiniportHandle<'_>, mut tree: BlockTree) {
+pub fn terminate(binding: &Binding, miniport: MiniportHandle<'_>, mut tree: BlockTree) {
     let call = all_blocks_ours(&mut tree)
-        .then(|| acquire_call(adapter))
+        .then(|| acquire_call(binding))
         .flatten();
     let Some(call) = call else {
         fail_up(StateOp::Terminate, miniport, tree, NDIS_STATUS_FAILURE);
@@ -58,7 +58,7 @@ pub fn terminate(adapter: &Adapter, miniport: MiniportHandle<'_>, mut tree: Bloc
             }
         },
     };
-    attach_record(record, adapter, &mut tree);
+    attach_record(record, binding, &mut tree);
     call_down(StateOp::Terminate, call, tree);
 }
 
@@ -134,23 +134,23 @@ pub unsafe fn terminate_complete(mut tree: BlockTree) {
 
 /// Runs once the terminate's entries have all drained.
 pub(crate) fn finish_terminate(this: NonNull<CallRecord>) {
-    let (adapter, root) = {
+    let (binding, root) = {
         // SAFETY: the record is live until freed below; the reference ends before that.
         let record = unsafe { this.as_ref() };
-        let adapter: *const Adapter = record.adapter();
-        (adapter, record.root())
+        let binding: *const Binding = record.binding();
+        (binding, record.root())
     };
     // SAFETY: the call's counts (resumed just below, released last) keep the adapter alive.
-    let adapter = unsafe { &*adapter };
+    let binding = unsafe { &*binding };
     // SAFETY: `terminate` passed this call down with `call_down`; resumed once, here.
-    let call = unsafe { resume_call(adapter) };
+    let call = unsafe { resume_call(binding) };
     // SAFETY: the terminate's list, completed to us and parked in the record by
     // terminate_complete; nothing else touches it until it goes up here.
     let tree = unsafe { BlockTree::from_raw(root) };
     // In the host's view; every entry has drained and been unhooked.
     call.miniport().offload_complete(StateOp::Terminate, tree);
     // SAFETY: the record is still live here (freed just below).
-    release_deferred(adapter, unsafe { this.as_ref() });
+    release_deferred(binding, unsafe { this.as_ref() });
     // SAFETY: the call is complete; the record (or its holder entry) is referred to by no one.
     unsafe { CallRecord::free(this) };
     // The call's counts end when `call` drops, the binding's last.
