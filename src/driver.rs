@@ -89,6 +89,7 @@ pub unsafe extern "system" fn DriverEntry(
 ///
 /// # Safety
 /// Called by NDIS once, with the driver object given to DriverEntry.
+#[doc(alias = "MiniportDriverUnload")]
 pub unsafe extern "system" fn unload(driver_object: *mut DriverObject) {
     trace!("MiniportDriverUnload");
     let protocol = GLOBALS.protocol.swap(ptr::null_mut(), Ordering::AcqRel);

@@ -3,13 +3,13 @@
 //!
 //! Layers, bottom up:
 //! - [`ndis`]: the NDIS ABI (types, constants, imports), nothing else.
-//! - [`kernel`]: safe wrappers over the ABI (pool memory, events, spin locks, NBL chains, rundowns).
-//! - [`state`]: the shared state (binding, virtual adapter, in-flight accounting).
-//! - [`edge`]: the miniport edge and the protocol edge (the `extern "system"` handlers NDIS calls).
-//! - [`passthrough`]: the plain IM flows (send, receive, OID, status), both edges' halves.
-//! - [`chimney`]: TCP chimney propagation (state calls, I/O, indications), both edges' halves.
+//! - `kernel`: safe wrappers over the ABI (pool memory, events, spin locks, NBL chains, rundowns).
+//! - `state`: the shared state (binding, virtual adapter, in-flight accounting).
+//! - `edge`: the miniport edge and the protocol edge (the `extern "system"` handlers NDIS calls).
+//! - `passthrough`: the plain IM flows (send, receive, OID, status), both edges' halves.
+//! - `chimney`: TCP chimney propagation (state calls, I/O, indications), both edges' halves.
 //! - [`driver`]: DriverEntry, registration and unload.
-//! - [`glue`]: the Windows-only glue (allocator, panic handler, debug print, WDF driver object).
+//! - `glue`: the Windows-only glue (allocator, panic handler, debug print, WDF driver object).
 #![no_std]
 #![cfg_attr(all(windows, not(test)), no_main)]
 

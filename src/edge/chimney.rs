@@ -160,6 +160,7 @@ unsafe fn state_call(
 }
 
 /// MiniportInitiateOffload.
+#[doc(alias = "MiniportInitiateOffload")]
 unsafe extern "system" fn initiate_offload(
     context: NdisHandle,
     list: *mut NdisMiniportOffloadBlockList,
@@ -169,6 +170,7 @@ unsafe extern "system" fn initiate_offload(
 }
 
 /// MiniportTerminateOffload.
+#[doc(alias = "MiniportTerminateOffload")]
 unsafe extern "system" fn terminate_offload(
     context: NdisHandle,
     list: *mut NdisMiniportOffloadBlockList,
@@ -178,6 +180,7 @@ unsafe extern "system" fn terminate_offload(
 }
 
 /// MiniportUpdateOffload.
+#[doc(alias = "MiniportUpdateOffload")]
 unsafe extern "system" fn update_offload(
     context: NdisHandle,
     list: *mut NdisMiniportOffloadBlockList,
@@ -191,6 +194,7 @@ unsafe extern "system" fn update_offload(
 }
 
 /// MiniportInvalidateOffload.
+#[doc(alias = "MiniportInvalidateOffload")]
 unsafe extern "system" fn invalidate_offload(
     context: NdisHandle,
     list: *mut NdisMiniportOffloadBlockList,
@@ -204,6 +208,7 @@ unsafe extern "system" fn invalidate_offload(
 }
 
 /// MiniportQueryOffload.
+#[doc(alias = "MiniportQueryOffload")]
 unsafe extern "system" fn query_offload(
     context: NdisHandle,
     list: *mut NdisMiniportOffloadBlockList,
@@ -233,6 +238,7 @@ unsafe fn post(
     unsafe { io::post(kind, binding, miniport, offload_context, chain) }
 }
 
+#[doc(alias = "MiniportTcpOffloadSend")]
 unsafe extern "system" fn tcp_offload_send(
     context: NdisHandle,
     offload_context: *mut c_void,
@@ -242,6 +248,7 @@ unsafe extern "system" fn tcp_offload_send(
     unsafe { post(IoKind::Send, context, offload_context, nbls) }
 }
 
+#[doc(alias = "MiniportTcpOffloadReceive")]
 unsafe extern "system" fn tcp_offload_receive(
     context: NdisHandle,
     offload_context: *mut c_void,
@@ -251,6 +258,7 @@ unsafe extern "system" fn tcp_offload_receive(
     unsafe { post(IoKind::Receive, context, offload_context, nbls) }
 }
 
+#[doc(alias = "MiniportTcpOffloadDisconnect")]
 unsafe extern "system" fn tcp_offload_disconnect(
     context: NdisHandle,
     offload_context: *mut c_void,
@@ -261,6 +269,7 @@ unsafe extern "system" fn tcp_offload_disconnect(
     unsafe { post(IoKind::Disconnect(flags), context, offload_context, nbls) }
 }
 
+#[doc(alias = "MiniportTcpOffloadForward")]
 unsafe extern "system" fn tcp_offload_forward(
     context: NdisHandle,
     offload_context: *mut c_void,
@@ -270,6 +279,7 @@ unsafe extern "system" fn tcp_offload_forward(
     unsafe { post(IoKind::Forward, context, offload_context, nbls) }
 }
 
+#[doc(alias = "MiniportTcpOffloadReceiveReturn")]
 unsafe extern "system" fn tcp_offload_receive_return(
     context: NdisHandle,
     nbls: *mut NetBufferList,
@@ -293,6 +303,7 @@ unsafe fn binding<'a>(context: NdisHandle) -> &'a Binding {
     unsafe { Binding::from_context(context) }
 }
 
+#[doc(alias = "ProtocolInitiateOffloadComplete")]
 unsafe extern "system" fn initiate_offload_complete(
     _context: NdisHandle,
     list: *mut NdisProtocolOffloadBlockList,
@@ -303,6 +314,7 @@ unsafe extern "system" fn initiate_offload_complete(
     unsafe { state::initiate_complete(tree) };
 }
 
+#[doc(alias = "ProtocolTerminateOffloadComplete")]
 unsafe extern "system" fn terminate_offload_complete(
     _context: NdisHandle,
     list: *mut NdisProtocolOffloadBlockList,
@@ -313,6 +325,7 @@ unsafe extern "system" fn terminate_offload_complete(
     unsafe { state::terminate_complete(tree) };
 }
 
+#[doc(alias = "ProtocolUpdateOffloadComplete")]
 unsafe extern "system" fn update_offload_complete(
     _context: NdisHandle,
     list: *mut NdisProtocolOffloadBlockList,
@@ -323,6 +336,7 @@ unsafe extern "system" fn update_offload_complete(
     unsafe { state::simple_complete(StateOp::Update, tree) };
 }
 
+#[doc(alias = "ProtocolInvalidateOffloadComplete")]
 unsafe extern "system" fn invalidate_offload_complete(
     _context: NdisHandle,
     list: *mut NdisProtocolOffloadBlockList,
@@ -333,6 +347,7 @@ unsafe extern "system" fn invalidate_offload_complete(
     unsafe { state::simple_complete(StateOp::Invalidate, tree) };
 }
 
+#[doc(alias = "ProtocolQueryOffloadComplete")]
 unsafe extern "system" fn query_offload_complete(
     _context: NdisHandle,
     list: *mut NdisProtocolOffloadBlockList,
@@ -346,6 +361,7 @@ unsafe extern "system" fn query_offload_complete(
 /// ProtocolIndicateOffloadEvent. No IM contract is defined (ndis-chimney.md §6.6; the MUX sample
 /// registers NULL). Inferred: pass it up on our miniport with the blocks' handles swapped to the
 /// host's for the duration of the call, then give the list back to the target unchanged.
+#[doc(alias = "ProtocolIndicateOffloadEvent")]
 unsafe extern "system" fn indicate_offload_event(
     context: NdisHandle,
     list: *mut NdisProtocolOffloadBlockList,
@@ -358,11 +374,13 @@ unsafe extern "system" fn indicate_offload_event(
     state::indicate_event(binding, tree, code);
 }
 
+#[doc(alias = "ProtocolTcpOffloadSendComplete")]
 unsafe extern "system" fn tcp_offload_send_complete(context: NdisHandle, nbls: *mut NetBufferList) {
     // SAFETY: NDIS passes back our binding context and NBLs we sent down.
     unsafe { complete(IoKind::Send, context, nbls) };
 }
 
+#[doc(alias = "ProtocolTcpOffloadReceiveComplete")]
 unsafe extern "system" fn tcp_offload_receive_complete(
     context: NdisHandle,
     nbls: *mut NetBufferList,
@@ -371,6 +389,7 @@ unsafe extern "system" fn tcp_offload_receive_complete(
     unsafe { complete(IoKind::Receive, context, nbls) };
 }
 
+#[doc(alias = "ProtocolTcpOffloadDisconnectComplete")]
 unsafe extern "system" fn tcp_offload_disconnect_complete(
     context: NdisHandle,
     nbls: *mut NetBufferList,
@@ -379,6 +398,7 @@ unsafe extern "system" fn tcp_offload_disconnect_complete(
     unsafe { complete(IoKind::Disconnect(0), context, nbls) };
 }
 
+#[doc(alias = "ProtocolTcpOffloadForwardComplete")]
 unsafe extern "system" fn tcp_offload_forward_complete(
     context: NdisHandle,
     nbls: *mut NetBufferList,
@@ -397,6 +417,7 @@ unsafe fn complete(kind: IoKind, context: NdisHandle, nbls: *mut NetBufferList) 
     io::complete(kind, binding, chain);
 }
 
+#[doc(alias = "ProtocolTcpOffloadEvent")]
 unsafe extern "system" fn tcp_offload_event(
     offload_context: *mut c_void,
     event_type: u32,
@@ -406,6 +427,7 @@ unsafe extern "system" fn tcp_offload_event(
     unsafe { io::event(offload_context, event_type, information) };
 }
 
+#[doc(alias = "ProtocolTcpOffloadReceiveIndicate")]
 unsafe extern "system" fn tcp_offload_receive_indicate(
     offload_context: *mut c_void,
     nbl: *mut NetBufferList,

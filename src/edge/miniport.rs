@@ -65,6 +65,7 @@ pub fn characteristics() -> MiniportDriverCharacteristics {
 }
 
 /// MiniportSetOptions (PASSIVE, inside NdisMRegisterMiniportDriver).
+#[doc(alias = "MiniportSetOptions")]
 unsafe extern "system" fn set_options(driver: NdisHandle, _context: NdisHandle) -> NdisStatus {
     super::chimney::register_provider(driver);
     NDIS_STATUS_SUCCESS
@@ -92,6 +93,7 @@ static SUPPORTED_OIDS: [u32; 16] = [
 
 /// MiniportInitializeEx (PASSIVE): PnP starts the virtual miniport that bind asked for with
 /// NdisIMInitializeDeviceInstanceEx, possibly later and on another thread.
+#[doc(alias = "MiniportInitializeEx")]
 unsafe extern "system" fn initialize(
     miniport_handle: NdisHandle,
     _driver_context: NdisHandle,
@@ -269,6 +271,7 @@ unsafe fn binding<'a>(context: NdisHandle) -> &'a Binding {
 
 /// MiniportHaltEx (PASSIVE): after a pause. Waits, on events, until every forwarded OID and
 /// in-flight operation has drained, then forgets the miniport handle.
+#[doc(alias = "MiniportHaltEx")]
 unsafe extern "system" fn halt(context: NdisHandle, action: u32) {
     // SAFETY: see `binding`.
     let binding = unsafe { binding(context) };
@@ -295,6 +298,7 @@ fn halt_adapter(binding: &Binding) {
 
 /// MiniportPause (PASSIVE): stop the data path; complete now if nothing is in flight, else pend
 /// and let the last completion call NdisMPauseComplete.
+#[doc(alias = "MiniportPause")]
 unsafe extern "system" fn pause(
     context: NdisHandle,
     _parameters: *mut MiniportPauseParameters,
@@ -309,6 +313,7 @@ unsafe extern "system" fn pause(
 }
 
 /// MiniportRestart (PASSIVE).
+#[doc(alias = "MiniportRestart")]
 unsafe extern "system" fn restart(
     context: NdisHandle,
     _parameters: *mut MiniportRestartParameters,
@@ -322,6 +327,7 @@ unsafe extern "system" fn restart(
     NDIS_STATUS_SUCCESS
 }
 
+#[doc(alias = "MiniportOidRequest")]
 unsafe extern "system" fn oid_request(
     context: NdisHandle,
     request: *mut NdisOidRequest,
@@ -332,6 +338,7 @@ unsafe extern "system" fn oid_request(
     unsafe { oid::request(binding, request) }
 }
 
+#[doc(alias = "MiniportSendNetBufferLists")]
 unsafe extern "system" fn send_net_buffer_lists(
     context: NdisHandle,
     net_buffer_lists: *mut NetBufferList,
@@ -345,6 +352,7 @@ unsafe extern "system" fn send_net_buffer_lists(
     send::send(binding, miniport, chain, port, flags);
 }
 
+#[doc(alias = "MiniportReturnNetBufferLists")]
 unsafe extern "system" fn return_net_buffer_lists(
     context: NdisHandle,
     net_buffer_lists: *mut NetBufferList,
@@ -357,6 +365,7 @@ unsafe extern "system" fn return_net_buffer_lists(
     receive::return_nbls(binding, chain, flags);
 }
 
+#[doc(alias = "MiniportCancelSend")]
 unsafe extern "system" fn cancel_send(context: NdisHandle, cancel_id: *mut c_void) {
     // SAFETY: see `binding`.
     let binding = unsafe { binding(context) };
@@ -367,6 +376,7 @@ unsafe extern "system" fn cancel_send(context: NdisHandle, cancel_id: *mut c_voi
     token.lower().cancel_sends(cancel_id);
 }
 
+#[doc(alias = "MiniportCancelOidRequest")]
 unsafe extern "system" fn cancel_oid_request(context: NdisHandle, request_id: *mut c_void) {
     // SAFETY: see `binding`.
     let binding = unsafe { binding(context) };
@@ -375,6 +385,7 @@ unsafe extern "system" fn cancel_oid_request(context: NdisHandle, request_id: *m
 
 /// MiniportDevicePnPEventNotify (PASSIVE). A virtual device has no hardware to stop; surprise
 /// removal is followed by pause and halt, which do the work.
+#[doc(alias = "MiniportDevicePnPEventNotify")]
 unsafe extern "system" fn device_pnp_event_notify(
     context: NdisHandle,
     event: *mut NetDevicePnpEvent,
@@ -393,4 +404,5 @@ unsafe extern "system" fn device_pnp_event_notify(
 
 /// MiniportShutdownEx: may run at high IRQL on bugcheck, where no NDIS call is allowed. There is
 /// no hardware to quiesce.
+#[doc(alias = "MiniportShutdownEx")]
 unsafe extern "system" fn shutdown(_context: NdisHandle, _action: u32) {}

@@ -66,6 +66,7 @@ pub fn characteristics() -> ProtocolDriverCharacteristics {
 }
 
 /// ProtocolSetOptions (PASSIVE, inside NdisRegisterProtocolDriver).
+#[doc(alias = "ProtocolSetOptions")]
 unsafe extern "system" fn set_options(driver: NdisHandle, _context: NdisHandle) -> NdisStatus {
     super::chimney::register_client(driver);
     NDIS_STATUS_SUCCESS
@@ -83,6 +84,7 @@ unsafe fn binding<'a>(context: NdisHandle) -> &'a Binding {
 
 /// ProtocolBindAdapterEx (PASSIVE): open the lower adapter, read `UpperBindings`, and ask NDIS
 /// to start the virtual miniport. Synchronous: pended opens are waited for on an event.
+#[doc(alias = "ProtocolBindAdapterEx")]
 unsafe extern "system" fn bind_adapter(
     _driver_context: NdisHandle,
     bind_context: NdisHandle,
@@ -326,6 +328,7 @@ fn stop_miniport(binding: &Binding) {
 
 /// ProtocolUnbindAdapterEx (PASSIVE): NDIS has paused the binding. Stop the virtual miniport,
 /// drain what is still in flight, close the lower adapter and free the binding.
+#[doc(alias = "ProtocolUnbindAdapterEx")]
 unsafe extern "system" fn unbind_adapter(
     _unbind_context: NdisHandle,
     context: NdisHandle,
@@ -345,6 +348,7 @@ unsafe extern "system" fn unbind_adapter(
     NDIS_STATUS_SUCCESS
 }
 
+#[doc(alias = "ProtocolOpenAdapterCompleteEx")]
 unsafe extern "system" fn open_adapter_complete(context: NdisHandle, status: NdisStatus) {
     // SAFETY: see `binding`; bind is waiting for this completion.
     let binding = unsafe { binding(context) };
@@ -352,6 +356,7 @@ unsafe extern "system" fn open_adapter_complete(context: NdisHandle, status: Ndi
     binding.open_complete.set();
 }
 
+#[doc(alias = "ProtocolCloseAdapterCompleteEx")]
 unsafe extern "system" fn close_adapter_complete(context: NdisHandle) {
     // SAFETY: see `binding`; bind or unbind is waiting for this completion.
     let binding = unsafe { binding(context) };
@@ -359,6 +364,7 @@ unsafe extern "system" fn close_adapter_complete(context: NdisHandle) {
 }
 
 /// ProtocolNetPnPEvent (PASSIVE).
+#[doc(alias = "ProtocolNetPnPEvent")]
 unsafe extern "system" fn net_pnp_event(
     context: NdisHandle,
     notification: *mut NetPnpEventNotification,
@@ -418,6 +424,7 @@ fn reenable_by_name(name: *const UnicodeString, length: u32) -> NdisStatus {
     status
 }
 
+#[doc(alias = "ProtocolOidRequestComplete")]
 unsafe extern "system" fn oid_request_complete(
     context: NdisHandle,
     request: *mut NdisOidRequest,
@@ -429,6 +436,7 @@ unsafe extern "system" fn oid_request_complete(
     unsafe { oid::complete(binding, request, status) };
 }
 
+#[doc(alias = "ProtocolStatusEx")]
 unsafe extern "system" fn status_indication(
     context: NdisHandle,
     indication: *mut NdisStatusIndication,
@@ -442,6 +450,7 @@ unsafe extern "system" fn status_indication(
     unsafe { status::indicate(binding, indication) };
 }
 
+#[doc(alias = "ProtocolReceiveNetBufferLists")]
 unsafe extern "system" fn receive_net_buffer_lists(
     context: NdisHandle,
     net_buffer_lists: *mut NetBufferList,
@@ -459,6 +468,7 @@ unsafe extern "system" fn receive_net_buffer_lists(
     receive::receive(binding, lower, chain, port, flags);
 }
 
+#[doc(alias = "ProtocolSendNetBufferListsComplete")]
 unsafe extern "system" fn send_net_buffer_lists_complete(
     context: NdisHandle,
     net_buffer_lists: *mut NetBufferList,
