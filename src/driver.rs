@@ -58,7 +58,8 @@ pub unsafe extern "system" fn DriverEntry(
         .store(miniport_driver, Ordering::Release);
 
     let mut protocol_chars = protocol::characteristics();
-    // SAFETY: as above. The out-handle is written straight into GLOBALS because bind callbacks
+    // SAFETY: PASSIVE_LEVEL in DriverEntry; the characteristics live on our stack for the call.
+    // The out-handle is written straight into GLOBALS because bind callbacks
     // can run before this call returns and need it.
     let status = unsafe {
         NdisRegisterProtocolDriver(

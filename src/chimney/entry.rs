@@ -175,7 +175,7 @@ impl CallRecord {
     /// The call is complete and nobody else refers to the record (or, for an embedded record,
     /// to its holder entry, which has drained).
     pub unsafe fn free(this: NonNull<Self>) {
-        // SAFETY: caller contract: still live here.
+        // SAFETY: the record is live until it is freed below (this function's contract).
         let holder = unsafe { this.as_ref() }.holder.load(Ordering::Acquire);
         if holder.is_null() {
             // SAFETY: a pool record came from `allocate` (PoolBox::into_raw).
@@ -218,7 +218,8 @@ pub struct OffloadEntry {
 // SAFETY: shared between CPUs through NDIS; every mutable field is atomic or written by NDIS and
 // the lower driver through the raw handle pointer (UnsafeCell).
 unsafe impl Sync for OffloadEntry {}
-// SAFETY: as above.
+// SAFETY: every mutable field is atomic or written by NDIS and the lower driver through the raw
+// handle pointer; nothing in an entry is tied to the thread that created it.
 unsafe impl Send for OffloadEntry {}
 
 impl OffloadEntry {
@@ -267,7 +268,8 @@ impl OffloadEntry {
     /// # Safety
     /// `context` is null or an entry this driver published and has not freed.
     pub unsafe fn from_context<'a>(context: *mut c_void) -> Option<&'a Self> {
-        // SAFETY: caller contract.
+        // SAFETY: a non-null context is an entry we published and have not freed (contract): a
+        // live, aligned OffloadEntry.
         unsafe { context.cast::<Self>().as_ref() }
     }
 
@@ -309,7 +311,7 @@ impl OffloadEntry {
     /// # Safety
     /// `this` is a live entry on which `n` I/O references are held.
     pub unsafe fn end_io(this: NonNull<Self>, n: u32) {
-        // SAFETY: caller contract.
+        // SAFETY: the `n` references the caller holds keep the entry live until released here.
         if unsafe { this.as_ref() }.refs.release(n) == Drain::Drained {
             // SAFETY: drained: this call is the only one that may retire it.
             unsafe { Self::retire(this) };
@@ -362,7 +364,8 @@ impl OffloadEntry {
     /// # Safety
     /// `this` is a live entry whose offload reference is still held (released here, once).
     pub unsafe fn end_offload(this: NonNull<Self>, record: *const CallRecord) {
-        // SAFETY: caller contract.
+        // SAFETY: the offload reference the caller still holds keeps the entry live until it is
+        // released below.
         let entry = unsafe { this.as_ref() };
         entry.terminate.store(record.cast_mut(), Ordering::Release);
         let _ = entry.refs.close();
@@ -389,7 +392,8 @@ impl OffloadEntry {
     /// `this` is live and drained; nothing else refers to it any more.
     unsafe fn retire(this: NonNull<Self>) {
         let (published, upper, record) = {
-            // SAFETY: caller contract; the reference ends before the entry may be freed.
+            // SAFETY: a drained entry is live until this function frees it; the reference ends
+            // before that.
             let entry = unsafe { this.as_ref() };
             (
                 entry.is_published(),
@@ -425,7 +429,7 @@ impl OffloadEntry {
     /// # Safety
     /// `entry` came from `create`, has drained, and nothing refers to it any more.
     unsafe fn free(entry: *mut Self) {
-        // SAFETY: caller contract: a live entry.
+        // SAFETY: `entry` is live until the PoolBox below frees it.
         let binding = unsafe { (*entry).binding };
         // SAFETY: the binding outlives its entries (halt waits for `live_entries` to drain, and
         // unbind for halt).

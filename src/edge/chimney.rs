@@ -152,7 +152,8 @@ unsafe fn state_call(
     list: *mut NdisMiniportOffloadBlockList,
     flow: impl FnOnce(&Binding, MiniportHandle<'_>, BlockTree),
 ) {
-    // SAFETY: the caller's contract.
+    // SAFETY: NDIS calls provider handlers with our context only while the miniport is
+    // initialized (this function's contract).
     let (binding, miniport) = unsafe { Binding::in_miniport_handler(context) };
     // SAFETY: the caller's contract: the host's live list, handed to us.
     let tree = unsafe { BlockTree::from_raw(list) };
@@ -244,7 +245,9 @@ unsafe extern "system" fn tcp_offload_send(
     offload_context: *mut c_void,
     nbls: *mut NetBufferList,
 ) -> NdisStatus {
-    // SAFETY: NDIS's arguments, see `post`.
+    // SAFETY: NDIS passes our context on an initialized miniport, the connection's
+    // MiniportOffloadContext (null or our published entry) and the host's NBLs, ours until
+    // completed.
     unsafe { post(IoKind::Send, context, offload_context, nbls) }
 }
 
@@ -254,7 +257,9 @@ unsafe extern "system" fn tcp_offload_receive(
     offload_context: *mut c_void,
     nbls: *mut NetBufferList,
 ) -> NdisStatus {
-    // SAFETY: NDIS's arguments, see `post`.
+    // SAFETY: NDIS passes our context on an initialized miniport, the connection's
+    // MiniportOffloadContext (null or our published entry) and the host's NBLs, ours until
+    // completed.
     unsafe { post(IoKind::Receive, context, offload_context, nbls) }
 }
 
@@ -265,7 +270,9 @@ unsafe extern "system" fn tcp_offload_disconnect(
     nbls: *mut NetBufferList,
     flags: u32,
 ) -> NdisStatus {
-    // SAFETY: NDIS's arguments, see `post`.
+    // SAFETY: NDIS passes our context on an initialized miniport, the connection's
+    // MiniportOffloadContext (null or our published entry) and the host's NBLs, ours until
+    // completed.
     unsafe { post(IoKind::Disconnect(flags), context, offload_context, nbls) }
 }
 
@@ -275,7 +282,9 @@ unsafe extern "system" fn tcp_offload_forward(
     offload_context: *mut c_void,
     nbls: *mut NetBufferList,
 ) -> NdisStatus {
-    // SAFETY: NDIS's arguments, see `post`.
+    // SAFETY: NDIS passes our context on an initialized miniport, the connection's
+    // MiniportOffloadContext (null or our published entry) and the host's NBLs, ours until
+    // completed.
     unsafe { post(IoKind::Forward, context, offload_context, nbls) }
 }
 
@@ -299,7 +308,7 @@ unsafe extern "system" fn tcp_offload_receive_return(
 /// # Safety
 /// `context` is a ProtocolBindingContext NDIS passes back for a binding not yet unbound.
 unsafe fn binding<'a>(context: NdisHandle) -> &'a Binding {
-    // SAFETY: caller contract.
+    // SAFETY: a ProtocolBindingContext NDIS passes back is our binding, not yet unbound.
     unsafe { Binding::from_context(context) }
 }
 
@@ -385,7 +394,7 @@ unsafe extern "system" fn tcp_offload_receive_complete(
     context: NdisHandle,
     nbls: *mut NetBufferList,
 ) {
-    // SAFETY: as above.
+    // SAFETY: NDIS passes back our binding context and NBLs we forwarded on it, completed.
     unsafe { complete(IoKind::Receive, context, nbls) };
 }
 
@@ -394,7 +403,8 @@ unsafe extern "system" fn tcp_offload_disconnect_complete(
     context: NdisHandle,
     nbls: *mut NetBufferList,
 ) {
-    // SAFETY: as above. The Flags value does not come back; only the completion kind matters.
+    // SAFETY: NDIS passes back our binding context and NBLs we forwarded on it. The Flags
+    // value does not come back; only the completion kind matters.
     unsafe { complete(IoKind::Disconnect(0), context, nbls) };
 }
 
@@ -403,16 +413,16 @@ unsafe extern "system" fn tcp_offload_forward_complete(
     context: NdisHandle,
     nbls: *mut NetBufferList,
 ) {
-    // SAFETY: as above.
+    // SAFETY: NDIS passes back our binding context and NBLs we forwarded on it, completed.
     unsafe { complete(IoKind::Forward, context, nbls) };
 }
 
 /// # Safety
 /// `context` is our binding; `nbls` are NBLs we forwarded on it, completed.
 unsafe fn complete(kind: IoKind, context: NdisHandle, nbls: *mut NetBufferList) {
-    // SAFETY: caller contract.
+    // SAFETY: NDIS passes back our binding context for a binding not yet unbound.
     let binding = unsafe { binding(context) };
-    // SAFETY: caller contract.
+    // SAFETY: NBLs we forwarded on this binding, completed back to us: ours again.
     let chain = unsafe { NblChain::from_raw(nbls) };
     io::complete(kind, binding, chain);
 }

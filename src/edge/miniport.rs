@@ -248,7 +248,8 @@ fn set_attributes(binding: &Binding, miniport_handle: NdisHandle) -> NdisStatus 
         auto_negotiation_flags: 0,
         power_management_capabilities_ex: ptr::null_mut(),
     };
-    // SAFETY: as above; NDIS copies the attributes and the OID list during the call.
+    // SAFETY: the miniport handle NDIS passed to this initialize; the attributes live on our
+    // stack for the call, and NDIS copies them and the (static) OID list during it.
     unsafe {
         NdisMSetMiniportAttributes(
             miniport_handle,
@@ -273,7 +274,8 @@ unsafe fn binding<'a>(context: NdisHandle) -> &'a Binding {
 /// in-flight operation has drained, then forgets the miniport handle.
 #[doc(alias = "MiniportHaltEx")]
 unsafe extern "system" fn halt(context: NdisHandle, action: u32) {
-    // SAFETY: see `binding`.
+    // SAFETY: NDIS calls miniport handlers with our context only while the miniport is
+    // initialized; unbind frees the binding only after MiniportHaltEx returned.
     let binding = unsafe { binding(context) };
     // Held for the whole handler: dropping it is the handler's last access (unbind waits for it).
     let running = binding.adapter.running_handlers.enter();
@@ -303,7 +305,8 @@ unsafe extern "system" fn pause(
     context: NdisHandle,
     _parameters: *mut MiniportPauseParameters,
 ) -> NdisStatus {
-    // SAFETY: see `binding`.
+    // SAFETY: NDIS calls miniport handlers with our context only while the miniport is
+    // initialized; unbind frees the binding only after MiniportHaltEx returned.
     let adapter = unsafe { &binding(context).adapter };
     if adapter.begin_pause() {
         NDIS_STATUS_SUCCESS
@@ -318,7 +321,8 @@ unsafe extern "system" fn restart(
     context: NdisHandle,
     _parameters: *mut MiniportRestartParameters,
 ) -> NdisStatus {
-    // SAFETY: see `binding`.
+    // SAFETY: NDIS calls miniport handlers with our context only while the miniport is
+    // initialized; unbind frees the binding only after MiniportHaltEx returned.
     let adapter = unsafe { &binding(context).adapter };
     if !adapter.nbls_in_flight.reopen() {
         return NDIS_STATUS_FAILURE;
@@ -332,7 +336,8 @@ unsafe extern "system" fn oid_request(
     context: NdisHandle,
     request: *mut NdisOidRequest,
 ) -> NdisStatus {
-    // SAFETY: see `binding`.
+    // SAFETY: NDIS calls miniport handlers with our context only while the miniport is
+    // initialized; unbind frees the binding only after MiniportHaltEx returned.
     let binding = unsafe { binding(context) };
     // SAFETY: NDIS passes a live request.
     unsafe { oid::request(binding, request) }
@@ -358,7 +363,8 @@ unsafe extern "system" fn return_net_buffer_lists(
     net_buffer_lists: *mut NetBufferList,
     flags: u32,
 ) {
-    // SAFETY: see `binding`.
+    // SAFETY: NDIS calls miniport handlers with our context only while the miniport is
+    // initialized; unbind frees the binding only after MiniportHaltEx returned.
     let binding = unsafe { binding(context) };
     // SAFETY: NBLs we indicated, handed back to us.
     let chain = unsafe { NblChain::from_raw(net_buffer_lists) };
@@ -367,7 +373,8 @@ unsafe extern "system" fn return_net_buffer_lists(
 
 #[doc(alias = "MiniportCancelSend")]
 unsafe extern "system" fn cancel_send(context: NdisHandle, cancel_id: *mut c_void) {
-    // SAFETY: see `binding`.
+    // SAFETY: NDIS calls miniport handlers with our context only while the miniport is
+    // initialized; unbind frees the binding only after MiniportHaltEx returned.
     let binding = unsafe { binding(context) };
     let Some(token) = Forward::acquire(binding, Path::BindingOnly, 1) else {
         return;
@@ -378,7 +385,8 @@ unsafe extern "system" fn cancel_send(context: NdisHandle, cancel_id: *mut c_voi
 
 #[doc(alias = "MiniportCancelOidRequest")]
 unsafe extern "system" fn cancel_oid_request(context: NdisHandle, request_id: *mut c_void) {
-    // SAFETY: see `binding`.
+    // SAFETY: NDIS calls miniport handlers with our context only while the miniport is
+    // initialized; unbind frees the binding only after MiniportHaltEx returned.
     let binding = unsafe { binding(context) };
     oid::cancel(binding, request_id);
 }
@@ -396,7 +404,8 @@ unsafe extern "system" fn device_pnp_event_notify(
     // SAFETY: NDIS passes a valid event for the duration of the call.
     let code = unsafe { (*event).device_pnp_event };
     if code == device_pnp_event::SURPRISE_REMOVED {
-        // SAFETY: see `binding`.
+        // SAFETY: NDIS calls miniport handlers with our context only while the miniport is
+        // initialized; unbind frees the binding only after MiniportHaltEx returned.
         let adapter = unsafe { &binding(context).adapter };
         trace!("surprise removal (state {:?})", adapter.state());
     }

@@ -78,7 +78,7 @@ unsafe extern "system" fn set_options(driver: NdisHandle, _context: NdisHandle) 
 /// NDIS passes back the context given to NdisOpenAdapterEx, and makes no call for a binding after
 /// its unbind (or failed bind) returned, which is when the binding is freed.
 unsafe fn binding<'a>(context: NdisHandle) -> &'a Binding {
-    // SAFETY: caller contract.
+    // SAFETY: a context NDIS passes back is our binding, not freed before its unbind returned.
     unsafe { Binding::from_context(context) }
 }
 
@@ -333,7 +333,8 @@ unsafe extern "system" fn unbind_adapter(
     _unbind_context: NdisHandle,
     context: NdisHandle,
 ) -> NdisStatus {
-    // SAFETY: see `binding`.
+    // SAFETY: NDIS passes back our ProtocolBindingContext and makes no call for a binding after
+    // its unbind returned, which is when it is freed.
     let binding = unsafe { binding(context) };
     GLOBALS.bindings.lock().remove(binding);
     stop_miniport(binding);
@@ -350,7 +351,8 @@ unsafe extern "system" fn unbind_adapter(
 
 #[doc(alias = "ProtocolOpenAdapterCompleteEx")]
 unsafe extern "system" fn open_adapter_complete(context: NdisHandle, status: NdisStatus) {
-    // SAFETY: see `binding`; bind is waiting for this completion.
+    // SAFETY: the context we gave NdisOpenAdapterEx; bind waits for this completion, so the
+    // binding is live.
     let binding = unsafe { binding(context) };
     binding.record_open_status(status);
     binding.open_complete.set();
@@ -358,7 +360,8 @@ unsafe extern "system" fn open_adapter_complete(context: NdisHandle, status: Ndi
 
 #[doc(alias = "ProtocolCloseAdapterCompleteEx")]
 unsafe extern "system" fn close_adapter_complete(context: NdisHandle) {
-    // SAFETY: see `binding`; bind or unbind is waiting for this completion.
+    // SAFETY: the context we gave NdisOpenAdapterEx; bind or unbind waits for this completion,
+    // so the binding is live.
     let binding = unsafe { binding(context) };
     binding.close_complete.set();
 }
@@ -381,7 +384,8 @@ unsafe extern "system" fn net_pnp_event(
         }
         return NDIS_STATUS_SUCCESS;
     }
-    // SAFETY: see `binding`.
+    // SAFETY: NDIS passes back our ProtocolBindingContext and makes no call for a binding after
+    // its unbind returned, which is when it is freed.
     let binding = unsafe { binding(context) };
     match event.net_event {
         net_event::PAUSE => {
@@ -430,7 +434,8 @@ unsafe extern "system" fn oid_request_complete(
     request: *mut NdisOidRequest,
     status: NdisStatus,
 ) {
-    // SAFETY: see `binding`.
+    // SAFETY: NDIS passes back our ProtocolBindingContext and makes no call for a binding after
+    // its unbind returned, which is when it is freed.
     let binding = unsafe { binding(context) };
     // SAFETY: NDIS completes a clone we forwarded on this binding.
     unsafe { oid::complete(binding, request, status) };
@@ -444,7 +449,8 @@ unsafe extern "system" fn status_indication(
     if indication.is_null() {
         return;
     }
-    // SAFETY: see `binding`.
+    // SAFETY: NDIS passes back our ProtocolBindingContext and makes no call for a binding after
+    // its unbind returned, which is when it is freed.
     let binding = unsafe { binding(context) };
     // SAFETY: NDIS passes a valid indication for the duration of the call.
     unsafe { status::indicate(binding, indication) };
@@ -458,7 +464,8 @@ unsafe extern "system" fn receive_net_buffer_lists(
     _count: u32,
     flags: u32,
 ) {
-    // SAFETY: see `binding`.
+    // SAFETY: NDIS passes back our ProtocolBindingContext and makes no call for a binding after
+    // its unbind returned, which is when it is freed.
     let binding = unsafe { binding(context) };
     // SAFETY: NDIS indicates receives only on an open binding, which stays open for the call.
     let lower = unsafe { BindingHandle::new(binding.handle()) };
@@ -474,7 +481,8 @@ unsafe extern "system" fn send_net_buffer_lists_complete(
     net_buffer_lists: *mut NetBufferList,
     flags: u32,
 ) {
-    // SAFETY: see `binding`.
+    // SAFETY: NDIS passes back our ProtocolBindingContext and makes no call for a binding after
+    // its unbind returned, which is when it is freed.
     let binding = unsafe { binding(context) };
     // SAFETY: sends we forwarded on this binding, handed back to us.
     let chain = unsafe { NblChain::from_raw(net_buffer_lists) };

@@ -158,7 +158,7 @@ impl NblChain {
     /// # Safety
     /// Every NBL reachable from `head` satisfies [`Nbl::from_raw`]'s contract.
     pub unsafe fn from_raw(head: *mut NetBufferList) -> Self {
-        // SAFETY: forwarded contract.
+        // SAFETY: the head is one of the NBLs this function's contract covers.
         let head = unsafe { Nbl::from_raw(head) };
         Self { head }
     }

@@ -68,7 +68,7 @@ pub unsafe fn request(binding: &Binding, request: *mut NdisOidRequest) -> NdisSt
 /// # Safety
 /// `clone` is a request this driver cloned and forwarded on `binding`, now completed.
 pub unsafe fn complete(binding: &Binding, clone: *mut NdisOidRequest, status: NdisStatus) {
-    // SAFETY: the caller's contract.
+    // SAFETY: a clone we made and forwarded, completed back to us (this function's contract).
     let Some(clone) = (unsafe { OidClone::from_completed(clone) }) else {
         return;
     };
@@ -102,7 +102,7 @@ fn copy_results(clone: &NdisOidRequest, original: &mut NdisOidRequest) {
         request_type::METHOD => {
             // SAFETY: both requests are method requests (the clone copies the type).
             let from = unsafe { clone.data.method };
-            // SAFETY: as above.
+            // SAFETY: the original is a method request too (the clone copied its type).
             let to = unsafe { &mut original.data.method };
             to.bytes_written = from.bytes_written;
             to.bytes_read = from.bytes_read;
@@ -111,7 +111,7 @@ fn copy_results(clone: &NdisOidRequest, original: &mut NdisOidRequest) {
         _ => {
             // SAFETY: query and set requests share this arm.
             let from = unsafe { clone.data.query_set };
-            // SAFETY: as above.
+            // SAFETY: the original is a query or set request too: the same arm.
             let to = unsafe { &mut original.data.query_set };
             to.bytes_written_or_read = from.bytes_written_or_read;
             to.bytes_needed = from.bytes_needed;
@@ -140,7 +140,8 @@ fn post_process(original: &NdisOidRequest) {
     value.min_magic_packet_wake_up = NDIS_DEVICE_STATE_UNSPECIFIED;
     value.min_pattern_wake_up = NDIS_DEVICE_STATE_UNSPECIFIED;
     value.min_link_change_wake_up = NDIS_DEVICE_STATE_UNSPECIFIED;
-    // SAFETY: as above.
+    // SAFETY: the same caller's buffer of at least sizeof(NDIS_PNP_CAPABILITIES) bytes, written
+    // unaligned.
     unsafe { caps.write_unaligned(value) };
 }
 

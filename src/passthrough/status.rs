@@ -28,7 +28,8 @@ fn forwarded(code: i32) -> bool {
 /// # Safety
 /// `indication` is the live NDIS_STATUS_INDICATION NDIS passed to ProtocolStatusEx.
 pub unsafe fn indicate(binding: &Binding, indication: *const NdisStatusIndication) {
-    // SAFETY: caller contract.
+    // SAFETY: NDIS's live indication for the duration of ProtocolStatusEx (this function's
+    // contract).
     let indication = unsafe { &*indication };
     if indication.status_code == NDIS_STATUS_LINK_STATE
         && !indication.status_buffer.is_null()

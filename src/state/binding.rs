@@ -153,7 +153,8 @@ impl Binding {
     /// `context` is a context this driver gave NDIS for a binding that has not been freed; NDIS
     /// makes no call for a binding after its unbind completed.
     pub unsafe fn from_context<'a>(context: NdisHandle) -> &'a Self {
-        // SAFETY: caller contract.
+        // SAFETY: a context we gave NDIS for a binding not yet freed (contract) is a live,
+        // aligned Binding that NDIS only passes back.
         unsafe { &*context.cast::<Self>() }
     }
 

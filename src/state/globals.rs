@@ -81,7 +81,8 @@ impl BindingList {
     pub fn find(&self, mut pred: impl FnMut(&Binding) -> bool) -> Option<*const Binding> {
         let mut current = self.head;
         while !current.is_null() {
-            // SAFETY: as in `remove`.
+            // SAFETY: every listed binding stays allocated until it is removed from this list
+            // (unbind removes it before freeing), and we hold the list lock.
             let binding = unsafe { &*current };
             if pred(binding) {
                 return Some(current.cast_const());

@@ -111,7 +111,7 @@ pub(super) unsafe fn attached_record<'a>(tree: &mut BlockTree) -> &'a CallRecord
         .root()
         .map_or(ptr::null_mut(), |root| root.im_reserved[0]);
     debug_assert!(!record.is_null());
-    // SAFETY: caller contract: we attached it, lower layers must not modify ImReserved, and the
+    // SAFETY: we attached it (contract), lower layers must not modify ImReserved, and the
     // record lives until this call completes upward.
     unsafe { &*record.cast::<CallRecord>() }
 }

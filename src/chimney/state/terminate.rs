@@ -106,7 +106,7 @@ fn claim_all(tree: &mut BlockTree) -> bool {
 /// # Safety
 /// `tree` is the list this driver passed to NdisTerminateOffload, completed back to it.
 pub unsafe fn terminate_complete(mut tree: BlockTree) {
-    // SAFETY: caller contract.
+    // SAFETY: the list `terminate` passed down with our record attached, completed back to us.
     let record = unsafe { attached_record(&mut tree) };
     if let Some(root) = tree.root() {
         record.restore_root(root);
