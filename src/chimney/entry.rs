@@ -57,7 +57,8 @@ impl AdapterChimney {
         // SAFETY: only `set_upcalls` stores here, from a `TcpUpcalls`: a static table in ndis.sys
         // that lives as long as NDIS does.
         let table: &'static NdisTcpOffloadEventHandlers = unsafe { table.as_ref() }?;
-        TcpUpcalls::new(table)
+        // Checked complete when it was stored.
+        Some(TcpUpcalls::from_static(table))
     }
 }
 

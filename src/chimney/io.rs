@@ -10,7 +10,7 @@ use core::ffi::c_void;
 use core::ptr::{self, NonNull};
 
 use crate::chimney::entry::OffloadEntry;
-use crate::kernel::{ChainBuilder, IoKind, MiniportHandle, NblChain, OffloadIo};
+use crate::kernel::{ChainBuilder, IoKind, MiniportHandle, NblChain, OffloadIo, TcpUpcalls};
 use crate::ndis::{
     NDIS_STATUS_OFFLOAD_DATA_NOT_ACCEPTED, NDIS_STATUS_PENDING, NDIS_STATUS_REQUEST_UPLOAD,
     NDIS_STATUS_SUCCESS, NDIS_STATUS_UPLOAD_REQUESTED, NdisStatus, NetBufferList,
@@ -83,31 +83,38 @@ fn refuse(kind: IoKind, binding: &Binding, miniport: MiniportHandle<'_>, chain: 
 /// upward synchronously, in the order received. A chain may mix NBLs of several posts and
 /// connections; it goes up in runs of the same connection, still in order.
 pub fn complete(kind: IoKind, binding: &Binding, chain: NblChain) {
+    let upcalls = binding.adapter.chimney.upcalls();
     let mut run = ChainBuilder::new();
     let mut run_owner: *mut c_void = ptr::null_mut();
     for nbl in chain.into_detached() {
         let owner = nbl.pop_context_and_restore();
         if !run.is_empty() && owner != run_owner {
             let finished = core::mem::take(&mut run);
-            flush(kind, binding, finished, run_owner);
+            flush(kind, upcalls, binding, finished, run_owner);
         }
         run_owner = owner;
         run.push(nbl);
     }
     if !run.is_empty() {
-        flush(kind, binding, run, run_owner);
+        flush(kind, upcalls, binding, run, run_owner);
     }
 }
 
 /// Completes one run upward, then ends its accounting (after: the entry, the adapter and the
 /// binding must outlive the up-call).
-fn flush(kind: IoKind, binding: &Binding, run: ChainBuilder, owner: *mut c_void) {
+fn flush(
+    kind: IoKind,
+    upcalls: Option<TcpUpcalls>,
+    binding: &Binding,
+    run: ChainBuilder,
+    owner: *mut c_void,
+) {
     let count = run.len();
     let entry = NonNull::new(owner.cast::<OffloadEntry>());
     // SAFETY: `post` (or initiate's send data) handed these NBLs' counts over, `count` of them
     // on the entry stored as their owner.
     let token = unsafe { Forward::completed(binding, Path::Nbls, count, entry) };
-    if let Some(upcalls) = binding.adapter.chimney.upcalls() {
+    if let Some(upcalls) = upcalls {
         upcalls.complete(kind, token.miniport(), run.finish());
     }
     // The token's drop ends the entry's references (it may be freed, and its terminate

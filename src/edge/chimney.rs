@@ -123,7 +123,7 @@ pub fn on_initialize(adapter: &Adapter, miniport_handle: NdisHandle) {
     let upcalls = if status == NDIS_STATUS_SUCCESS {
         // SAFETY: on success NDIS returns its static TCP table (or null), which lives as long as
         // NDIS does.
-        unsafe { table.as_ref() }.and_then(TcpUpcalls::new)
+        unsafe { table.as_ref() }.and_then(TcpUpcalls::checked)
     } else {
         None
     };

@@ -316,6 +316,7 @@ impl OffloadIo<'_> {
     /// NdisOffloadTcp{Send,Receive,Disconnect,Forward}: the same NBLs, each carrying our
     /// context. The completion may run before this returns. Documented to return PENDING,
     /// which carries no information, so nothing is returned.
+    #[inline]
     pub fn post(self, kind: IoKind, chain: NblChain) {
         let (handle, nbls) = (self.raw, chain.as_ptr());
         let _ = match kind {
@@ -338,8 +339,15 @@ impl OffloadIo<'_> {
 pub struct TcpUpcalls(&'static NdisTcpOffloadEventHandlers);
 
 impl TcpUpcalls {
+    /// The table as NDIS gave it, without checking it again (a missing routine is skipped, not
+    /// called). For a table [`TcpUpcalls::checked`] accepted before.
+    #[inline]
+    pub fn from_static(table: &'static NdisTcpOffloadEventHandlers) -> Self {
+        Self(table)
+    }
+
     /// The table, if every routine the driver calls is present.
-    pub fn new(table: &'static NdisTcpOffloadEventHandlers) -> Option<Self> {
+    pub fn checked(table: &'static NdisTcpOffloadEventHandlers) -> Option<Self> {
         let t = table;
         let complete = t.ndis_tcp_offload_event_handler.is_some()
             && t.ndis_tcp_offload_receive_handler.is_some()
@@ -356,6 +364,7 @@ impl TcpUpcalls {
 
     /// NdisTcpOffload{Send,Receive,Disconnect,Forward}Complete: NDIS routes by each NBL's
     /// SourceHandle (the host's again); the miniport handle is passed as the docs ask.
+    #[inline]
     pub fn complete(self, kind: IoKind, miniport: MiniportHandle<'_>, chain: NblChain) {
         let t = self.0;
         let routine = match kind {

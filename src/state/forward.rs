@@ -48,6 +48,7 @@ pub struct Forward<'a> {
 impl<'a> Forward<'a> {
     /// Takes the counts of `count` operations on `path`, adapter first; None (nothing held) if any
     /// is closed (pausing, halting, the binding paused or closing).
+    #[inline]
     pub fn acquire(binding: &'a Binding, path: Path, count: u32) -> Option<Self> {
         let adapter = &binding.adapter;
         let adapter_ok = match path {
@@ -81,6 +82,7 @@ impl<'a> Forward<'a> {
 
     /// Adds `count` I/O references on `entry` (chimney posts). None, with every count given back,
     /// once the entry's terminate has begun.
+    #[inline]
     pub fn with_entry(mut self, entry: &'a OffloadEntry) -> Option<Self> {
         debug_assert!(self.entry.is_none());
         if !entry.try_start_io(self.count) {
@@ -96,6 +98,7 @@ impl<'a> Forward<'a> {
     /// `count` operations on `path` (and, with `entry`, `count` of its references) were handed
     /// over with [`Forward::hand_over`] and their counts are still held; this takes them back
     /// (each once).
+    #[inline]
     pub unsafe fn completed(
         binding: &'a Binding,
         path: Path,
@@ -112,6 +115,7 @@ impl<'a> Forward<'a> {
 
     /// The operations were handed to NDIS: their counts stay held until the completion takes
     /// them back with [`Forward::completed`].
+    #[inline]
     pub fn hand_over(self) {
         core::mem::forget(self);
     }
@@ -119,6 +123,7 @@ impl<'a> Forward<'a> {
     /// Hands the operations to NDIS through `f`, which gets the token (for its handles). Their
     /// completion may run inside `f` and take the counts back, so `f` must not touch the token
     /// after the NDIS call it makes, and nothing is released afterwards.
+    #[inline]
     pub fn hand_over_with<R>(self, f: impl FnOnce(&Self) -> R) -> R {
         let token = core::mem::ManuallyDrop::new(self);
         f(&token)
@@ -126,6 +131,7 @@ impl<'a> Forward<'a> {
 
     /// Gives back the counts of `n` of the operations now (those completed or refused at once);
     /// the rest stay with the token.
+    #[inline]
     pub fn release_part(&mut self, n: u32) {
         debug_assert!(n <= self.count);
         let rest = self.count - n;
@@ -136,6 +142,7 @@ impl<'a> Forward<'a> {
 
     /// The lower binding's handle, open while any path's counts are held (the binding's own, or
     /// the adapter's, which unbind drains before closing).
+    #[inline]
     pub fn lower(&self) -> BindingHandle<'_> {
         // SAFETY: every path holds the binding's count or the adapter's, and unbind stops the
         // miniport (draining the adapter's counts) and drains the binding's before
@@ -144,6 +151,7 @@ impl<'a> Forward<'a> {
     }
 
     /// The virtual miniport's handle, initialized while the adapter's counts are held.
+    #[inline]
     pub fn miniport(&self) -> MiniportHandle<'_> {
         debug_assert!(self.path != Path::BindingOnly);
         // SAFETY: `Nbls`, `Indications` and `Requests` hold an adapter count, and MiniportHaltEx
@@ -151,6 +159,7 @@ impl<'a> Forward<'a> {
         unsafe { MiniportHandle::new(self.binding.adapter.miniport_handle()) }
     }
 
+    #[inline]
     fn release_adapter(&self) {
         match self.path {
             Path::Nbls | Path::Indications => self.binding.adapter.release_nbls(self.count),
@@ -160,6 +169,7 @@ impl<'a> Forward<'a> {
     }
 
     /// Entry, adapter, then the binding last (nothing is touched after it).
+    #[inline]
     fn release(&self) {
         if self.count == 0 {
             return;
@@ -180,6 +190,7 @@ impl<'a> Forward<'a> {
 }
 
 impl Drop for Forward<'_> {
+    #[inline]
     fn drop(&mut self) {
         self.release();
     }
