@@ -6,6 +6,7 @@ pub mod event;
 pub mod handles;
 pub mod memory;
 pub mod nbl;
+pub mod oid;
 pub mod rundown;
 pub mod spinlock;
 pub mod strings;
@@ -17,5 +18,6 @@ pub use handles::{
 };
 pub use memory::PoolBox;
 pub use nbl::{ChainBuilder, Nbl, NblChain};
+pub use oid::OidRequestExt;
 pub use rundown::{Drain, Drainable, Rundown};
 pub use spinlock::SpinLock;

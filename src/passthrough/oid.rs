@@ -7,10 +7,10 @@
 
 use core::ffi::c_void;
 
-use crate::kernel::{OidClone, OidForwarded};
+use crate::kernel::{OidClone, OidForwarded, OidRequestExt};
 use crate::ndis::{
     NDIS_DEVICE_STATE_UNSPECIFIED, NDIS_STATUS_CLOSING, NDIS_STATUS_PENDING, NDIS_STATUS_SUCCESS,
-    NdisOidRequest, NdisPnpCapabilities, NdisStatus, oids, request_type,
+    NdisOidRequest, NdisPnpCapabilities, NdisStatus, oids,
 };
 use crate::state::{Binding, Forward, Path};
 
@@ -26,12 +26,9 @@ fn handled_locally(oid: u32) -> bool {
 pub unsafe fn request(binding: &Binding, request: *mut NdisOidRequest) -> NdisStatus {
     // SAFETY: the caller's contract: NDIS's live request, ours until we complete it.
     let original = unsafe { &mut *request };
-    // SAFETY: Oid is the first field of every arm of the DATA union.
-    let oid = unsafe { original.data.query_set.oid };
-    if handled_locally(oid) {
-        // SAFETY: both power OIDs are sets/queries of one ULONG, which use this arm.
-        let info = unsafe { &mut original.data.query_set };
-        info.bytes_written_or_read = 4;
+    if handled_locally(original.oid()) {
+        // Both power OIDs are sets/queries of one ULONG.
+        original.set_bytes_done(4);
         return NDIS_STATUS_SUCCESS;
     }
     let request_id = original.request_id;
@@ -89,51 +86,26 @@ fn finish(token: &Forward<'_>, clone: OidClone, status: NdisStatus) {
     // SAFETY: SourceReserved[0] is the original request, pending at NDIS until we complete it
     // (or return from MiniportOidRequest); nothing else touches it meanwhile.
     let original = unsafe { &mut *original };
-    copy_results(clone.get(), original);
+    original.copy_counters_from(clone.get());
     if status == NDIS_STATUS_SUCCESS {
         post_process(original);
     }
     token.lower().free_clone(clone);
 }
 
-/// Copies the output counters of `clone` into `original` (the buffer itself is shared).
-fn copy_results(clone: &NdisOidRequest, original: &mut NdisOidRequest) {
-    match original.request_type {
-        request_type::METHOD => {
-            // SAFETY: both requests are method requests (the clone copies the type).
-            let from = unsafe { clone.data.method };
-            // SAFETY: the original is a method request too (the clone copied its type).
-            let to = unsafe { &mut original.data.method };
-            to.bytes_written = from.bytes_written;
-            to.bytes_read = from.bytes_read;
-            to.bytes_needed = from.bytes_needed;
-        }
-        _ => {
-            // SAFETY: query and set requests share this arm.
-            let from = unsafe { clone.data.query_set };
-            // SAFETY: the original is a query or set request too: the same arm.
-            let to = unsafe { &mut original.data.query_set };
-            to.bytes_written_or_read = from.bytes_written_or_read;
-            to.bytes_needed = from.bytes_needed;
-        }
-    }
-}
-
 /// An IM must not report wake-up abilities of its own: OID_PNP_CAPABILITIES answers are rewritten
 /// to "unspecified" wake states (ndis-im-driver.md §2.4 (e)).
 fn post_process(original: &NdisOidRequest) {
-    if original.request_type != request_type::QUERY_INFORMATION {
+    let Some((oid, buffer, written)) = original.query_answer() else {
         return;
-    }
-    // SAFETY: query arm of a query request.
-    let info = unsafe { original.data.query_set };
-    if info.oid != oids::OID_PNP_CAPABILITIES
-        || info.information_buffer.is_null()
-        || (info.bytes_written_or_read as usize) < core::mem::size_of::<NdisPnpCapabilities>()
+    };
+    if oid != oids::OID_PNP_CAPABILITIES
+        || buffer.is_null()
+        || (written as usize) < core::mem::size_of::<NdisPnpCapabilities>()
     {
         return;
     }
-    let caps = info.information_buffer.cast::<NdisPnpCapabilities>();
+    let caps = buffer.cast::<NdisPnpCapabilities>();
     // SAFETY: the lower driver wrote a full NDIS_PNP_CAPABILITIES into the caller's buffer; its
     // alignment is the caller's (NDIS allocates OID buffers aligned), read/write unaligned anyway.
     let mut value = unsafe { caps.read_unaligned() };
