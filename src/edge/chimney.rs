@@ -18,15 +18,14 @@ use core::ffi::c_void;
 use core::ptr;
 
 use crate::glue::trace;
-use crate::kernel::{MiniportHandle, StateOp};
+use crate::kernel::{MiniportHandle, SetOptionsHandle, StateOp};
 use crate::kernel::{NblChain, TcpUpcalls};
 use crate::ndis::{
     NDIS_STATUS_SUCCESS, NdisClientChimneyOffloadGenericCharacteristics,
-    NdisClientChimneyOffloadTcpCharacteristics, NdisDriverOptionalHandlers, NdisHandle,
-    NdisMGetOffloadHandlers, NdisMiniportOffloadBlockList, NdisOffloadEventHandlers,
-    NdisProtocolOffloadBlockList, NdisProviderChimneyOffloadGenericCharacteristics,
-    NdisProviderChimneyOffloadTcpCharacteristics, NdisSetOptionalHandlers, NdisStatus,
-    NdisTcpOffloadEventHandlers, NetBufferList, chimney_offload_type,
+    NdisClientChimneyOffloadTcpCharacteristics, NdisHandle, NdisMGetOffloadHandlers,
+    NdisMiniportOffloadBlockList, NdisOffloadEventHandlers, NdisProtocolOffloadBlockList,
+    NdisProviderChimneyOffloadGenericCharacteristics, NdisProviderChimneyOffloadTcpCharacteristics,
+    NdisStatus, NdisTcpOffloadEventHandlers, NetBufferList, chimney_offload_type,
 };
 use crate::state::{Adapter, Binding};
 
@@ -37,11 +36,7 @@ use crate::kernel::IoKind;
 ///
 /// A failure is traced and ignored: without chimney registration NDIS blocks chimney for this
 /// driver and those below it, and the driver still works as a plain IM.
-#[allow(
-    clippy::not_unsafe_ptr_arg_deref,
-    reason = "the driver handle is opaque: only NDIS interprets it"
-)]
-pub fn register_provider(driver_handle: NdisHandle) {
+pub fn register_provider(driver_handle: SetOptionsHandle<'_>) {
     let mut generic = NdisProviderChimneyOffloadGenericCharacteristics {
         header: NdisProviderChimneyOffloadGenericCharacteristics::HEADER,
         flags: 0,
@@ -61,16 +56,12 @@ pub fn register_provider(driver_handle: NdisHandle) {
         tcp_offload_forward_handler: Some(tcp_offload_forward),
         tcp_offload_receive_return_handler: Some(tcp_offload_receive_return),
     };
-    register(driver_handle, (&raw mut generic).cast(), "provider generic");
-    register(driver_handle, (&raw mut tcp).cast(), "provider TCP");
+    register(driver_handle, &mut generic, "provider generic");
+    register(driver_handle, &mut tcp, "provider TCP");
 }
 
 /// Registers the client (protocol-edge) handlers. Called from ProtocolSetOptions.
-#[allow(
-    clippy::not_unsafe_ptr_arg_deref,
-    reason = "the protocol handle is opaque: only NDIS interprets it"
-)]
-pub fn register_client(protocol_handle: NdisHandle) {
+pub fn register_client(protocol_handle: SetOptionsHandle<'_>) {
     let mut generic = NdisClientChimneyOffloadGenericCharacteristics {
         header: NdisClientChimneyOffloadGenericCharacteristics::HEADER,
         flags: 0,
@@ -92,15 +83,13 @@ pub fn register_client(protocol_handle: NdisHandle) {
         tcp_offload_event_handler: Some(tcp_offload_event),
         tcp_offload_receive_indicate_handler: Some(tcp_offload_receive_indicate),
     };
-    register(protocol_handle, (&raw mut generic).cast(), "client generic");
-    register(protocol_handle, (&raw mut tcp).cast(), "client TCP");
+    register(protocol_handle, &mut generic, "client generic");
+    register(protocol_handle, &mut tcp, "client TCP");
 }
 
-fn register(handle: NdisHandle, characteristics: *mut NdisDriverOptionalHandlers, what: &str) {
-    // SAFETY: PASSIVE_LEVEL inside a SetOptions handler with the driver handle NDIS passed; the
-    // characteristics (Header.Type set: NDIS dispatches on it) live on the caller's stack for the
-    // call. No lock is held.
-    let status = unsafe { NdisSetOptionalHandlers(handle, characteristics) };
+fn register<T>(handle: SetOptionsHandle<'_>, characteristics: &mut T, what: &str) {
+    // PASSIVE_LEVEL inside a SetOptions handler; the characteristics live on the caller's stack.
+    let status = handle.set_optional_handlers(characteristics);
     if status != NDIS_STATUS_SUCCESS {
         trace!("NdisSetOptionalHandlers({}) failed ({:#x})", what, status);
     }

@@ -67,7 +67,8 @@ pub fn characteristics() -> MiniportDriverCharacteristics {
 /// MiniportSetOptions (PASSIVE, inside NdisMRegisterMiniportDriver).
 #[doc(alias = "MiniportSetOptions")]
 unsafe extern "system" fn set_options(driver: NdisHandle, _context: NdisHandle) -> NdisStatus {
-    super::chimney::register_provider(driver);
+    // SAFETY: the NdisDriverHandle of this SetOptions call, used only during it.
+    super::chimney::register_provider(unsafe { crate::kernel::SetOptionsHandle::new(driver) });
     NDIS_STATUS_SUCCESS
 }
 

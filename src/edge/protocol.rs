@@ -6,11 +6,10 @@ use core::ptr;
 
 use crate::glue::trace;
 use crate::kernel::strings::{ascii_to_utf16, ndis_string_slice, static_ndis_string};
-use crate::kernel::{BindingHandle, NblChain, PoolBox};
+use crate::kernel::{BindingHandle, MiniportHandle, NblChain, PoolBox};
 use crate::ndis::imports::{
-    NdisCloseAdapterEx, NdisCloseConfiguration, NdisIMCancelInitializeDeviceInstance,
-    NdisIMDeInitializeDeviceInstance, NdisIMInitializeDeviceInstanceEx, NdisOpenAdapterEx,
-    NdisOpenConfigurationEx, NdisReadConfiguration,
+    NdisCloseAdapterEx, NdisCloseConfiguration, NdisOpenAdapterEx, NdisOpenConfigurationEx,
+    NdisReadConfiguration,
 };
 use crate::ndis::{
     NDIS_BIND_PARAMETERS_REVISION_1, NDIS_CONFIGURATION_OBJECT_REVISION_1, NDIS_MEDIUM_802_3,
@@ -68,7 +67,8 @@ pub fn characteristics() -> ProtocolDriverCharacteristics {
 /// ProtocolSetOptions (PASSIVE, inside NdisRegisterProtocolDriver).
 #[doc(alias = "ProtocolSetOptions")]
 unsafe extern "system" fn set_options(driver: NdisHandle, _context: NdisHandle) -> NdisStatus {
-    super::chimney::register_client(driver);
+    // SAFETY: the NdisDriverHandle of this SetOptions call, used only during it.
+    super::chimney::register_client(unsafe { crate::kernel::SetOptionsHandle::new(driver) });
     NDIS_STATUS_SUCCESS
 }
 
@@ -268,16 +268,11 @@ fn start_miniport(binding: &Binding) -> NdisStatus {
         return NDIS_STATUS_SUCCESS;
     }
     let mut name = binding.device_name.get().as_ndis_string();
-    // SAFETY: PASSIVE_LEVEL; the name lives in the binding; the binding (device context, which
-    // becomes the MiniportAdapterContext) lives until unbind, which waits for any initialize to
-    // settle. No lock is held.
-    let status = unsafe {
-        NdisIMInitializeDeviceInstanceEx(
-            GLOBALS.miniport_driver(),
-            &raw mut name,
-            binding.as_context(),
-        )
-    };
+    // The binding (device context, which becomes the MiniportAdapterContext) lives until unbind,
+    // which waits for any initialize to settle.
+    let status = GLOBALS
+        .miniport_driver_handle()
+        .im_initialize_device_instance(&mut name, binding.as_context());
     if status != NDIS_STATUS_SUCCESS {
         let _ = adapter.transition(AdapterState::InitPending, AdapterState::Absent);
     }
@@ -293,10 +288,9 @@ fn stop_miniport(binding: &Binding) {
             AdapterState::Absent => return,
             AdapterState::InitPending => {
                 let mut name = binding.device_name.get().as_ndis_string();
-                // SAFETY: PASSIVE_LEVEL; the name is ours. No lock is held.
-                let status = unsafe {
-                    NdisIMCancelInitializeDeviceInstance(GLOBALS.miniport_driver(), &raw mut name)
-                };
+                let status = GLOBALS
+                    .miniport_driver_handle()
+                    .im_cancel_initialize_device_instance(&mut name);
                 if status == NDIS_STATUS_SUCCESS
                     && adapter.transition(AdapterState::InitPending, AdapterState::Absent)
                 {
@@ -313,8 +307,10 @@ fn stop_miniport(binding: &Binding) {
                 });
             }
             AdapterState::Paused | AdapterState::Running | AdapterState::Pausing => {
-                // SAFETY: the miniport is initialized, so its handle is valid. No lock is held.
-                let status = unsafe { NdisIMDeInitializeDeviceInstance(adapter.miniport_handle()) };
+                // SAFETY: the miniport is initialized (Paused/Running/Pausing), and stays so until
+                // the halt this call starts; the handle is used only for this call.
+                let miniport = unsafe { MiniportHandle::new(adapter.miniport_handle()) };
+                let status = miniport.im_deinitialize();
                 if status != NDIS_STATUS_SUCCESS {
                     trace!("NdisIMDeInitializeDeviceInstance failed ({:#x})", status);
                 }

@@ -14,19 +14,21 @@ use core::ptr::NonNull;
 
 use crate::ndis::imports::{
     NdisAllocateCloneOidRequest, NdisCancelOidRequest, NdisCancelSendNetBufferLists,
-    NdisFreeCloneOidRequest, NdisMIndicateReceiveNetBufferLists, NdisMIndicateStatusEx,
-    NdisMOidRequestComplete, NdisMPauseComplete, NdisMSendNetBufferListsComplete, NdisOidRequest,
-    NdisReturnNetBufferLists, NdisSendNetBufferLists,
+    NdisFreeCloneOidRequest, NdisIMCancelInitializeDeviceInstance,
+    NdisIMDeInitializeDeviceInstance, NdisIMInitializeDeviceInstanceEx,
+    NdisMIndicateReceiveNetBufferLists, NdisMIndicateStatusEx, NdisMOidRequestComplete,
+    NdisMPauseComplete, NdisMSendNetBufferListsComplete, NdisOidRequest, NdisReturnNetBufferLists,
+    NdisSendNetBufferLists,
 };
 use crate::ndis::{
-    NDIS_STATUS_PENDING, NDIS_STATUS_RESOURCES, NDIS_STATUS_SUCCESS, NdisHandle,
-    NdisInitiateOffload, NdisInvalidateOffload, NdisMInitiateOffloadComplete,
+    NDIS_STATUS_PENDING, NDIS_STATUS_RESOURCES, NDIS_STATUS_SUCCESS, NdisDriverOptionalHandlers,
+    NdisHandle, NdisInitiateOffload, NdisInvalidateOffload, NdisMInitiateOffloadComplete,
     NdisMInvalidateOffloadComplete, NdisMOffloadEventIndicate, NdisMQueryOffloadStateComplete,
     NdisMTerminateOffloadComplete, NdisMUpdateOffloadComplete, NdisOffloadHandle,
     NdisOffloadTcpDisconnect, NdisOffloadTcpForward, NdisOffloadTcpReceive,
     NdisOffloadTcpReceiveReturn, NdisOffloadTcpSend, NdisOidRequest as OidRequest, NdisPortNumber,
-    NdisQueryOffloadState, NdisStatus, NdisStatusIndication, NdisTcpOffloadEventHandlers,
-    NdisTerminateOffload, NdisUpdateOffload, NetBufferList,
+    NdisQueryOffloadState, NdisSetOptionalHandlers, NdisStatus, NdisStatusIndication, NdisString,
+    NdisTcpOffloadEventHandlers, NdisTerminateOffload, NdisUpdateOffload, NetBufferList,
 };
 
 use super::blocks::{BlockTree, as_protocol};
@@ -203,6 +205,77 @@ impl OidClone {
     }
 }
 
+/// `NdisMiniportDriverHandle`: our registration as a miniport driver, valid from
+/// NdisMRegisterMiniportDriver until NdisMDeregisterMiniportDriver (unload).
+#[repr(transparent)]
+#[derive(Clone, Copy, Debug)]
+pub struct MiniportDriverHandle<'a> {
+    raw: NdisHandle,
+    registered: PhantomData<&'a ()>,
+}
+
+impl MiniportDriverHandle<'_> {
+    /// # Safety
+    /// `raw` is our registered miniport driver handle, not deregistered for the returned value's
+    /// lifetime.
+    pub unsafe fn new(raw: NdisHandle) -> Self {
+        Self {
+            raw,
+            registered: PhantomData,
+        }
+    }
+
+    /// NdisIMInitializeDeviceInstanceEx: asks PnP to start the virtual miniport `name`; its
+    /// MiniportInitializeEx gets `context` as IMDeviceInstanceContext.
+    #[allow(
+        clippy::not_unsafe_ptr_arg_deref,
+        reason = "the device context is opaque to NDIS: it only hands it back to us"
+    )]
+    pub fn im_initialize_device_instance(
+        self,
+        name: &mut NdisString,
+        context: NdisHandle,
+    ) -> NdisStatus {
+        // SAFETY: the driver is registered (type invariant); the name is valid for the call;
+        // NDIS only stores the context. PASSIVE_LEVEL is the callers' (bind, PnP events).
+        unsafe { NdisIMInitializeDeviceInstanceEx(self.raw, name, context) }
+    }
+
+    /// NdisIMCancelInitializeDeviceInstance for a start not yet begun.
+    pub fn im_cancel_initialize_device_instance(self, name: &mut NdisString) -> NdisStatus {
+        // SAFETY: the driver is registered (type invariant); the name is valid for the call.
+        unsafe { NdisIMCancelInitializeDeviceInstance(self.raw, name) }
+    }
+}
+
+/// The driver handle NDIS passes to MiniportSetOptions / ProtocolSetOptions.
+#[repr(transparent)]
+#[derive(Clone, Copy, Debug)]
+pub struct SetOptionsHandle<'a> {
+    raw: NdisHandle,
+    in_call: PhantomData<&'a ()>,
+}
+
+impl SetOptionsHandle<'_> {
+    /// # Safety
+    /// `raw` is the NdisDriverHandle NDIS passed to the SetOptions handler running now; the value
+    /// is used only during that call.
+    pub unsafe fn new(raw: NdisHandle) -> Self {
+        Self {
+            raw,
+            in_call: PhantomData,
+        }
+    }
+
+    /// NdisSetOptionalHandlers with `characteristics` (Header.Type set: NDIS dispatches on it).
+    pub fn set_optional_handlers<T>(self, characteristics: &mut T) -> NdisStatus {
+        let raw = core::ptr::from_mut(characteristics).cast::<NdisDriverOptionalHandlers>();
+        // SAFETY: inside the SetOptions call (type invariant); the characteristics live for the
+        // call and start with an NDIS_OBJECT_HEADER naming their type.
+        unsafe { NdisSetOptionalHandlers(self.raw, raw) }
+    }
+}
+
 /// `NdisMiniportHandle`: our virtual miniport (miniport edge, calls going up).
 #[repr(transparent)]
 #[derive(Clone, Copy, Debug)]
@@ -257,6 +330,13 @@ impl MiniportHandle<'_> {
         // SAFETY: the miniport is initialized (type invariant); the indication (and the buffer
         // it names, the caller's) live for the call.
         unsafe { NdisMIndicateStatusEx(self.raw, indication) };
+    }
+
+    /// NdisIMDeInitializeDeviceInstance: NDIS pauses and halts the miniport (maybe on another
+    /// thread).
+    pub fn im_deinitialize(self) -> NdisStatus {
+        // SAFETY: the miniport is initialized (type invariant).
+        unsafe { NdisIMDeInitializeDeviceInstance(self.raw) }
     }
 
     /// NdisMPauseComplete, for a pause MiniportPause pended (exactly once).

@@ -14,7 +14,8 @@ pub mod strings;
 pub use blocks::BlockTree;
 pub use event::Event;
 pub use handles::{
-    BindingHandle, IoKind, MiniportHandle, OffloadIo, OidClone, OidForwarded, StateOp, TcpUpcalls,
+    BindingHandle, IoKind, MiniportDriverHandle, MiniportHandle, OffloadIo, OidClone, OidForwarded,
+    SetOptionsHandle, StateOp, TcpUpcalls,
 };
 pub use memory::PoolBox;
 pub use nbl::{ChainBuilder, Nbl, NblChain};

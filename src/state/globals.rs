@@ -4,7 +4,7 @@ use core::ffi::c_void;
 use core::ptr;
 use core::sync::atomic::{AtomicPtr, Ordering};
 
-use crate::kernel::SpinLock;
+use crate::kernel::{MiniportDriverHandle, SpinLock};
 use crate::ndis::NdisHandle;
 
 use super::binding::Binding;
@@ -31,6 +31,14 @@ pub static GLOBALS: Globals = Globals {
 impl Globals {
     pub fn miniport_driver(&self) -> NdisHandle {
         self.miniport_driver.load(Ordering::Acquire)
+    }
+
+    /// Our miniport driver registration as a typed handle.
+    pub fn miniport_driver_handle(&self) -> MiniportDriverHandle<'static> {
+        // SAFETY: the driver's code runs only in DriverEntry after registration succeeded and in
+        // callbacks NDIS makes before MiniportDriverUnload deregisters it: the handle is
+        // registered whenever this is called.
+        unsafe { MiniportDriverHandle::new(self.miniport_driver()) }
     }
 
     pub fn protocol(&self) -> NdisHandle {
