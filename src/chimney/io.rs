@@ -117,8 +117,9 @@ fn flush(
     if let Some(upcalls) = upcalls {
         upcalls.complete(kind, token.miniport(), run.finish());
     }
-    // The token's drop ends the entry's references (it may be freed, and its terminate
-    // completed upward, inside), then the adapter's and the binding's.
+    // Ends the entry's references (it may be freed, and its terminate completed upward, inside),
+    // then the adapter's and the binding's.
+    token.end();
 }
 
 /// ProtocolTcpOffloadReceiveIndicate: pass the indication to the host on its own handle. If the
@@ -179,5 +180,6 @@ pub fn receive_return(binding: &Binding, chain: NblChain) -> NdisStatus {
     let token = unsafe { Forward::completed(binding, Path::BindingOnly, count, None) };
     // The NBLs are the target's. Synchronous.
     token.lower().tcp_receive_return(chain);
+    token.end();
     NDIS_STATUS_SUCCESS
 }

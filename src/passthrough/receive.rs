@@ -49,6 +49,7 @@ pub fn receive(
         // With RESOURCES the NBLs are ours again as soon as the call returns: the token ends
         // their counts now.
         let _ = chain.pop_contexts();
+        token.end();
         return;
     }
     // Held by the host until return_nbls.
@@ -76,4 +77,5 @@ pub fn return_nbls(binding: &Binding, chain: NblChain, flags: u32) {
     token
         .lower()
         .return_nbls(chain, flags & return_flags::DISPATCH_LEVEL);
+    token.end();
 }

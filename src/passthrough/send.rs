@@ -96,5 +96,6 @@ pub fn send_complete(binding: &Binding, chain: NblChain, flags: u32) {
     let token = unsafe { Forward::completed(binding, Path::Nbls, count, None) };
     // The NBLs are the host's again (SourceHandle restored, our context freed).
     token.miniport().send_complete(chain, flags);
-    // Dropping the token ends the counts, the binding's last.
+    // The counts end, the binding's last.
+    token.end();
 }

@@ -129,6 +129,14 @@ impl<'a> Forward<'a> {
         f(&token)
     }
 
+    /// Gives the counts back now: what dropping the token does, spelled out (and always inlined)
+    /// on the per-NBL completion paths.
+    #[inline(always)]
+    pub fn end(self) {
+        self.release();
+        core::mem::forget(self);
+    }
+
     /// Gives back the counts of `n` of the operations now (those completed or refused at once);
     /// the rest stay with the token.
     #[inline]
@@ -159,7 +167,7 @@ impl<'a> Forward<'a> {
         unsafe { MiniportHandle::new(self.binding.adapter.miniport_handle()) }
     }
 
-    #[inline]
+    #[inline(always)]
     fn release_adapter(&self) {
         match self.path {
             Path::Nbls | Path::Indications => self.binding.adapter.release_nbls(self.count),
@@ -169,7 +177,7 @@ impl<'a> Forward<'a> {
     }
 
     /// Entry, adapter, then the binding last (nothing is touched after it).
-    #[inline]
+    #[inline(always)]
     fn release(&self) {
         if self.count == 0 {
             return;
