@@ -59,7 +59,8 @@ pub unsafe extern "system" fn DriverEntry(
         .store(miniport_driver, Ordering::Release);
 
     let mut protocol_chars = protocol::characteristics();
-    // SAFETY: as above. The out-handle is written straight into GLOBALS because bind callbacks
+    // SAFETY: PASSIVE_LEVEL in DriverEntry; the characteristics live on our stack for the call.
+    // The out-handle is written straight into GLOBALS because bind callbacks
     // can run before this call returns and need it.
     let status = unsafe {
         NdisRegisterProtocolDriver(
@@ -91,6 +92,7 @@ pub unsafe extern "system" fn DriverEntry(
 ///
 /// # Safety
 /// Called by NDIS once, with the driver object given to DriverEntry.
+#[doc(alias = "MiniportDriverUnload")]
 pub unsafe extern "system" fn unload(driver_object: *mut DriverObject) {
     trace!("MiniportDriverUnload");
     let protocol = GLOBALS.protocol.swap(ptr::null_mut(), Ordering::AcqRel);

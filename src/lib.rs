@@ -3,14 +3,14 @@
 //!
 //! Layers, bottom up:
 //! - [`ndis`]: the NDIS ABI (types, constants, imports), nothing else.
-//! - [`kernel`]: safe wrappers over the ABI (pool memory, events, spin locks, NBL chains, rundowns).
-//! - [`state`]: the shared state (binding, virtual adapter, in-flight accounting).
-//! - [`edge`]: the miniport edge and the protocol edge (the `extern "system"` handlers NDIS calls).
-//! - [`passthrough`]: the plain IM flows (send, receive, OID, status), both edges' halves.
-//! - [`chimney`]: TCP chimney propagation (state calls, I/O, indications), both edges' halves.
+//! - `kernel`: safe wrappers over the ABI (pool memory, events, spin locks, NBL chains, rundowns).
+//! - `state`: the shared state (binding, virtual adapter, in-flight accounting).
+//! - `edge`: the miniport edge and the protocol edge (the `extern "system"` handlers NDIS calls).
+//! - `passthrough`: the plain IM flows (send, receive, OID, status), both edges' halves.
+//! - `chimney`: TCP chimney propagation (state calls, I/O, indications), both edges' halves.
 //! - [`driver`]: DriverEntry, registration and unload.
-//! - [`glue`]: the Windows-only glue (panic handler, debug print, WDF driver object, the
-//!   KMDF flavour's never-called allocator).
+//! - `glue`: the Windows-only glue (panic handler, debug print, WDF driver object, the KMDF
+//!   flavour's never-called allocator).
 #![no_std]
 #![cfg_attr(all(windows, not(test), not(windows_host)), no_main)]
 
@@ -20,13 +20,13 @@
 #[cfg(any(not(windows), windows_host))]
 extern crate std;
 
-pub mod chimney;
+pub(crate) mod chimney;
 pub mod driver;
-pub mod edge;
-pub mod glue;
-pub mod kernel;
+pub(crate) mod edge;
+pub(crate) mod glue;
+pub(crate) mod kernel;
 pub mod ndis;
-pub mod passthrough;
-pub mod state;
+pub(crate) mod passthrough;
+pub(crate) mod state;
 
 pub use driver::DriverEntry;

@@ -85,6 +85,7 @@ fn run_seed(seed: u64) -> Report {
                     linker: r.coin(),
                     send_data: if r.chance(1, 3) { 1 + r.below(3) } else { 0 },
                     force: r.chance(1, 20),
+                    rogue: false,
                 };
                 if let Some(c) = m.host_offload_with(a, spec) {
                     conns.push(c);

@@ -12,7 +12,7 @@
 //! loads), so the kernel runtime of `no_wdk.rs` and its imports are left out.
 //!
 //! The driver calls [`driver_entry_hook`] first thing in DriverEntry, [`unload_hook`] last thing in
-//! its unload handler, and traces through `trace!` / [`debug_print`].
+//! its unload handler, and traces through `trace!`.
 //!
 //! The crate never names `alloc` (`tests/no_alloc.rs`): pool memory comes from NDIS
 //! (`kernel::memory`), which Driver Verifier's NDIS checks track. The KMDF flavour registers
@@ -119,14 +119,6 @@ pub fn unload_hook(_driver_object: *mut DriverObject) {
 #[cfg(not(all(windows, not(no_wdk))))]
 pub fn unload_hook(_driver_object: *mut DriverObject) {}
 
-/// Prints one line (`chimney-im: ` + `msg` + newline) to the kernel debugger, truncated to
-/// [`TRACE_CAPACITY`] bytes. Callable at IRQL <= DIRQL. No heap.
-pub fn debug_print(msg: &str) {
-    let mut line = TraceLine::new();
-    line.push_str(msg);
-    line.emit();
-}
-
 /// `format!`-style tracing to the kernel debugger through a fixed-size stack buffer (no heap):
 /// `crate::glue::trace!("bind {:p} status {:#x}", binding, status)`. Output longer than
 /// [`TRACE_CAPACITY`] bytes is truncated.
@@ -164,6 +156,10 @@ impl TraceLine {
     }
 
     /// The formatted text so far.
+    #[allow(
+        dead_code,
+        reason = "read by the WDK build's `emit` and by the tests only"
+    )]
     pub fn as_str(&self) -> &str {
         // `push_str` only ever appends whole UTF-8 characters.
         core::str::from_utf8(&self.buf[..self.len]).unwrap_or("")

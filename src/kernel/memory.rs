@@ -80,10 +80,6 @@ impl<T> PoolBox<T> {
             ptr: unsafe { NonNull::new_unchecked(ptr) },
         }
     }
-
-    pub fn as_ptr(&self) -> *mut T {
-        self.ptr.as_ptr()
-    }
 }
 
 impl<T> core::ops::Deref for PoolBox<T> {

@@ -86,13 +86,10 @@ impl Rundown {
             .is_ok()
     }
 
-    /// Operations in flight now (diagnostics only; racy by nature).
-    pub fn in_flight(&self) -> u32 {
+    /// Operations in flight now (tests only; racy by nature).
+    #[cfg(test)]
+    fn in_flight(&self) -> u32 {
         self.0.load(Ordering::Relaxed) & !CLOSED
-    }
-
-    pub fn is_open(&self) -> bool {
-        self.0.load(Ordering::Relaxed) & CLOSED == 0
     }
 }
 
@@ -149,14 +146,6 @@ impl Drainable {
         if self.count.close() == Drain::Pending {
             self.drained.wait();
         }
-    }
-
-    pub fn in_flight(&self) -> u32 {
-        self.count.in_flight()
-    }
-
-    pub fn is_open(&self) -> bool {
-        self.count.is_open()
     }
 }
 

@@ -179,7 +179,7 @@ unsafe extern "system" {
     pub fn KeReleaseSpinLock(spin_lock: *mut KspinLock, new_irql: Kirql);
 }
 
-// `DbgPrint` for `glue::debug_print` everywhere but the WDK build (where wdk-sys declares it and
+// `DbgPrint` for the `glue` trace lines everywhere but the WDK build (where wdk-sys declares it and
 // `wdk::println!` calls it). It is variadic in C (`ULONG DbgPrint(PCSTR Format, ...)`) but is
 // declared here with exactly the one call shape the glue uses, `DbgPrint("%s", msg)`:
 // - On x64 Windows a variadic call passes its first four arguments exactly like a non-variadic

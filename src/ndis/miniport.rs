@@ -146,7 +146,9 @@ pub mod device_pnp_event {
     pub const FILTER_LIST_CHANGED: u32 = 6;
 }
 
-/// `NET_DEVICE_PNP_EVENT` (MiniportDevicePnPEventNotify).
+/// `NET_DEVICE_PNP_EVENT` (MiniportDevicePnPEventNotify). ndis.h declares `NdisReserved` as
+/// `UCHAR[2 * sizeof(PVOID)]` (16 bytes on x64, structure 0x30); the reference page's syntax block
+/// shows it as a 2-byte array, which is wrong.
 #[repr(C)]
 pub struct NetDevicePnpEvent {
     pub header: NdisObjectHeader,
@@ -154,7 +156,7 @@ pub struct NetDevicePnpEvent {
     pub device_pnp_event: u32,
     pub information_buffer: *mut c_void,
     pub information_buffer_length: u32,
-    pub ndis_reserved: [u8; 2],
+    pub ndis_reserved: [u8; 2 * core::mem::size_of::<*mut c_void>()],
 }
 
 /// `NDIS_MINIPORT_ADAPTER_REGISTRATION_ATTRIBUTES`.
@@ -284,7 +286,8 @@ const _: () = {
     assert!(offset_of!(NetDevicePnpEvent, device_pnp_event) == 0x08);
     assert!(offset_of!(NetDevicePnpEvent, information_buffer) == 0x10);
     assert!(offset_of!(NetDevicePnpEvent, information_buffer_length) == 0x18);
-    assert!(size_of::<NetDevicePnpEvent>() == 0x20);
+    assert!(offset_of!(NetDevicePnpEvent, ndis_reserved) == 0x1C);
+    assert!(size_of::<NetDevicePnpEvent>() == 0x30);
 
     type R = MiniportAdapterRegistrationAttributes;
     assert!(offset_of!(R, miniport_adapter_context) == 0x08);

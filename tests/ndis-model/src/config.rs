@@ -242,7 +242,8 @@ pub enum Fault {
 #[derive(Clone, Debug)]
 pub struct ModelConfig {
     pub seed: u64,
-    /// NetBufferListInfo slots in NBLs the model allocates (>= 13; current Windows has 29).
+    /// NetBufferListInfo slots in NBLs the model allocates (>= 11, the NDIS 6.0 NBL of 0xF0 bytes;
+    /// current Windows has 29).
     pub nbl_info_slots: usize,
     pub irql: IrqlMode,
     /// How long a wait may see no progress before the model records "wait never satisfied".

@@ -217,6 +217,27 @@ pub fn wait_for(
     }
 }
 
+/// Lets the worker start the next queued item and waits (a non-worker thread) until `cond`
+/// holds, at most `limit`, without settling: the item may still be running (blocked in a wait)
+/// when this returns. For interleaving tests only.
+pub fn grant_one_until(cond: &dyn Fn() -> bool, limit: Duration) -> bool {
+    let start = Instant::now();
+    let mut progress = Instant::now();
+    grant(&mut progress);
+    loop {
+        if cond() {
+            return true;
+        }
+        if start.elapsed() >= limit {
+            return false;
+        }
+        let s = lock();
+        let _ = CV
+            .wait_timeout(s, Duration::from_millis(1))
+            .unwrap_or_else(PoisonError::into_inner);
+    }
+}
+
 /// Runs queued work until none is left (held work stays held).
 pub fn run_until_idle() {
     if irql::is_worker() {

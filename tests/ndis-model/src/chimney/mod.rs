@@ -248,6 +248,9 @@ pub struct HCall {
     pub blocks: Vec<HBlock>,
     /// Send NBLs handed over in the TCP block's NetBufferListChain.
     pub chain: Vec<usize>,
+    /// Issued against tcpip's per-object serialisation (a misbehaving host): if the driver
+    /// refuses it, its completion changes nothing the host knows.
+    pub rogue: bool,
 }
 
 /// A chimney NBL the host posted.
@@ -355,6 +358,9 @@ pub struct ChimneyWorld {
     pub in_flight: InFlight,
     /// Adapters whose lower adapter indicated NDIS_STATUS_OFFLOAD_PAUSE (no new offloads).
     pub offload_paused: Vec<usize>,
+    /// Test knob: during the next NdisMInitiateOffloadComplete on this adapter, PnP halts its
+    /// virtual miniport on the worker thread (see `Model::halt_during_next_initiate_completion`).
+    pub halt_in_completion: Option<usize>,
     pub counters: ChimneyCounters,
 }
 

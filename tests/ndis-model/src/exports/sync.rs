@@ -7,6 +7,7 @@
 
 use std::collections::HashMap;
 use std::ffi::{CStr, c_char};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Condvar, Mutex, PoisonError};
 use std::thread::ThreadId;
 use std::time::{Duration, Instant};
@@ -84,7 +85,10 @@ pub unsafe extern "system-unwind" fn NdisWaitEvent(event: *mut NdisEvent, ms_to_
         let cond =
             || world::try_with(|w| w.events.get(&ev).copied().unwrap_or(false)).unwrap_or(false);
         let limit = (ms_to_wait > 0).then(|| Duration::from_millis(u64::from(ms_to_wait)));
+        IN_WAIT_EVENT.fetch_add(1, Ordering::SeqCst);
+        crate::sched::kick();
         let ok = crate::sched::wait_for(&cond, &crate::lower::release_all_held, timeout, limit);
+        IN_WAIT_EVENT.fetch_sub(1, Ordering::SeqCst);
         if !ok && ms_to_wait == 0 {
             world::try_with(|w| {
                 w.v.fail("event.wait_satisfied", || {
@@ -94,6 +98,14 @@ pub unsafe extern "system-unwind" fn NdisWaitEvent(event: *mut NdisEvent, ms_to_
         }
         u8::from(ok)
     })
+}
+
+/// Threads blocked in NdisWaitEvent now.
+static IN_WAIT_EVENT: AtomicUsize = AtomicUsize::new(0);
+
+/// How many threads are blocked in NdisWaitEvent now.
+pub fn threads_in_wait_event() -> usize {
+    IN_WAIT_EVENT.load(Ordering::SeqCst)
 }
 
 struct LockEntry {

@@ -1,4 +1,5 @@
-//! Walking offload block trees. A tree is a NextBlock list of blocks, each of which may have a
+//! TCP chimney offload block lists: an owned tree the driver walks safely, and which state calls
+//! consume. A tree is a NextBlock list of blocks, each of which may have a
 //! DependentBlockList (neighbor -> path -> TCP). POBL and MOBL are two views of the same memory
 //! (ndis-chimney.md §4.2); the driver works on the MOBL view and casts the root for the calls
 //! that take a POBL.
@@ -53,7 +54,8 @@ impl BlockTree {
 /// As [`BlockTree::from_raw`], for `current` and everything reachable from it.
 unsafe fn walk(mut current: *mut Block, f: &mut impl FnMut(&mut Block)) {
     while !current.is_null() {
-        // SAFETY: caller contract: a valid block we own, not aliased while we hold it.
+        // SAFETY: every block reachable from the root is valid and ours alone while the tree is
+        // held (`from_raw`'s contract), and `f` gets one block at a time.
         let block = unsafe { &mut *current };
         f(block);
         let dependents = block.dependent_block_list;
