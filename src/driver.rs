@@ -19,7 +19,7 @@ pub const PROTOCOL_SERVICE_NAME: &str = "ChimneyImP";
 #[handler_abi::host_unwind]
 /// The driver's entry point, called once by the I/O manager (on KMDF, through FxDriverEntry).
 ///
-/// Order (ndis-im-driver.md §2.4 (a)): miniport edge first, then the protocol edge (whose bind
+/// Order (docs/ndis-contract.md §4.1): miniport edge first, then the protocol edge (whose bind
 /// callbacks may run before NdisRegisterProtocolDriver returns), then associate them. Every
 /// failure undoes what was done; MiniportDriverUnload is not called after a failed DriverEntry.
 ///

@@ -65,7 +65,8 @@ pub unsafe fn post(
 
 /// Completes a chain to the host without forwarding it: NDIS_STATUS_REQUEST_UPLOAD on the first
 /// NBL, NDIS_STATUS_UPLOAD_REQUESTED on the rest, so that the host uploads the connection and
-/// does the work itself. (Documented for send; used for all four, see ndis-chimney.md §5.6.)
+/// does the work itself. (Documented for send only, used for all four:
+/// docs/chimney-contract.md §5.6.)
 fn refuse(kind: IoKind, binding: &Binding, miniport: MiniportHandle<'_>, chain: NblChain) {
     let mut status = NDIS_STATUS_REQUEST_UPLOAD;
     for nbl in chain.iter() {

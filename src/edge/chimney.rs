@@ -8,7 +8,7 @@
 //! offload handle, host SourceHandles saved in NBL context) and ProtocolTcpOffloadReceiveComplete
 //! -> NdisTcpOffloadReceiveComplete (SourceHandles restored, same order, synchronously).
 //!
-//! Handles (ndis-chimney.md pitfall 4): down = `&entry.offload_handle`; complete up = our
+//! Handles (docs/chimney-contract.md §3.4): down = `&entry.offload_handle`; complete up = our
 //! per-adapter NdisMiniportHandle; indicate up = the host's handle saved in the entry; receive
 //! return down = our lower binding handle.
 
@@ -371,9 +371,9 @@ unsafe extern "system" fn query_offload_complete(
     unsafe { state::simple_complete(StateOp::Query, tree) };
 }
 
-/// ProtocolIndicateOffloadEvent. No IM contract is defined (ndis-chimney.md §6.6; the MUX sample
-/// registers NULL). Inferred: pass it up on our miniport with the blocks' handles swapped to the
-/// host's for the duration of the call, then give the list back to the target unchanged.
+/// ProtocolIndicateOffloadEvent. No IM contract is defined (docs/chimney-contract.md §6.6; the MUX
+/// sample registers NULL). Inferred: pass it up on our miniport with the blocks' handles swapped to
+/// the host's for the duration of the call, then give the list back to the target unchanged.
 #[doc(alias = "ProtocolIndicateOffloadEvent")]
 #[handler_abi::host_unwind]
 unsafe extern "system" fn indicate_offload_event(

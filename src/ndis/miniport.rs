@@ -1,5 +1,5 @@
 //! Miniport-edge ABI: driver characteristics, handler typedefs, init/pause/restart parameters,
-//! adapter attributes (x64 layouts, ndis-im-driver.md §1.4, §1.7, §1.8, §2.1).
+//! adapter attributes (x64 layouts: docs/ndis-contract.md §2.1, §2.4, §3.1).
 
 use core::ffi::c_void;
 

@@ -1,4 +1,4 @@
-//! NET_BUFFER_LIST, NET_BUFFER, NET_BUFFER_LIST_CONTEXT and MDL (x64 layouts, ndis-im-driver.md §1.6).
+//! NET_BUFFER_LIST, NET_BUFFER, NET_BUFFER_LIST_CONTEXT and MDL, x64 (docs/ndis-contract.md §2.3).
 //!
 //! The WDK declares the three `*Reserved` arrays of NBL and NB `DECLSPEC_ALIGN(16)`, and the leading
 //! union holds a 16-byte-aligned SLIST_HEADER. The doc syntax blocks omit both; without them every

@@ -1,4 +1,4 @@
-//! `NDIS_OID_REQUEST` and the OIDs the driver special-cases (ndis-im-driver.md §1.8, §1.9).
+//! `NDIS_OID_REQUEST` and the OIDs the driver special-cases (docs/ndis-contract.md §2.5, §2.7).
 
 use core::ffi::c_void;
 

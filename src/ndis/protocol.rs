@@ -1,5 +1,5 @@
 //! Protocol-edge ABI: driver characteristics, handler typedefs, bind/open parameters, PnP events,
-//! configuration, status indications (x64 layouts, ndis-im-driver.md §1.5, §1.8, §2.2).
+//! configuration, status indications (x64 layouts: docs/ndis-contract.md §2.2, §2.5, §2.6, §3.2).
 
 use core::ffi::c_void;
 

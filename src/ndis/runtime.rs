@@ -4,7 +4,7 @@
 //! (`memcpy` and friends; `compiler_builtins` does not define them for the MSVC target).
 //!
 //! These are linker-driven: lld-link resolves every undefined symbol of each object it pulls
-//! in, even in code that `/OPT:REF` then discards (building-on-linux.md §4), so all of them must
+//! in, even in code that `/OPT:REF` then discards (docs/cross-build.md §4), so all of them must
 //! be declared, but whether each ends up in the import table depends on the generated code. The
 //! PE test marks them `pe-import: optional` (allowed, not required); the other blocks of the ABI
 //! layer are exact.

@@ -135,7 +135,7 @@ fn finish(token: &Forward<'_>, clone: OidClone, status: NdisStatus) {
 }
 
 /// An IM must not report wake-up abilities of its own: OID_PNP_CAPABILITIES answers are rewritten
-/// to "unspecified" wake states (ndis-im-driver.md §2.4 (e)).
+/// to "unspecified" wake states (docs/ndis-contract.md §4.4).
 fn post_process(original: &NdisOidRequest) {
     let Some((oid, buffer, written)) = original.query_answer() else {
         return;

@@ -43,7 +43,7 @@ impl LowerParams {
         } else {
             // SAFETY: a non-NULL PM capabilities pointer is valid during the bind call.
             let mut caps = unsafe { params.power_management_capabilities.read() };
-            // An IM must not claim wake-up abilities of its own (ndis-im-driver.md §3.5).
+            // An IM must not claim wake-up abilities of its own (docs/ndis-contract.md §4.4).
             caps.min_magic_packet_wake_up = crate::ndis::NDIS_DEVICE_STATE_UNSPECIFIED;
             caps.min_pattern_wake_up = crate::ndis::NDIS_DEVICE_STATE_UNSPECIFIED;
             caps.min_link_change_wake_up = crate::ndis::NDIS_DEVICE_STATE_UNSPECIFIED;

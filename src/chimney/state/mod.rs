@@ -1,5 +1,5 @@
 //! State-manipulation propagation (initiate, terminate, update, invalidate, query), reusing the
-//! caller's block list in place (ndis-chimney.md §5.1, §6.7):
+//! caller's block list in place (docs/chimney-contract.md §5.1, §6.7):
 //!
 //! - down: save the root's SourceHandle and ImReserved in a call record (its address goes in
 //!   ImReserved[0]); give every non-placeholder block our own offload handle; call NDIS on the

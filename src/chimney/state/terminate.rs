@@ -101,7 +101,7 @@ fn claim_all(tree: &mut BlockTree) -> bool {
 ///
 /// Every terminated entry is freed whatever its block status: after NdisMTerminateOffloadComplete
 /// the target holds no state for it (on FAILURE, a hardware failure, the state is lost). Not
-/// confirmed by any source; see ndis-chimney.md §5.9.
+/// confirmed by any source; see docs/chimney-contract.md §5.9.
 ///
 /// # Safety
 /// `tree` is the list this driver passed to NdisTerminateOffload, completed back to it.

@@ -1,4 +1,4 @@
-//! Chimney handler typedefs: provider, client, and NDIS's upcalls (ndis-chimney.md §3.1, §3.2).
+//! Chimney handler typedefs: provider, client, NDIS's upcalls (docs/chimney-contract.md §3.1–§3.3).
 
 use super::super::nbl::NetBufferList;
 use super::super::types::{NdisHandle, NdisStatus};
@@ -6,7 +6,7 @@ use super::*;
 use core::ffi::c_void;
 
 // ---------------------------------------------------------------------------------------------
-// Provider (miniport-edge) handlers: NDIS -> next lower driver (ndis-chimney.md §3.1, §3.2).
+// Provider (miniport-edge) handlers, NDIS -> next driver (docs/chimney-contract.md §3.1, §3.2).
 // ---------------------------------------------------------------------------------------------
 
 #[handler_abi::host_unwind]
@@ -35,9 +35,9 @@ pub type MiniportQueryOffloadHandler =
 #[handler_abi::host_unwind]
 /// `W_TCP_OFFLOAD_SEND_HANDLER` (MiniportTcpOffloadSend):
 /// `(MiniportAdapterContext, PVOID MiniportOffloadContext, NetBufferList) -> NDIS_STATUS`.
-/// `MiniportOffloadContext` is the entry pointer itself, not a pointer to a slot (pitfall 3).
+/// `MiniportOffloadContext` is the entry pointer itself, not a pointer to a slot (§5.2).
 /// Must return NDIS_STATUS_PENDING, the only allowed value, even when completing inline
-/// (pitfall 5).
+/// (§3.2).
 pub type MiniportTcpOffloadSendHandler =
     unsafe extern "system" fn(NdisHandle, *mut c_void, *mut NetBufferList) -> NdisStatus;
 #[handler_abi::host_unwind]
@@ -63,7 +63,7 @@ pub type MiniportTcpOffloadReceiveReturnHandler =
     unsafe extern "system" fn(NdisHandle, *mut NetBufferList) -> NdisStatus;
 
 // ---------------------------------------------------------------------------------------------
-// Client (protocol-edge) handlers: NDIS -> caller (ndis-chimney.md §3.1, §3.2).
+// Client (protocol-edge) handlers: NDIS -> caller (docs/chimney-contract.md §3.1, §3.2).
 // ---------------------------------------------------------------------------------------------
 
 #[handler_abi::host_unwind]
@@ -126,7 +126,7 @@ pub type ProtocolTcpOffloadReceiveIndicateHandler =
     unsafe extern "system" fn(*mut c_void, *mut NetBufferList, NdisStatus, *mut u32) -> NdisStatus;
 
 // ---------------------------------------------------------------------------------------------
-// NDIS upcalls in the table returned by NdisMGetOffloadHandlers (not exports; §3.2, §3.4).
+// NDIS upcalls in the table returned by NdisMGetOffloadHandlers (not exports; §3.3, §3.5).
 // ---------------------------------------------------------------------------------------------
 
 #[handler_abi::host_unwind]

@@ -1,6 +1,6 @@
-//! ndis.sys's chimney routing, as decompiled ndis.sys does it (ndis-chimney.md §4–§6). Used by
-//! the driver-facing exports (after they validated the driver's arguments) and by the model's
-//! host and target. Never holds the world lock while calling a driver handler.
+//! ndis.sys's chimney routing, as decompiled ndis.sys does it (docs/chimney-contract.md §4–§6).
+//! Used by the driver-facing exports (after they validated the driver's arguments) and by the
+//! model's host and target. Never holds the world lock while calling a driver handler.
 
 use chimney_im::ndis::*;
 

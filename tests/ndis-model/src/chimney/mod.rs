@@ -2,9 +2,9 @@
 //! virtual miniport (`host`, `host_io`), the offload target below each binding (`target`,
 //! `target_io`), offload block trees (`blocks`) and chimney NBLs (`cnbl`).
 //!
-//! Routing follows decompiled ndis.sys (ndis-chimney.md §4–§6): state calls and I/O go to the
-//! next lower driver of the caller's open; completions come back by SourceHandle; indications by
-//! the offload handle's `NdisReserved[0]`. The two opens are the host's (its binding to the
+//! Routing follows decompiled ndis.sys (docs/chimney-contract.md §4–§6): state calls and I/O go to
+//! the next lower driver of the caller's open; completions come back by SourceHandle; indications
+//! by the offload handle's `NdisReserved[0]`. The two opens are the host's (its binding to the
 //! virtual miniport, `HostBinding`) and the driver's (its binding to the lower adapter).
 
 pub mod api;
