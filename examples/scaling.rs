@@ -22,8 +22,8 @@ use std::hint::black_box;
 use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
 
-use chimney_im::kernel::Rundown;
-use chimney_im::kernel::percpu_rundown::{PerCpuCounts, Slot};
+use chimney_im::host_probe::Rundown;
+use chimney_im::host_probe::{PerCpuCounts, Slot};
 use ndis_model::testkit::{offload_now, one_chimney_adapter};
 use ndis_model::{AdapterId, ChimneyPolicy, Completion};
 

@@ -16,9 +16,10 @@ use crate::state::GLOBALS;
 /// equal the protocol INF's `HKR,Ndi,Service` value (checked by `tests/inf_consistency.rs`).
 pub const PROTOCOL_SERVICE_NAME: &str = "ChimneyImP";
 
+#[handler_abi::host_unwind]
 /// The driver's entry point, called once by the I/O manager (on KMDF, through FxDriverEntry).
 ///
-/// Order (ndis-im-driver.md §2.4 (a)): miniport edge first, then the protocol edge (whose bind
+/// Order (docs/ndis-contract.md §4.1): miniport edge first, then the protocol edge (whose bind
 /// callbacks may run before NdisRegisterProtocolDriver returns), then associate them. Every
 /// failure undoes what was done; MiniportDriverUnload is not called after a failed DriverEntry.
 ///
@@ -58,7 +59,8 @@ pub unsafe extern "system" fn DriverEntry(
         .store(miniport_driver, Ordering::Release);
 
     let mut protocol_chars = protocol::characteristics();
-    // SAFETY: as above. The out-handle is written straight into GLOBALS because bind callbacks
+    // SAFETY: PASSIVE_LEVEL in DriverEntry; the characteristics live on our stack for the call.
+    // The out-handle is written straight into GLOBALS because bind callbacks
     // can run before this call returns and need it.
     let status = unsafe {
         NdisRegisterProtocolDriver(
@@ -84,11 +86,13 @@ pub unsafe extern "system" fn DriverEntry(
     NDIS_STATUS_SUCCESS
 }
 
+#[handler_abi::host_unwind]
 /// MiniportDriverUnload (PASSIVE): NDIS has already unbound every binding and halted every
 /// virtual miniport.
 ///
 /// # Safety
 /// Called by NDIS once, with the driver object given to DriverEntry.
+#[doc(alias = "MiniportDriverUnload")]
 pub unsafe extern "system" fn unload(driver_object: *mut DriverObject) {
     trace!("MiniportDriverUnload");
     let protocol = GLOBALS.protocol.swap(ptr::null_mut(), Ordering::AcqRel);

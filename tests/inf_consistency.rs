@@ -51,10 +51,13 @@ fn inf_name(inx: &str) -> String {
 
 #[path = "support/inf_checks.rs"]
 mod inf_checks;
+#[path = "support/inf_notify.rs"]
+mod inf_notify;
 #[path = "support/inf_parser.rs"]
 mod inf_parser;
 
 use inf_checks::*;
+use inf_notify::check_notify_object;
 use inf_parser::*;
 
 // ---------------------------------------------------------------------------------------------------
@@ -147,6 +150,61 @@ fn both_inx_pass_all_checks() {
     }
 }
 
+/// The protocol INX registers the notify object the DLL really is, and ships the DLL.
+#[test]
+fn notify_object_matches_the_dll() {
+    use chimney_im_notify::{CLSID_TEXT, DLL_NAME, MINIPORT_HARDWARE_ID, PROTOCOL_COMPONENT_ID};
+    assert_eq!(
+        MINIPORT_HARDWARE_ID, MINIPORT_ID,
+        "the hardware ID the notify object installs"
+    );
+    assert_eq!(PROTOCOL_COMPONENT_ID, PROTOCOL_ID);
+    assert_eq!(chimney_im_notify::PROTOCOL_SERVICE, PROTOCOL_SERVICE_NAME);
+    assert_no_problems(check_notify_object(
+        &load(PROTOCOL_INX),
+        CLSID_TEXT,
+        DLL_NAME,
+    ));
+}
+
+/// The notify checks must be able to fail too.
+#[test]
+fn notify_checks_catch_broken_inx() {
+    use chimney_im_notify::{CLSID_TEXT, DLL_NAME};
+    let protocol = String::from_utf8(read_bytes(PROTOCOL_INX)).unwrap();
+    let cases = [
+        (
+            "other CLSID",
+            CLSID_TEXT,
+            "{00000000-0000-0000-0000-000000000001}",
+        ),
+        ("other DLL name", "\"chimney_im_notify.dll\"", "\"mux.dll\""),
+        ("DLL not copied", ", ChimneyImP.CopyFiles.Notify", ""),
+        (
+            "legacy DLL to the driver store",
+            "ChimneyImP_Legacy.CopyFiles.Notify = 11",
+            "ChimneyImP_Legacy.CopyFiles.Notify = 13",
+        ),
+        (
+            "no source file",
+            "chimney_im_notify.dll = 1",
+            "other.dll = 1",
+        ),
+    ];
+    for (what, from, to) in cases {
+        assert!(
+            protocol.contains(from),
+            "mutation {what:?}: {from:?} not found"
+        );
+        let damaged = protocol.replacen(from, to, 1);
+        let inf = Inf::parse(PROTOCOL_INX, &damaged).expect("damaged copy still parses");
+        assert!(
+            !check_notify_object(&inf, CLSID_TEXT, DLL_NAME).is_empty(),
+            "mutation {what:?} was not caught"
+        );
+    }
+}
+
 /// The checks must be able to fail: damage a copy of each INX in one way at a time and require
 /// at least one problem.
 #[test]
@@ -180,9 +238,9 @@ fn checks_catch_broken_inx() {
         ),
         (
             Edge::Protocol,
-            "HAS_UI without notify object",
-            "Characteristics = 0x0 ;",
+            "notify object without HAS_UI",
             "Characteristics = 0x80 ;",
+            "Characteristics = 0x0 ;",
         ),
         (
             Edge::Protocol,

@@ -324,8 +324,8 @@ fn verifier_catches_chimney_misuse() {
     unsafe { chimney_io::NdisTcpOffloadReceiveComplete(0x43 as *mut _, nbl) };
     // SAFETY: as above: an indication on a handle that is not the host's.
     unsafe { chimney_io::NdisTcpOffloadEventHandler((&raw mut fake).cast(), 1, 0) };
-    // A driver completing a receive up without restoring the host's SourceHandle (pitfall 1):
-    // the NBL still carries the driver's own lower binding.
+    // A driver completing a receive up without restoring the host's SourceHandle
+    // (docs/chimney-contract.md §5.4): the NBL still carries the driver's own lower binding.
     m.set_chimney_policy(
         A,
         ChimneyPolicy {

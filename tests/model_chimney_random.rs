@@ -85,6 +85,7 @@ fn run_seed(seed: u64) -> Report {
                     linker: r.coin(),
                     send_data: if r.chance(1, 3) { 1 + r.below(3) } else { 0 },
                     force: r.chance(1, 20),
+                    rogue: false,
                 };
                 if let Some(c) = m.host_offload_with(a, spec) {
                     conns.push(c);
@@ -207,12 +208,14 @@ fn random_chimney_traffic_across_seeds() {
     let start = std::time::Instant::now();
     let mut total = ChimneyCounters::default();
     let mut checks = 0u64;
+    let mut rules = ndis_model::testkit::RuleRuns::default();
     for seed in seeds {
         let rep = run_seed(seed);
         assert!(
             rep.violations.is_empty(),
             "seed {seed} failed (replay with CHIMNEY_SEED={seed}):\n{rep}"
         );
+        rules.add(&rep);
         let c = &rep.chimney;
         total.offloads_initiated += c.offloads_initiated;
         total.offloads_succeeded += c.offloads_succeeded;
@@ -250,6 +253,14 @@ fn random_chimney_traffic_across_seeds() {
         "random chimney traffic: {:?}, {checks} chimney checks\n{total}",
         start.elapsed()
     );
+    eprintln!("{rules}");
+    rules.assert_ran(&[
+        "status.buffer_size",
+        "irql.export_min",
+        "handler.returns_within_watchdog",
+        "nbl.not_stuck",
+        "chimney_indicate.at_dispatch",
+    ]);
     assert!(total.offloads_succeeded > 0 && total.io_completed > 0 && total.refused > 0);
     assert!(total.indications_returned > 0 && total.returned_in_terminate > 0);
     assert_eq!(total.live_offloads, 0);

@@ -232,3 +232,24 @@ fn send_cancel_is_forwarded_and_cancelled_sends_come_back_aborted() {
     assert_eq!(r.totals.driver_to_host_completions, 5, "{r}");
     assert!(r.check_runs("send_complete.status_propagated") >= 5, "{r}");
 }
+
+/// NBLs of the NDIS 6.0 size (11 info slots, 0xF0 bytes, as Vista RTM allocates them) pass both
+/// ways: the driver touches nothing past the slots an NDIS 6.0 driver may rely on.
+#[test]
+fn ndis60_sized_nbls_pass_through() {
+    let mut cfg = ModelConfig::default()
+        .seed(21)
+        .with_adapter(LowerAdapterConfig::ethernet(1));
+    cfg.nbl_info_slots = NBL_INFO_SLOTS_NDIS60;
+    assert_eq!(size_of::<NetBufferList>(), 0xF0);
+    let mut m = Model::load(cfg);
+    assert_eq!(m.host_send(A, 8), 8);
+    assert_eq!(m.lower_indicate(A, 8, false), 8);
+    m.release_all();
+    m.host_return_receives(A, None);
+    m.release_all();
+    assert_eq!(m.host_sends_outstanding(A), 0);
+    assert_eq!(m.host_receives_outstanding(A), 0);
+    let r = unload_clean(m);
+    assert_eq!(r.totals.driver_to_host_completions, 8, "{r}");
+}

@@ -270,7 +270,9 @@ fn failed_interface_stack_registration_does_not_fail_initialize() {
 #[test]
 fn status_indications_while_the_miniport_is_halted_are_dropped() {
     let mut m = one_adapter(AdapterPolicy::default(), 14);
+    // A valid NDIS_LINK_STATE (ndis.sys checks the lower's own indication: 0x7C code 0x20).
     let link = NdisLinkState {
+        header: NdisObjectHeader::new(object_type::DEFAULT, 1, NDIS_SIZEOF_LINK_STATE_REVISION_1),
         media_connect_state: 1,
         xmit_link_speed: 100_000_000,
         rcv_link_speed: 100_000_000,

@@ -55,6 +55,17 @@ fn run_seed(seed: u64) -> Report {
             5..=8 => {
                 m.lower_indicate(a, 1 + r.below(5), r.chance(1, 4));
             }
+            9 if r.chance(1, 3) => {
+                // A release OID, which must not fail (or a power set, answered by the driver).
+                let oid = [
+                    OID_802_3_DELETE_MULTICAST_ADDRESS,
+                    OID_RECEIVE_FILTER_CLEAR_FILTER,
+                    OID_PNP_SET_POWER,
+                ][r.below(3)];
+                if m.host_oid_start(a, &OidSpec::set(oid, &[1, 0, 0, 0, 0, 0])) && r.coin() {
+                    m.host_cancel_oid(a);
+                }
+            }
             9 => {
                 let oid = [
                     OID_GEN_LINK_SPEED,
@@ -122,15 +133,30 @@ fn random_interleavings_across_seeds() {
     let seeds = ndis_model::testkit::seeds_from_env(1000);
     let start = std::time::Instant::now();
     let mut totals = AdapterCounters::default();
+    let mut rules = ndis_model::testkit::RuleRuns::default();
     for seed in seeds {
         let rep = run_seed(seed);
         assert!(
             rep.violations.is_empty(),
             "seed {seed} failed (replay with CHIMNEY_SEED={seed}):\n{rep}"
         );
+        rules.add(&rep);
         totals.add(&rep.totals);
     }
-    eprintln!("random interleavings: {:?}\n{totals}", start.elapsed());
+    eprintln!(
+        "random interleavings: {:?}\n{totals}\n{rules}",
+        start.elapsed()
+    );
+    rules.assert_ran(&[
+        "oid.bytes_within_buffer",
+        "oid.must_succeed_status",
+        "oid.complete_not_pending",
+        "config.closed_before_owner_returns",
+        "memory.tag_nonzero",
+        "irql.export_min",
+        "handler.returns_within_watchdog",
+        "nbl.not_stuck",
+    ]);
     assert!(
         totals.driver_to_host_completions > 0
             && totals.returns_down > 0

@@ -1,4 +1,4 @@
-//! Checks the driver image that `.ci/build-sys` cross-builds (building-on-linux.md §6): a native
+//! Checks the driver image that `.ci/build-sys` cross-builds (docs/cross-build.md §6): a native
 //! AMD64 PE32+ kernel image entered at DriverEntry, with a valid CheckSum, NX-compatible, no
 //! writable+executable or characteristic-less section, and an import table that is exactly what
 //! the ABI layer declares, each import a real export of `ndis.sys`/`ntoskrnl.exe`.

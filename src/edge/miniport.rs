@@ -7,8 +7,7 @@ use core::ptr;
 use crate::glue::trace;
 use crate::kernel::NblChain;
 use crate::ndis::imports::{
-    NdisCancelSendNetBufferLists, NdisIfAddIfStackEntry, NdisIfDeleteIfStackEntry,
-    NdisMSetMiniportAttributes,
+    NdisIfAddIfStackEntry, NdisIfDeleteIfStackEntry, NdisMSetMiniportAttributes,
 };
 use crate::ndis::{
     MiniportAdapterAttributes, MiniportAdapterGeneralAttributes,
@@ -26,7 +25,7 @@ use crate::ndis::{
     oids,
 };
 use crate::passthrough::{oid, receive, send};
-use crate::state::{Adapter, AdapterState};
+use crate::state::{AdapterState, Binding, Forward, Path};
 
 use super::{NDIS_MAJOR_VERSION, NDIS_MINOR_VERSION};
 
@@ -66,8 +65,11 @@ pub fn characteristics() -> MiniportDriverCharacteristics {
 }
 
 /// MiniportSetOptions (PASSIVE, inside NdisMRegisterMiniportDriver).
+#[doc(alias = "MiniportSetOptions")]
+#[handler_abi::host_unwind]
 unsafe extern "system" fn set_options(driver: NdisHandle, _context: NdisHandle) -> NdisStatus {
-    crate::chimney::register_provider(driver);
+    // SAFETY: the NdisDriverHandle of this SetOptions call, used only during it.
+    super::chimney::register_provider(unsafe { crate::kernel::SetOptionsHandle::new(driver) });
     NDIS_STATUS_SUCCESS
 }
 
@@ -93,6 +95,8 @@ static SUPPORTED_OIDS: [u32; 16] = [
 
 /// MiniportInitializeEx (PASSIVE): PnP starts the virtual miniport that bind asked for with
 /// NdisIMInitializeDeviceInstanceEx, possibly later and on another thread.
+#[doc(alias = "MiniportInitializeEx")]
+#[handler_abi::host_unwind]
 unsafe extern "system" fn initialize(
     miniport_handle: NdisHandle,
     _driver_context: NdisHandle,
@@ -107,32 +111,33 @@ unsafe extern "system" fn initialize(
     if context.is_null() {
         return NDIS_STATUS_FAILURE;
     }
-    // SAFETY: IMDeviceInstanceContext is the adapter we gave NdisIMInitializeDeviceInstanceEx;
+    // SAFETY: IMDeviceInstanceContext is the binding we gave NdisIMInitializeDeviceInstanceEx;
     // unbind waits for this initialize to return before freeing it.
-    let adapter = unsafe { Adapter::from_context(context) };
+    let binding = unsafe { Binding::from_context(context) };
     // Held for the whole handler: dropping it is the handler's last access (unbind waits for it).
-    let running = adapter.handlers.enter();
+    let running = binding.adapter.running_handlers.enter();
     debug_assert!(running.is_some(), "MiniportInitializeEx after unbind");
-    let status = initialize_adapter(adapter, miniport_handle, parameters.if_index);
+    let status = initialize_adapter(binding, miniport_handle, parameters.if_index);
     drop(running);
     status
 }
 
-fn initialize_adapter(adapter: &Adapter, miniport_handle: NdisHandle, if_index: u32) -> NdisStatus {
+fn initialize_adapter(binding: &Binding, miniport_handle: NdisHandle, if_index: u32) -> NdisStatus {
+    let adapter = &binding.adapter;
     if !adapter.transition(AdapterState::InitPending, AdapterState::Initializing) {
         return NDIS_STATUS_FAILURE;
     }
     adapter.set_miniport_handle(miniport_handle);
-    let status = set_attributes(adapter, miniport_handle);
+    let status = set_attributes(binding, miniport_handle);
     if status != NDIS_STATUS_SUCCESS {
         trace!("MiniportInitializeEx: attributes refused ({:#x})", status);
         adapter.set_miniport_handle(ptr::null_mut());
         adapter.set_state(AdapterState::Absent);
         return status;
     }
-    add_if_stack_entry(adapter, if_index);
-    crate::chimney::on_initialize(adapter, miniport_handle);
-    let reopened = adapter.requests.reopen() && adapter.chimney.offloads.reopen();
+    add_if_stack_entry(binding, if_index);
+    super::chimney::on_initialize(adapter, miniport_handle);
+    let reopened = adapter.handle_users.reopen() && adapter.chimney.live_entries.reopen();
     debug_assert!(reopened, "rundowns not closed before initialize");
     adapter.set_state(AdapterState::Paused);
     trace!("virtual miniport initialized");
@@ -142,15 +147,16 @@ fn initialize_adapter(adapter: &Adapter, miniport_handle: NdisHandle, if_index: 
 /// Stacks our interface on the bound adapter's, as IM drivers do, so that the interface stack
 /// (and everything that reads it) shows the virtual miniport above the NIC. Not fatal: the driver
 /// passes traffic without it.
-fn add_if_stack_entry(adapter: &Adapter, if_index: u32) {
-    let lower = adapter.binding().lower.bound_if_index;
+fn add_if_stack_entry(binding: &Binding, if_index: u32) {
+    let lower = binding.lower.bound_if_index;
     if if_index == 0 || lower == 0 {
         return;
     }
     // SAFETY: PASSIVE_LEVEL inside MiniportInitializeEx; plain interface indices. No lock is held.
     let status = unsafe { NdisIfAddIfStackEntry(if_index, lower) };
     if status == NDIS_STATUS_SUCCESS {
-        adapter
+        binding
+            .adapter
             .if_stack_higher
             .store(if_index, core::sync::atomic::Ordering::Release);
     } else {
@@ -162,26 +168,27 @@ fn add_if_stack_entry(adapter: &Adapter, if_index: u32) {
 }
 
 /// Removes the interface stack entry added at initialize, if any. PASSIVE_LEVEL (halt).
-fn delete_if_stack_entry(adapter: &Adapter) {
-    let higher = adapter
+fn delete_if_stack_entry(binding: &Binding) {
+    let higher = binding
+        .adapter
         .if_stack_higher
         .swap(0, core::sync::atomic::Ordering::AcqRel);
     if higher != 0 {
-        let lower = adapter.binding().lower.bound_if_index;
+        let lower = binding.lower.bound_if_index;
         // SAFETY: the entry added in initialize, removed once. No lock is held.
         unsafe { NdisIfDeleteIfStackEntry(higher, lower) };
     }
 }
 
 /// Registration attributes, then general attributes mirrored from the lower binding.
-fn set_attributes(adapter: &Adapter, miniport_handle: NdisHandle) -> NdisStatus {
+fn set_attributes(binding: &Binding, miniport_handle: NdisHandle) -> NdisStatus {
     let mut registration = MiniportAdapterRegistrationAttributes {
         header: NdisObjectHeader::new(
             object_type::MINIPORT_ADAPTER_REGISTRATION_ATTRIBUTES,
             NDIS_MINIPORT_ADAPTER_REGISTRATION_ATTRIBUTES_REVISION_1,
             NDIS_SIZEOF_MINIPORT_ADAPTER_REGISTRATION_ATTRIBUTES_REVISION_1,
         ),
-        miniport_adapter_context: adapter.as_context(),
+        miniport_adapter_context: binding.as_context(),
         attribute_flags: NDIS_MINIPORT_ATTRIBUTES_NO_HALT_ON_SUSPEND,
         check_for_hang_time_in_seconds: 0,
         interface_type: NDIS_INTERFACE_INTERNAL,
@@ -197,7 +204,6 @@ fn set_attributes(adapter: &Adapter, miniport_handle: NdisHandle) -> NdisStatus 
     if status != NDIS_STATUS_SUCCESS {
         return status;
     }
-    let binding = adapter.binding();
     let lower = &binding.lower;
     let link = &binding.link;
     let pm = lower
@@ -245,7 +251,8 @@ fn set_attributes(adapter: &Adapter, miniport_handle: NdisHandle) -> NdisStatus 
         auto_negotiation_flags: 0,
         power_management_capabilities_ex: ptr::null_mut(),
     };
-    // SAFETY: as above; NDIS copies the attributes and the OID list during the call.
+    // SAFETY: the miniport handle NDIS passed to this initialize; the attributes live on our
+    // stack for the call, and NDIS copies them and the (static) OID list during it.
     unsafe {
         NdisMSetMiniportAttributes(
             miniport_handle,
@@ -254,49 +261,58 @@ fn set_attributes(adapter: &Adapter, miniport_handle: NdisHandle) -> NdisStatus 
     }
 }
 
-/// Recovers the adapter from a MiniportAdapterContext.
+/// Recovers the binding from the MiniportAdapterContext (our binding: the virtual miniport is
+/// embedded in it).
 ///
 /// # Safety
-/// NDIS calls miniport handlers only between a successful initialize and the end of halt,
-/// with the context we registered; the adapter's binding outlives that window.
-unsafe fn adapter<'a>(context: NdisHandle) -> &'a Adapter {
-    // SAFETY: caller contract.
-    unsafe { Adapter::from_context(context) }
+/// `context` is the MiniportAdapterContext NDIS passes to a miniport handler: NDIS calls them
+/// only between a successful initialize and the end of halt, and unbind frees the binding only
+/// after halt returned.
+unsafe fn binding<'a>(context: NdisHandle) -> &'a Binding {
+    // SAFETY: the caller's contract: the context we registered, not yet freed.
+    unsafe { Binding::from_context(context) }
 }
 
 /// MiniportHaltEx (PASSIVE): after a pause. Waits, on events, until every forwarded OID and
 /// in-flight operation has drained, then forgets the miniport handle.
+#[doc(alias = "MiniportHaltEx")]
+#[handler_abi::host_unwind]
 unsafe extern "system" fn halt(context: NdisHandle, action: u32) {
-    // SAFETY: see `adapter`.
-    let adapter = unsafe { adapter(context) };
+    // SAFETY: NDIS calls miniport handlers with our context only while the miniport is
+    // initialized; unbind frees the binding only after MiniportHaltEx returned.
+    let binding = unsafe { binding(context) };
     // Held for the whole handler: dropping it is the handler's last access (unbind waits for it).
-    let running = adapter.handlers.enter();
+    let running = binding.adapter.running_handlers.enter();
     debug_assert!(running.is_some(), "MiniportHaltEx after unbind");
     trace!("MiniportHaltEx, action {}", action);
-    halt_adapter(adapter);
+    halt_adapter(binding);
     drop(running);
 }
 
-fn halt_adapter(adapter: &Adapter) {
+fn halt_adapter(binding: &Binding) {
+    let adapter = &binding.adapter;
     adapter.set_state(AdapterState::Halting);
-    adapter.drain_io();
+    adapter.drain_nbls();
     // Offloaded state must be gone (the host uploads when it unbinds); terminates still need
     // the request rundown, so it closes last.
-    adapter.chimney.offloads.drain();
-    adapter.requests.drain();
-    delete_if_stack_entry(adapter);
+    adapter.chimney.live_entries.drain();
+    adapter.handle_users.drain();
+    delete_if_stack_entry(binding);
     adapter.set_miniport_handle(ptr::null_mut());
     adapter.set_state(AdapterState::Absent);
 }
 
 /// MiniportPause (PASSIVE): stop the data path; complete now if nothing is in flight, else pend
 /// and let the last completion call NdisMPauseComplete.
+#[doc(alias = "MiniportPause")]
+#[handler_abi::host_unwind]
 unsafe extern "system" fn pause(
     context: NdisHandle,
     _parameters: *mut MiniportPauseParameters,
 ) -> NdisStatus {
-    // SAFETY: see `adapter`.
-    let adapter = unsafe { adapter(context) };
+    // SAFETY: NDIS calls miniport handlers with our context only while the miniport is
+    // initialized; unbind frees the binding only after MiniportHaltEx returned.
+    let adapter = unsafe { &binding(context).adapter };
     if adapter.begin_pause() {
         NDIS_STATUS_SUCCESS
     } else {
@@ -305,74 +321,91 @@ unsafe extern "system" fn pause(
 }
 
 /// MiniportRestart (PASSIVE).
+#[doc(alias = "MiniportRestart")]
+#[handler_abi::host_unwind]
 unsafe extern "system" fn restart(
     context: NdisHandle,
     _parameters: *mut MiniportRestartParameters,
 ) -> NdisStatus {
-    // SAFETY: see `adapter`.
-    let adapter = unsafe { adapter(context) };
-    if !adapter.io.reopen() {
+    // SAFETY: NDIS calls miniport handlers with our context only while the miniport is
+    // initialized; unbind frees the binding only after MiniportHaltEx returned.
+    let adapter = unsafe { &binding(context).adapter };
+    if !adapter.nbls_in_flight.reopen() {
         return NDIS_STATUS_FAILURE;
     }
     adapter.set_state(AdapterState::Running);
     NDIS_STATUS_SUCCESS
 }
 
+#[doc(alias = "MiniportOidRequest")]
+#[handler_abi::host_unwind]
 unsafe extern "system" fn oid_request(
     context: NdisHandle,
     request: *mut NdisOidRequest,
 ) -> NdisStatus {
-    // SAFETY: see `adapter`.
-    let adapter = unsafe { adapter(context) };
+    // SAFETY: NDIS calls miniport handlers with our context only while the miniport is
+    // initialized; unbind frees the binding only after MiniportHaltEx returned.
+    let binding = unsafe { binding(context) };
     // SAFETY: NDIS passes a live request.
-    unsafe { oid::request(adapter, request) }
+    unsafe { oid::request(binding, request) }
 }
 
+#[doc(alias = "MiniportSendNetBufferLists")]
+#[handler_abi::host_unwind]
 unsafe extern "system" fn send_net_buffer_lists(
     context: NdisHandle,
     net_buffer_lists: *mut NetBufferList,
     port: NdisPortNumber,
     flags: u32,
 ) {
-    // SAFETY: see `adapter`.
-    let adapter = unsafe { adapter(context) };
+    // SAFETY: MiniportSendNetBufferLists is called only on an initialized miniport.
+    let (binding, miniport) = unsafe { Binding::in_miniport_handler(context) };
     // SAFETY: the chain is the host's, handed to us until we complete it.
     let chain = unsafe { NblChain::from_raw(net_buffer_lists) };
-    send::send(adapter, chain, port, flags);
+    send::send(binding, miniport, chain, port, flags);
 }
 
+#[doc(alias = "MiniportReturnNetBufferLists")]
+#[handler_abi::host_unwind]
 unsafe extern "system" fn return_net_buffer_lists(
     context: NdisHandle,
     net_buffer_lists: *mut NetBufferList,
     flags: u32,
 ) {
-    // SAFETY: see `adapter`.
-    let adapter = unsafe { adapter(context) };
+    // SAFETY: NDIS calls miniport handlers with our context only while the miniport is
+    // initialized; unbind frees the binding only after MiniportHaltEx returned.
+    let binding = unsafe { binding(context) };
     // SAFETY: NBLs we indicated, handed back to us.
     let chain = unsafe { NblChain::from_raw(net_buffer_lists) };
-    receive::return_nbls(adapter, chain, flags);
+    receive::return_nbls(binding, chain, flags);
 }
 
+#[doc(alias = "MiniportCancelSend")]
+#[handler_abi::host_unwind]
 unsafe extern "system" fn cancel_send(context: NdisHandle, cancel_id: *mut c_void) {
-    // SAFETY: see `adapter`.
-    let adapter = unsafe { adapter(context) };
-    let binding = adapter.binding();
-    let Some(_open) = binding.requests.enter() else {
+    // SAFETY: NDIS calls miniport handlers with our context only while the miniport is
+    // initialized; unbind frees the binding only after MiniportHaltEx returned.
+    let binding = unsafe { binding(context) };
+    let Some(token) = Forward::acquire(binding, Path::BindingOnly, 1) else {
         return;
     };
-    // SAFETY: the binding is open (the guard holds a request reference); sends carry the host's
-    // CancelId in their NetBufferListInfo, which we forward untouched. No lock is held.
-    unsafe { NdisCancelSendNetBufferLists(binding.handle(), cancel_id) };
+    // Sends carry the host's CancelId in their NetBufferListInfo, which we forward untouched.
+    token.lower().cancel_sends(cancel_id);
 }
 
+#[doc(alias = "MiniportCancelOidRequest")]
+#[handler_abi::host_unwind]
 unsafe extern "system" fn cancel_oid_request(context: NdisHandle, request_id: *mut c_void) {
-    // SAFETY: see `adapter`.
-    let adapter = unsafe { adapter(context) };
-    oid::cancel(adapter, request_id);
+    // SAFETY: NDIS calls miniport handlers with our context only while the miniport is
+    // initialized; unbind frees the binding only after MiniportHaltEx returned.
+    let binding = unsafe { binding(context) };
+    oid::cancel(binding, request_id);
 }
 
 /// MiniportDevicePnPEventNotify (PASSIVE). A virtual device has no hardware to stop; surprise
 /// removal is followed by pause and halt, which do the work.
+#[doc(alias = "MiniportDevicePnPEventNotify")]
+#[handler_abi::host_unwind]
 unsafe extern "system" fn device_pnp_event_notify(
     context: NdisHandle,
     event: *mut NetDevicePnpEvent,
@@ -383,12 +416,15 @@ unsafe extern "system" fn device_pnp_event_notify(
     // SAFETY: NDIS passes a valid event for the duration of the call.
     let code = unsafe { (*event).device_pnp_event };
     if code == device_pnp_event::SURPRISE_REMOVED {
-        // SAFETY: see `adapter`.
-        let adapter = unsafe { adapter(context) };
+        // SAFETY: NDIS calls miniport handlers with our context only while the miniport is
+        // initialized; unbind frees the binding only after MiniportHaltEx returned.
+        let adapter = unsafe { &binding(context).adapter };
         trace!("surprise removal (state {:?})", adapter.state());
     }
 }
 
 /// MiniportShutdownEx: may run at high IRQL on bugcheck, where no NDIS call is allowed. There is
 /// no hardware to quiesce.
+#[doc(alias = "MiniportShutdownEx")]
+#[handler_abi::host_unwind]
 unsafe extern "system" fn shutdown(_context: NdisHandle, _action: u32) {}

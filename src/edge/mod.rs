@@ -1,6 +1,7 @@
 //! The two edges NDIS calls into: the miniport edge (our virtual adapter, facing the host stack)
 //! and the protocol edge (our binding to the lower adapter). Each exposes its handler table.
 
+pub mod chimney;
 pub mod miniport;
 pub mod protocol;
 

@@ -6,11 +6,10 @@ use core::ptr;
 
 use crate::glue::trace;
 use crate::kernel::strings::{ascii_to_utf16, ndis_string_slice, static_ndis_string};
-use crate::kernel::{NblChain, PoolBox};
+use crate::kernel::{BindingHandle, MiniportHandle, NblChain, PoolBox};
 use crate::ndis::imports::{
-    NdisCloseAdapterEx, NdisCloseConfiguration, NdisIMCancelInitializeDeviceInstance,
-    NdisIMDeInitializeDeviceInstance, NdisIMInitializeDeviceInstanceEx, NdisOpenAdapterEx,
-    NdisOpenConfigurationEx, NdisReadConfiguration,
+    NdisCloseAdapterEx, NdisCloseConfiguration, NdisOpenAdapterEx, NdisOpenConfigurationEx,
+    NdisReadConfiguration,
 };
 use crate::ndis::{
     NDIS_BIND_PARAMETERS_REVISION_1, NDIS_CONFIGURATION_OBJECT_REVISION_1, NDIS_MEDIUM_802_3,
@@ -25,7 +24,7 @@ use crate::ndis::{
     net_event, object_type, parameter_type,
 };
 use crate::passthrough::{oid, receive, send, status};
-use crate::state::{AdapterState, Binding, BindingState, GLOBALS, LowerParams};
+use crate::state::{AdapterState, Binding, GLOBALS, LowerParams};
 
 use super::{NDIS_MAJOR_VERSION, NDIS_MINOR_VERSION};
 
@@ -66,8 +65,11 @@ pub fn characteristics() -> ProtocolDriverCharacteristics {
 }
 
 /// ProtocolSetOptions (PASSIVE, inside NdisRegisterProtocolDriver).
+#[doc(alias = "ProtocolSetOptions")]
+#[handler_abi::host_unwind]
 unsafe extern "system" fn set_options(driver: NdisHandle, _context: NdisHandle) -> NdisStatus {
-    crate::chimney::register_client(driver);
+    // SAFETY: the NdisDriverHandle of this SetOptions call, used only during it.
+    super::chimney::register_client(unsafe { crate::kernel::SetOptionsHandle::new(driver) });
     NDIS_STATUS_SUCCESS
 }
 
@@ -77,12 +79,14 @@ unsafe extern "system" fn set_options(driver: NdisHandle, _context: NdisHandle) 
 /// NDIS passes back the context given to NdisOpenAdapterEx, and makes no call for a binding after
 /// its unbind (or failed bind) returned, which is when the binding is freed.
 unsafe fn binding<'a>(context: NdisHandle) -> &'a Binding {
-    // SAFETY: caller contract.
+    // SAFETY: a context NDIS passes back is our binding, not freed before its unbind returned.
     unsafe { Binding::from_context(context) }
 }
 
 /// ProtocolBindAdapterEx (PASSIVE): open the lower adapter, read `UpperBindings`, and ask NDIS
 /// to start the virtual miniport. Synchronous: pended opens are waited for on an event.
+#[doc(alias = "ProtocolBindAdapterEx")]
+#[handler_abi::host_unwind]
 unsafe extern "system" fn bind_adapter(
     _driver_context: NdisHandle,
     bind_context: NdisHandle,
@@ -127,9 +131,8 @@ unsafe extern "system" fn bind_adapter(
         close_lower(&new_binding);
         return NDIS_STATUS_FAILURE;
     }
-    let reopened = new_binding.requests.reopen();
+    let reopened = new_binding.handle_users.reopen();
     debug_assert!(reopened);
-    new_binding.set_state(BindingState::Paused);
 
     // From here the binding lives at a fixed address until unbind frees it.
     let binding_ptr = new_binding.into_raw();
@@ -143,8 +146,8 @@ unsafe extern "system" fn bind_adapter(
             status
         );
         GLOBALS.bindings.lock().remove(binding);
-        binding.adapter.handlers.drain();
-        binding.requests.drain();
+        binding.adapter.running_handlers.drain();
+        binding.handle_users.drain();
         close_lower(binding);
         // SAFETY: the binding is unpublished, closed and drained; nobody else holds it.
         drop(unsafe { PoolBox::from_raw(binding_ptr) });
@@ -198,7 +201,6 @@ fn open_lower(
 
 /// NdisCloseAdapterEx, waiting for ProtocolCloseAdapterCompleteEx if it pends.
 fn close_lower(binding: &Binding) {
-    binding.set_state(BindingState::Closing);
     binding.close_complete.reset();
     // SAFETY: the binding is open and nothing is in flight on it (callers drained it); called
     // from bind or unbind. No lock is held.
@@ -268,15 +270,11 @@ fn start_miniport(binding: &Binding) -> NdisStatus {
         return NDIS_STATUS_SUCCESS;
     }
     let mut name = binding.device_name.get().as_ndis_string();
-    // SAFETY: PASSIVE_LEVEL; the name lives in the binding; the adapter (device context) lives
-    // until unbind, which waits for any initialize to settle. No lock is held.
-    let status = unsafe {
-        NdisIMInitializeDeviceInstanceEx(
-            GLOBALS.miniport_driver(),
-            &raw mut name,
-            adapter.as_context(),
-        )
-    };
+    // The binding (device context, which becomes the MiniportAdapterContext) lives until unbind,
+    // which waits for any initialize to settle.
+    let status = GLOBALS
+        .miniport_driver_handle()
+        .im_initialize_device_instance(&mut name, binding.as_context());
     if status != NDIS_STATUS_SUCCESS {
         let _ = adapter.transition(AdapterState::InitPending, AdapterState::Absent);
     }
@@ -292,10 +290,9 @@ fn stop_miniport(binding: &Binding) {
             AdapterState::Absent => return,
             AdapterState::InitPending => {
                 let mut name = binding.device_name.get().as_ndis_string();
-                // SAFETY: PASSIVE_LEVEL; the name is ours. No lock is held.
-                let status = unsafe {
-                    NdisIMCancelInitializeDeviceInstance(GLOBALS.miniport_driver(), &raw mut name)
-                };
+                let status = GLOBALS
+                    .miniport_driver_handle()
+                    .im_cancel_initialize_device_instance(&mut name);
                 if status == NDIS_STATUS_SUCCESS
                     && adapter.transition(AdapterState::InitPending, AdapterState::Absent)
                 {
@@ -312,8 +309,10 @@ fn stop_miniport(binding: &Binding) {
                 });
             }
             AdapterState::Paused | AdapterState::Running | AdapterState::Pausing => {
-                // SAFETY: the miniport is initialized, so its handle is valid. No lock is held.
-                let status = unsafe { NdisIMDeInitializeDeviceInstance(adapter.miniport_handle()) };
+                // SAFETY: the miniport is initialized (Paused/Running/Pausing), and stays so until
+                // the halt this call starts; the handle is used only for this call.
+                let miniport = unsafe { MiniportHandle::new(adapter.miniport_handle()) };
+                let status = miniport.im_deinitialize();
                 if status != NDIS_STATUS_SUCCESS {
                     trace!("NdisIMDeInitializeDeviceInstance failed ({:#x})", status);
                 }
@@ -327,19 +326,21 @@ fn stop_miniport(binding: &Binding) {
 
 /// ProtocolUnbindAdapterEx (PASSIVE): NDIS has paused the binding. Stop the virtual miniport,
 /// drain what is still in flight, close the lower adapter and free the binding.
+#[doc(alias = "ProtocolUnbindAdapterEx")]
+#[handler_abi::host_unwind]
 unsafe extern "system" fn unbind_adapter(
     _unbind_context: NdisHandle,
     context: NdisHandle,
 ) -> NdisStatus {
-    // SAFETY: see `binding`.
+    // SAFETY: NDIS passes back our ProtocolBindingContext and makes no call for a binding after
+    // its unbind returned, which is when it is freed.
     let binding = unsafe { binding(context) };
     GLOBALS.bindings.lock().remove(binding);
     stop_miniport(binding);
     // The halt (or failed initialize) has changed the state but may not have returned yet.
-    binding.adapter.handlers.drain();
-    binding.set_state(BindingState::Closing);
-    binding.sends.drain();
-    binding.requests.drain();
+    binding.adapter.running_handlers.drain();
+    binding.nbls_below.drain();
+    binding.handle_users.drain();
     close_lower(binding);
     // SAFETY: the binding came from PoolBox::into_raw in bind; it is unpublished, its miniport
     // is gone, everything on it drained and the adapter closed: NDIS holds no reference to it.
@@ -347,20 +348,28 @@ unsafe extern "system" fn unbind_adapter(
     NDIS_STATUS_SUCCESS
 }
 
+#[doc(alias = "ProtocolOpenAdapterCompleteEx")]
+#[handler_abi::host_unwind]
 unsafe extern "system" fn open_adapter_complete(context: NdisHandle, status: NdisStatus) {
-    // SAFETY: see `binding`; bind is waiting for this completion.
+    // SAFETY: the context we gave NdisOpenAdapterEx; bind waits for this completion, so the
+    // binding is live.
     let binding = unsafe { binding(context) };
     binding.record_open_status(status);
     binding.open_complete.set();
 }
 
+#[doc(alias = "ProtocolCloseAdapterCompleteEx")]
+#[handler_abi::host_unwind]
 unsafe extern "system" fn close_adapter_complete(context: NdisHandle) {
-    // SAFETY: see `binding`; bind or unbind is waiting for this completion.
+    // SAFETY: the context we gave NdisOpenAdapterEx; bind or unbind waits for this completion,
+    // so the binding is live.
     let binding = unsafe { binding(context) };
     binding.close_complete.set();
 }
 
 /// ProtocolNetPnPEvent (PASSIVE).
+#[doc(alias = "ProtocolNetPnPEvent")]
+#[handler_abi::host_unwind]
 unsafe extern "system" fn net_pnp_event(
     context: NdisHandle,
     notification: *mut NetPnpEventNotification,
@@ -377,31 +386,21 @@ unsafe extern "system" fn net_pnp_event(
         }
         return NDIS_STATUS_SUCCESS;
     }
-    // SAFETY: see `binding`.
+    // SAFETY: NDIS passes back our ProtocolBindingContext and makes no call for a binding after
+    // its unbind returned, which is when it is freed.
     let binding = unsafe { binding(context) };
     match event.net_event {
         net_event::PAUSE => {
-            binding.set_state(BindingState::Pausing);
-            binding.sends.drain();
-            binding.set_state(BindingState::Paused);
+            // The binding is paused once nothing forwarded on it is still below.
+            binding.nbls_below.drain();
             NDIS_STATUS_SUCCESS
         }
         net_event::RESTART => {
             // Reopen fails only if the binding was not paused; it stays as it is then.
-            let _ = binding.sends.reopen();
-            binding.set_state(BindingState::Running);
+            let _ = binding.nbls_below.reopen();
             NDIS_STATUS_SUCCESS
         }
-        net_event::SET_POWER => {
-            if !event.buffer.is_null() && event.buffer_length >= 4 {
-                // SAFETY: a SetPower buffer holds an NDIS_DEVICE_POWER_STATE.
-                let state = unsafe { event.buffer.cast::<u32>().read_unaligned() };
-                binding
-                    .power_state
-                    .store(state, core::sync::atomic::Ordering::Relaxed);
-            }
-            NDIS_STATUS_SUCCESS
-        }
+        // NetEventSetPower: the lower miniport handles its own power; nothing of ours changes.
         net_event::IM_RE_ENABLE_DEVICE => start_miniport(binding),
         _ => NDIS_STATUS_SUCCESS,
     }
@@ -419,7 +418,7 @@ fn reenable_by_name(name: *const UnicodeString, length: u32) -> NdisStatus {
     let found = GLOBALS
         .bindings
         .lock()
-        .find(|b| b.device_name.get().eq_ignore_ascii_case(name) && b.requests.try_acquire(1));
+        .find(|b| b.device_name.get().eq_ignore_ascii_case(name) && b.handle_users.try_acquire(1));
     let Some(binding) = found else {
         return NDIS_STATUS_SUCCESS;
     };
@@ -427,21 +426,26 @@ fn reenable_by_name(name: *const UnicodeString, length: u32) -> NdisStatus {
     // unlinks it, then drains `requests` before freeing it.
     let binding = unsafe { &*binding };
     let status = start_miniport(binding);
-    binding.requests.release(1);
+    binding.handle_users.release(1);
     status
 }
 
+#[doc(alias = "ProtocolOidRequestComplete")]
+#[handler_abi::host_unwind]
 unsafe extern "system" fn oid_request_complete(
     context: NdisHandle,
     request: *mut NdisOidRequest,
     status: NdisStatus,
 ) {
-    // SAFETY: see `binding`.
+    // SAFETY: NDIS passes back our ProtocolBindingContext and makes no call for a binding after
+    // its unbind returned, which is when it is freed.
     let binding = unsafe { binding(context) };
     // SAFETY: NDIS completes a clone we forwarded on this binding.
     unsafe { oid::complete(binding, request, status) };
 }
 
+#[doc(alias = "ProtocolStatusEx")]
+#[handler_abi::host_unwind]
 unsafe extern "system" fn status_indication(
     context: NdisHandle,
     indication: *mut NdisStatusIndication,
@@ -449,12 +453,15 @@ unsafe extern "system" fn status_indication(
     if indication.is_null() {
         return;
     }
-    // SAFETY: see `binding`.
+    // SAFETY: NDIS passes back our ProtocolBindingContext and makes no call for a binding after
+    // its unbind returned, which is when it is freed.
     let binding = unsafe { binding(context) };
     // SAFETY: NDIS passes a valid indication for the duration of the call.
     unsafe { status::indicate(binding, indication) };
 }
 
+#[doc(alias = "ProtocolReceiveNetBufferLists")]
+#[handler_abi::host_unwind]
 unsafe extern "system" fn receive_net_buffer_lists(
     context: NdisHandle,
     net_buffer_lists: *mut NetBufferList,
@@ -462,20 +469,26 @@ unsafe extern "system" fn receive_net_buffer_lists(
     _count: u32,
     flags: u32,
 ) {
-    // SAFETY: see `binding`.
+    // SAFETY: NDIS passes back our ProtocolBindingContext and makes no call for a binding after
+    // its unbind returned, which is when it is freed.
     let binding = unsafe { binding(context) };
+    // SAFETY: NDIS indicates receives only on an open binding, which stays open for the call.
+    let lower = unsafe { BindingHandle::new(binding.handle()) };
     // SAFETY: the lower miniport's NBLs, ours until returned (or until this call returns, with
     // NDIS_RECEIVE_FLAGS_RESOURCES).
     let chain = unsafe { NblChain::from_raw(net_buffer_lists) };
-    receive::receive(binding, chain, port, flags);
+    receive::receive(binding, lower, chain, port, flags);
 }
 
+#[doc(alias = "ProtocolSendNetBufferListsComplete")]
+#[handler_abi::host_unwind]
 unsafe extern "system" fn send_net_buffer_lists_complete(
     context: NdisHandle,
     net_buffer_lists: *mut NetBufferList,
     flags: u32,
 ) {
-    // SAFETY: see `binding`.
+    // SAFETY: NDIS passes back our ProtocolBindingContext and makes no call for a binding after
+    // its unbind returned, which is when it is freed.
     let binding = unsafe { binding(context) };
     // SAFETY: sends we forwarded on this binding, handed back to us.
     let chain = unsafe { NblChain::from_raw(net_buffer_lists) };

@@ -2,12 +2,36 @@
 //!
 //! | build | cfg | entry/unload hooks | debug print | allocator, panic handler |
 //! |---|---|---|---|---|
-//! | Windows with the WDK (`cargo make`) | `all(windows, not(no_wdk))` | KMDF `WdfDriverCreate` / `WdfDriverMiniportUnload` | `wdk::println!` | wdk-alloc, wdk-panic |
-//! | Linux cross-build of the `.sys` (`.ci/build-sys`) | `all(windows, no_wdk)` | nothing (no KMDF) | `DbgPrint` import | `no_wdk.rs`: pool allocator, bugcheck panic handler, runtime stubs |
+//! | Windows with the WDK (`cargo make`) | `all(windows, not(no_wdk))` | KMDF `WdfDriverCreate` / `WdfDriverMiniportUnload` | `wdk::println!` | wdk-alloc (registered, never called), wdk-panic |
+//! | Linux cross-build of the `.sys` (`.ci/build-sys`) | `all(windows, no_wdk)` | nothing (no KMDF) | `DbgPrint` import | no allocator; `no_wdk.rs`: bugcheck panic handler, runtime stubs |
 //! | Linux host (tests, the NDIS model) | `not(windows)` | nothing | `DbgPrint`, defined by the model | std |
+//! | Windows-target host build (the NDIS model under Wine, `.ci/wine-tier`) | `all(windows, no_wdk, windows_host)` | nothing | `DbgPrint`, defined by the model | std |
+//!
+//! `windows_host` only ever accompanies `no_wdk`: it builds the crate as an ordinary std library for
+//! a Windows target (the model links it for its types; the code that runs is the `.sys` the model
+//! loads), so the kernel runtime of `no_wdk.rs` and its imports are left out.
 //!
 //! The driver calls [`driver_entry_hook`] first thing in DriverEntry, [`unload_hook`] last thing in
-//! its unload handler, and traces through `trace!` / [`debug_print`].
+//! its unload handler, and traces through `trace!`.
+//!
+//! The crate never names `alloc` (`tests/no_alloc.rs`): pool memory comes from NDIS
+//! (`kernel::memory`), which Driver Verifier's NDIS checks track. The KMDF flavour registers
+//! wdk-alloc's allocator like every windows-drivers-rs driver, but nothing calls it, so the linker
+//! drops it together with its `ExAllocatePool2` import (absent before Windows 10 2004). The lab
+//! image (`no_wdk`) has no allocator at all: there, anything pulling in `alloc` fails to link.
+//!
+//! KMDF version: Cargo.toml targets 1.33 with minimum 1.25 (Windows 10 1803). The WDF calls made
+//! here are all the driver makes, and every one is in KMDF 1.0, so 1.25 has them and no
+//! `WDF_IS_FUNCTION_AVAILABLE` check is needed (learn.microsoft.com, "Building a WDF driver for
+//! multiple versions of Windows"; each function's "Minimum KMDF version" on its reference page):
+//!
+//! | call | minimum KMDF |
+//! |---|---|
+//! | `WdfDriverCreate` | 1.0 |
+//! | `WdfDriverMiniportUnload` | 1.0 |
+//! | `WdfDriverGlobals->Driver` (what `WdfGetDriver` reads) | 1.0 |
+//!
+//! `wdk::println!` is `DbgPrint` and wdk-panic is `KeBugCheckEx`: neither goes through WDF.
 
 use core::fmt;
 
@@ -15,10 +39,11 @@ use crate::ndis::{DriverObject, NtStatus, UnicodeString};
 #[cfg(not(all(windows, not(no_wdk))))]
 use crate::ndis::{STATUS_SUCCESS, imports::DbgPrint};
 
-#[cfg(all(windows, no_wdk))]
+#[cfg(all(windows, no_wdk, not(windows_host)))]
 mod no_wdk;
 
-// The WDK build uses the same allocator and panic handler as every windows-drivers-rs driver.
+// The WDK build uses the same panic handler and allocator as every windows-drivers-rs driver.
+// The allocator is never called (nothing in the crate names `alloc`; see the module docs).
 #[cfg(all(windows, not(no_wdk)))]
 extern crate wdk_panic;
 #[cfg(all(windows, not(no_wdk)))]
@@ -94,14 +119,6 @@ pub fn unload_hook(_driver_object: *mut DriverObject) {
 #[cfg(not(all(windows, not(no_wdk))))]
 pub fn unload_hook(_driver_object: *mut DriverObject) {}
 
-/// Prints one line (`chimney-im: ` + `msg` + newline) to the kernel debugger, truncated to
-/// [`TRACE_CAPACITY`] bytes. Callable at IRQL <= DIRQL. No heap.
-pub fn debug_print(msg: &str) {
-    let mut line = TraceLine::new();
-    line.push_str(msg);
-    line.emit();
-}
-
 /// `format!`-style tracing to the kernel debugger through a fixed-size stack buffer (no heap):
 /// `crate::glue::trace!("bind {:p} status {:#x}", binding, status)`. Output longer than
 /// [`TRACE_CAPACITY`] bytes is truncated.
@@ -139,6 +156,10 @@ impl TraceLine {
     }
 
     /// The formatted text so far.
+    #[allow(
+        dead_code,
+        reason = "read by the WDK build's `emit` and by the tests only"
+    )]
     pub fn as_str(&self) -> &str {
         // `push_str` only ever appends whole UTF-8 characters.
         core::str::from_utf8(&self.buf[..self.len]).unwrap_or("")

@@ -1,52 +1,13 @@
-//! What wdk-alloc, wdk-panic and the WDK's static libraries provide, for the Linux cross-build of
-//! the `.sys` (`--cfg no_wdk`, building-on-linux.md §4, §5): a pool-backed global allocator, a
-//! bugcheck panic handler, and the two symbols the prebuilt `core`/`alloc` objects reference.
-//! Their kernel imports are declared in [`crate::ndis::runtime`].
+//! What wdk-panic and the WDK's static libraries provide, for the Linux cross-build of the `.sys`
+//! (`--cfg no_wdk`, `.ci/build-sys`): a bugcheck panic handler and the two symbols the
+//! prebuilt `core` objects reference. Their kernel imports are declared in [`crate::ndis::runtime`].
 //!
-//! The driver's own state never uses `alloc` (it allocates through
-//! `NdisAllocateMemoryWithTagPriority`, which the NDIS verifier tracks), so in today's image the
-//! allocator is dead code that LTO and `/OPT:REF` drop, and `ExAllocatePool2`/`ExFreePool` are
-//! not imported. It stays so that the `no_wdk` image behaves like the WDK one if `alloc` is ever
-//! used; the PE test therefore allows, but does not require, the imports of `ndis::runtime`.
+//! There is deliberately no global allocator (see [`crate::glue`]): the driver allocates through
+//! `NdisAllocateMemoryWithTagPriority`, so the image never imports `ExAllocatePool2`.
 
-use core::alloc::{GlobalAlloc, Layout};
 use core::panic::PanicInfo;
 
-use crate::ndis::runtime::{ExAllocatePool2, ExFreePool, KeBugCheckEx};
-
-/// `POOL_FLAG_NON_PAGED` (wdm.h), as wdk-alloc uses.
-const POOL_FLAG_NON_PAGED: u64 = 0x40;
-/// wdk-alloc's pool tag, so both builds' allocations look alike in `!poolused`.
-const RUST_TAG: u32 = u32::from_ne_bytes(*b"rust");
-/// `MEMORY_ALLOCATION_ALIGNMENT` on x64: every pool block is 16-byte aligned.
-const POOL_ALIGNMENT: usize = 16;
-
-/// wdk-alloc's `WdkAllocator`, except that it refuses (returns null for) alignments the pool
-/// cannot guarantee instead of ignoring them. Usable at IRQL <= DISPATCH_LEVEL.
-struct PoolAllocator;
-
-// SAFETY: blocks come from the non-paged pool, are at least `layout.size()` bytes and 16-byte
-// aligned, larger alignments are refused with null, and `dealloc` frees exactly the blocks that
-// `alloc` returned. Nothing here panics or unwinds.
-unsafe impl GlobalAlloc for PoolAllocator {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        if layout.align() > POOL_ALIGNMENT {
-            return core::ptr::null_mut();
-        }
-        // SAFETY: ExAllocatePool2 has no preconditions beyond IRQL <= DISPATCH_LEVEL for a
-        // non-paged allocation, which `GlobalAlloc` callers in this driver respect.
-        unsafe { ExAllocatePool2(POOL_FLAG_NON_PAGED, layout.size(), RUST_TAG) }.cast()
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, _layout: Layout) {
-        // SAFETY: `GlobalAlloc::dealloc`'s contract: `ptr` came from `alloc` above, i.e. from
-        // ExAllocatePool2, and is freed once.
-        unsafe { ExFreePool(ptr.cast()) }
-    }
-}
-
-#[global_allocator]
-static GLOBAL: PoolAllocator = PoolAllocator;
+use crate::ndis::runtime::KeBugCheckEx;
 
 /// wdk-panic's handler: bugcheck `RPNC` ("Rust panic") with the panic location as parameters
 /// (file name pointer and length, line, column) for the crash dump. (wdk-panic also breaks into

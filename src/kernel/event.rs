@@ -17,7 +17,8 @@ pub struct Event {
 // SAFETY: an NDIS_EVENT is a KEVENT, which the kernel synchronises internally; every access goes
 // through the NDIS event functions.
 unsafe impl Sync for Event {}
-// SAFETY: as above; the event is plain memory until initialised.
+// SAFETY: an NDIS_EVENT is a KEVENT the kernel synchronises internally, and plain memory until
+// initialised: moving it to another thread before NdisInitializeEvent is a plain move.
 unsafe impl Send for Event {}
 
 impl Event {

@@ -60,11 +60,6 @@ impl Nbl {
         unsafe { (*self.as_ptr()).source_handle = handle };
     }
 
-    pub fn status(self) -> NdisStatus {
-        // SAFETY: `from_raw` contract.
-        unsafe { (*self.as_ptr()).status }
-    }
-
     pub fn set_status(self, status: NdisStatus) {
         // SAFETY: `from_raw` contract; the driver sets Status only on NBLs it completes itself.
         unsafe { (*self.as_ptr()).status = status };
@@ -163,21 +158,13 @@ impl NblChain {
     /// # Safety
     /// Every NBL reachable from `head` satisfies [`Nbl::from_raw`]'s contract.
     pub unsafe fn from_raw(head: *mut NetBufferList) -> Self {
-        // SAFETY: forwarded contract.
+        // SAFETY: the head is one of the NBLs this function's contract covers.
         let head = unsafe { Nbl::from_raw(head) };
         Self { head }
     }
 
-    pub fn head(&self) -> Option<Nbl> {
-        self.head
-    }
-
     pub fn as_ptr(&self) -> *mut NetBufferList {
         self.head.map_or(core::ptr::null_mut(), Nbl::as_ptr)
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.head.is_none()
     }
 
     /// Walks the chain without changing it.
@@ -192,6 +179,45 @@ impl NblChain {
             n += 1;
         }
         n
+    }
+
+    /// Pushes the driver's context on every NBL (saving its SourceHandle, and `owner`), then,
+    /// with `source`, sets SourceHandle to it. All or nothing: on a failure every context pushed
+    /// so far is popped again (SourceHandles restored) and the status is returned.
+    pub fn push_contexts(
+        &self,
+        owner: *mut c_void,
+        source: Option<NdisHandle>,
+    ) -> Result<(), NdisStatus> {
+        let mut pushed = 0u32;
+        let mut failure = None;
+        for nbl in self.iter() {
+            if let Err(status) = nbl.push_context(nbl.source_handle(), owner) {
+                failure = Some(status);
+                break;
+            }
+            if let Some(source) = source {
+                nbl.set_source_handle(source);
+            }
+            pushed += 1;
+        }
+        let Some(status) = failure else {
+            return Ok(());
+        };
+        for nbl in self.iter().take(pushed as usize) {
+            let _ = nbl.pop_context_and_restore();
+        }
+        Err(status)
+    }
+
+    /// Pops the driver's context off every NBL, restoring SourceHandles; returns how many.
+    pub fn pop_contexts(&self) -> u32 {
+        let mut count = 0u32;
+        for nbl in self.iter() {
+            let _ = nbl.pop_context_and_restore();
+            count += 1;
+        }
+        count
     }
 
     /// Takes the chain apart: yields each NBL with its `Next` cleared.

@@ -101,7 +101,8 @@ pub unsafe fn ndis_string_slice<'a>(s: &UnicodeString) -> &'a [u16] {
     if s.buffer.is_null() || s.length == 0 {
         return &[];
     }
-    // SAFETY: caller contract; Length is in bytes.
+    // SAFETY: the buffer holds `Length` valid bytes for 'a (this function's contract); Length
+    // counts bytes, two per UTF-16 unit.
     unsafe { core::slice::from_raw_parts(s.buffer, usize::from(s.length / 2)) }
 }
 

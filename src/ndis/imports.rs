@@ -25,6 +25,7 @@ use super::types::{
 /// `EX_POOL_PRIORITY::NormalPoolPriority`.
 pub const NORMAL_POOL_PRIORITY: u32 = 16;
 
+#[handler_abi::host_unwind]
 #[cfg_attr(
     windows,
     link(name = "ndis.sys", kind = "raw-dylib", modifiers = "+verbatim")
@@ -167,6 +168,7 @@ unsafe extern "system" {
     pub fn NdisWaitEvent(event: *mut NdisEvent, ms_to_wait: u32) -> u8;
 }
 
+#[handler_abi::host_unwind]
 #[cfg_attr(
     windows,
     link(name = "ntoskrnl.exe", kind = "raw-dylib", modifiers = "+verbatim")
@@ -197,7 +199,7 @@ unsafe extern "system" {
     pub fn KeQueryActiveProcessorCountEx(group_number: u16) -> u32;
 }
 
-// `DbgPrint` for `glue::debug_print` everywhere but the WDK build (where wdk-sys declares it and
+// `DbgPrint` for the `glue` trace lines everywhere but the WDK build (where wdk-sys declares it and
 // `wdk::println!` calls it). It is variadic in C (`ULONG DbgPrint(PCSTR Format, ...)`) but is
 // declared here with exactly the one call shape the glue uses, `DbgPrint("%s", msg)`:
 // - On x64 Windows a variadic call passes its first four arguments exactly like a non-variadic

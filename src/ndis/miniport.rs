@@ -1,5 +1,5 @@
 //! Miniport-edge ABI: driver characteristics, handler typedefs, init/pause/restart parameters,
-//! adapter attributes (x64 layouts, ndis-im-driver.md §1.4, §1.7, §1.8, §2.1).
+//! adapter attributes (x64 layouts: docs/ndis-contract.md §2.1, §2.4, §3.1).
 
 use core::ffi::c_void;
 
@@ -13,27 +13,42 @@ use super::types::{
 /// `PDRIVER_OBJECT`: opaque to the driver (it only passes it back to NDIS and WDF).
 pub type DriverObject = c_void;
 
+#[handler_abi::host_unwind]
 pub type SetOptionsHandler = unsafe extern "system" fn(NdisHandle, NdisHandle) -> NdisStatus;
+#[handler_abi::host_unwind]
 pub type MiniportInitializeHandler =
     unsafe extern "system" fn(NdisHandle, NdisHandle, *mut MiniportInitParameters) -> NdisStatus;
+#[handler_abi::host_unwind]
 pub type MiniportHaltHandler = unsafe extern "system" fn(NdisHandle, u32);
+#[handler_abi::host_unwind]
 pub type MiniportUnloadHandler = unsafe extern "system" fn(*mut DriverObject);
+#[handler_abi::host_unwind]
 pub type MiniportPauseHandler =
     unsafe extern "system" fn(NdisHandle, *mut MiniportPauseParameters) -> NdisStatus;
+#[handler_abi::host_unwind]
 pub type MiniportRestartHandler =
     unsafe extern "system" fn(NdisHandle, *mut MiniportRestartParameters) -> NdisStatus;
+#[handler_abi::host_unwind]
 pub type MiniportOidRequestHandler =
     unsafe extern "system" fn(NdisHandle, *mut NdisOidRequest) -> NdisStatus;
+#[handler_abi::host_unwind]
 pub type MiniportSendNetBufferListsHandler =
     unsafe extern "system" fn(NdisHandle, *mut NetBufferList, NdisPortNumber, u32);
+#[handler_abi::host_unwind]
 pub type MiniportReturnNetBufferListsHandler =
     unsafe extern "system" fn(NdisHandle, *mut NetBufferList, u32);
+#[handler_abi::host_unwind]
 pub type MiniportCancelSendHandler = unsafe extern "system" fn(NdisHandle, *mut c_void);
+#[handler_abi::host_unwind]
 pub type MiniportCheckForHangHandler = unsafe extern "system" fn(NdisHandle) -> u8;
+#[handler_abi::host_unwind]
 pub type MiniportResetHandler = unsafe extern "system" fn(NdisHandle, *mut u8) -> NdisStatus;
+#[handler_abi::host_unwind]
 pub type MiniportDevicePnpEventNotifyHandler =
     unsafe extern "system" fn(NdisHandle, *mut NetDevicePnpEvent);
+#[handler_abi::host_unwind]
 pub type MiniportShutdownHandler = unsafe extern "system" fn(NdisHandle, u32);
+#[handler_abi::host_unwind]
 pub type MiniportCancelOidRequestHandler = unsafe extern "system" fn(NdisHandle, *mut c_void);
 
 /// `NDIS_MINIPORT_DRIVER_CHARACTERISTICS`, declared through revision 3 (0xA0).
@@ -131,7 +146,9 @@ pub mod device_pnp_event {
     pub const FILTER_LIST_CHANGED: u32 = 6;
 }
 
-/// `NET_DEVICE_PNP_EVENT` (MiniportDevicePnPEventNotify).
+/// `NET_DEVICE_PNP_EVENT` (MiniportDevicePnPEventNotify). ndis.h declares `NdisReserved` as
+/// `UCHAR[2 * sizeof(PVOID)]` (16 bytes on x64, structure 0x30); the reference page's syntax block
+/// shows it as a 2-byte array, which is wrong.
 #[repr(C)]
 pub struct NetDevicePnpEvent {
     pub header: NdisObjectHeader,
@@ -139,7 +156,7 @@ pub struct NetDevicePnpEvent {
     pub device_pnp_event: u32,
     pub information_buffer: *mut c_void,
     pub information_buffer_length: u32,
-    pub ndis_reserved: [u8; 2],
+    pub ndis_reserved: [u8; 2 * core::mem::size_of::<*mut c_void>()],
 }
 
 /// `NDIS_MINIPORT_ADAPTER_REGISTRATION_ATTRIBUTES`.
@@ -269,7 +286,8 @@ const _: () = {
     assert!(offset_of!(NetDevicePnpEvent, device_pnp_event) == 0x08);
     assert!(offset_of!(NetDevicePnpEvent, information_buffer) == 0x10);
     assert!(offset_of!(NetDevicePnpEvent, information_buffer_length) == 0x18);
-    assert!(size_of::<NetDevicePnpEvent>() == 0x20);
+    assert!(offset_of!(NetDevicePnpEvent, ndis_reserved) == 0x1C);
+    assert!(size_of::<NetDevicePnpEvent>() == 0x30);
 
     type R = MiniportAdapterRegistrationAttributes;
     assert!(offset_of!(R, miniport_adapter_context) == 0x08);

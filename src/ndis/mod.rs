@@ -9,7 +9,7 @@ pub mod miniport;
 pub mod nbl;
 pub mod oid;
 pub mod protocol;
-#[cfg(all(windows, no_wdk))]
+#[cfg(all(windows, no_wdk, not(windows_host)))]
 pub mod runtime;
 pub mod status;
 pub mod types;

@@ -1,10 +1,10 @@
-//! NET_BUFFER_LIST, NET_BUFFER, NET_BUFFER_LIST_CONTEXT and MDL (x64 layouts, ndis-im-driver.md §1.6).
+//! NET_BUFFER_LIST, NET_BUFFER, NET_BUFFER_LIST_CONTEXT and MDL, x64 (docs/ndis-contract.md §2.3).
 //!
 //! The WDK declares the three `*Reserved` arrays of NBL and NB `DECLSPEC_ALIGN(16)`, and the leading
 //! union holds a 16-byte-aligned SLIST_HEADER. The doc syntax blocks omit both; without them every
 //! NBL field from `NdisReserved` on is 8 bytes too low. The `Align16` wrapper stands for the DECLSPEC.
 //!
-//! `NetBufferListInfo` has a build-dependent length (13, 19, 26, 27 or 29 slots seen): never
+//! `NetBufferListInfo` has a build-dependent length (11 in NDIS 6.0 headers, 13 in 6.1; 19, 26, 27 or 29 seen later): never
 //! allocate an NBL by `size_of`, never index past [`NBL_INFO_SLOTS_NDIS60`]. The driver never
 //! allocates NBLs; it only forwards the ones it is given.
 
@@ -91,9 +91,11 @@ pub union NetBufferListHeader {
     pub link: SlistHeader,
 }
 
-/// Number of `NetBufferListInfo` slots an NDIS 6.0 driver may rely on (the Vista layout).
-/// The declared array length; real NBLs are at least this long.
-pub const NBL_INFO_SLOTS_NDIS60: usize = 13;
+/// Number of `NetBufferListInfo` slots an NDIS 6.0 driver may rely on: ndis.h for NDIS 6.0 ends
+/// `NDIS_NET_BUFFER_LIST_INFO` at WfpNetBufferListInfo (10), so MaxNetBufferListInfo is 11 (the
+/// two IPsec v2 slots that make 13 arrive with NDIS 6.1). The declared array length; real NBLs
+/// are at least this long.
+pub const NBL_INFO_SLOTS_NDIS60: usize = 11;
 
 /// `NET_BUFFER_LIST`, declared through the first [`NBL_INFO_SLOTS_NDIS60`] info slots.
 #[repr(C)]
@@ -215,8 +217,8 @@ const _: () = {
     assert!(offset_of!(NetBufferList, flags) == 0x88);
     assert!(offset_of!(NetBufferList, status) == 0x8C);
     assert!(offset_of!(NetBufferList, net_buffer_list_info) == 0x90);
-    // Vista SP2 PDB: 13 slots -> 0x100.
-    assert!(size_of::<NetBufferList>() == 0x100);
+    // 0x90 + 11 slots = 0xE8, rounded up to the 16-byte alignment: 0xF0 (Vista RTM).
+    assert!(size_of::<NetBufferList>() == 0xF0);
 
     assert!(size_of::<NetBufferListContext>() == NBL_CONTEXT_DATA_OFFSET);
     assert!(offset_of!(NetBufferListContext, size) == 8);

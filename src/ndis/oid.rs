@@ -1,4 +1,4 @@
-//! `NDIS_OID_REQUEST` and the OIDs the driver special-cases (ndis-im-driver.md §1.8, §1.9).
+//! `NDIS_OID_REQUEST` and the OIDs the driver special-cases (docs/ndis-contract.md §2.5, §2.7).
 
 use core::ffi::c_void;
 
@@ -97,6 +97,36 @@ pub mod oids {
     pub const OID_PNP_REMOVE_WAKE_UP_PATTERN: NdisOid = 0xFD01_0104;
     pub const OID_PNP_ENABLE_WAKE_UP: NdisOid = 0xFD01_0106;
     pub const OID_TCP_OFFLOAD_CURRENT_CONFIG: NdisOid = 0xFC01_020B;
+
+    // The "release" OIDs: each undoes state an earlier request set up (ntddndis.h values).
+    pub const OID_RECEIVE_FILTER_FREE_QUEUE: NdisOid = 0x0001_0224;
+    pub const OID_RECEIVE_FILTER_CLEAR_FILTER: NdisOid = 0x0001_0228;
+    pub const OID_NIC_SWITCH_DELETE_SWITCH: NdisOid = 0x0001_0239;
+    pub const OID_NIC_SWITCH_FREE_VF: NdisOid = 0x0001_0246;
+    pub const OID_802_3_DELETE_MULTICAST_ADDRESS: NdisOid = 0x0101_0209;
+    pub const OID_PM_REMOVE_WOL_PATTERN: NdisOid = 0xFD01_010B;
+    pub const OID_PM_REMOVE_PROTOCOL_OFFLOAD: NdisOid = 0xFD01_010F;
+    pub const OID_TCP_TASK_IPSEC_OFFLOAD_V2_DELETE_SA: NdisOid = 0xFC03_0203;
+    pub const OID_TUNNEL_INTERFACE_RELEASE_OID: NdisOid = 0x0F01_0107;
+
+    /// The release OIDs a miniport must not fail (NdisOidComplete rule; see docs/ndis-rules.md):
+    /// they may complete only with SUCCESS, NOT_ACCEPTED or REQUEST_ABORTED.
+    pub const RELEASE_OIDS: [NdisOid; 9] = [
+        OID_RECEIVE_FILTER_FREE_QUEUE,
+        OID_RECEIVE_FILTER_CLEAR_FILTER,
+        OID_NIC_SWITCH_DELETE_SWITCH,
+        OID_NIC_SWITCH_FREE_VF,
+        OID_802_3_DELETE_MULTICAST_ADDRESS,
+        OID_PM_REMOVE_WOL_PATTERN,
+        OID_PM_REMOVE_PROTOCOL_OFFLOAD,
+        OID_TCP_TASK_IPSEC_OFFLOAD_V2_DELETE_SA,
+        OID_TUNNEL_INTERFACE_RELEASE_OID,
+    ];
+
+    /// True for the release OIDs of [`RELEASE_OIDS`].
+    pub fn is_release(oid: NdisOid) -> bool {
+        RELEASE_OIDS.contains(&oid)
+    }
 }
 
 #[cfg(target_pointer_width = "64")]

@@ -1,5 +1,5 @@
 //! Protocol-edge ABI: driver characteristics, handler typedefs, bind/open parameters, PnP events,
-//! configuration, status indications (x64 layouts, ndis-im-driver.md §1.5, §1.8, §2.2).
+//! configuration, status indications (x64 layouts: docs/ndis-contract.md §2.2, §2.5, §2.6, §3.2).
 
 use core::ffi::c_void;
 
@@ -11,20 +11,30 @@ use super::types::{
     NdisString, NetIfIndex,
 };
 
+#[handler_abi::host_unwind]
 pub type ProtocolBindAdapterHandler =
     unsafe extern "system" fn(NdisHandle, NdisHandle, *mut NdisBindParameters) -> NdisStatus;
+#[handler_abi::host_unwind]
 pub type ProtocolUnbindAdapterHandler =
     unsafe extern "system" fn(NdisHandle, NdisHandle) -> NdisStatus;
+#[handler_abi::host_unwind]
 pub type ProtocolOpenAdapterCompleteHandler = unsafe extern "system" fn(NdisHandle, NdisStatus);
+#[handler_abi::host_unwind]
 pub type ProtocolCloseAdapterCompleteHandler = unsafe extern "system" fn(NdisHandle);
+#[handler_abi::host_unwind]
 pub type ProtocolNetPnpEventHandler =
     unsafe extern "system" fn(NdisHandle, *mut NetPnpEventNotification) -> NdisStatus;
+#[handler_abi::host_unwind]
 pub type ProtocolUninstallHandler = unsafe extern "system" fn();
+#[handler_abi::host_unwind]
 pub type ProtocolOidRequestCompleteHandler =
     unsafe extern "system" fn(NdisHandle, *mut NdisOidRequest, NdisStatus);
+#[handler_abi::host_unwind]
 pub type ProtocolStatusHandler = unsafe extern "system" fn(NdisHandle, *mut NdisStatusIndication);
+#[handler_abi::host_unwind]
 pub type ProtocolReceiveNetBufferListsHandler =
     unsafe extern "system" fn(NdisHandle, *mut NetBufferList, NdisPortNumber, u32, u32);
+#[handler_abi::host_unwind]
 pub type ProtocolSendNetBufferListsCompleteHandler =
     unsafe extern "system" fn(NdisHandle, *mut NetBufferList, u32);
 
@@ -151,13 +161,20 @@ pub struct NetPnpEvent {
     pub tdi_client_reserved: [usize; 4],
 }
 
-/// `NET_PNP_EVENT_NOTIFICATION`.
+/// `NET_PNP_EVENT_NOTIFICATION`, revision 1. `Flags` is not conditional in ndis.h: it is part of
+/// the NDIS 6.0 structure (0xA8 bytes; NDIS 6.50's revision 2 adds SwitchId and VPortId, 0xB0),
+/// although the reference page's syntax block leaves it out.
 #[repr(C)]
 pub struct NetPnpEventNotification {
     pub header: NdisObjectHeader,
     pub port_number: NdisPortNumber,
     pub net_pnp_event: NetPnpEvent,
+    pub flags: u32,
 }
+
+pub const NET_PNP_EVENT_NOTIFICATION_REVISION_1: u8 = 1;
+/// `RTL_SIZEOF_THROUGH_FIELD(NET_PNP_EVENT_NOTIFICATION, Flags)`.
+pub const NDIS_SIZEOF_NET_PNP_EVENT_NOTIFICATION_REVISION_1: usize = 0xA4;
 
 /// `NDIS_CONFIGURATION_OBJECT`.
 #[repr(C)]
@@ -297,7 +314,12 @@ const _: () = {
     assert!(size_of::<NetPnpEvent>() == 0x98);
     assert!(offset_of!(NetPnpEventNotification, port_number) == 0x04);
     assert!(offset_of!(NetPnpEventNotification, net_pnp_event) == 0x08);
-    assert!(size_of::<NetPnpEventNotification>() == 0xA0);
+    assert!(offset_of!(NetPnpEventNotification, flags) == 0xA0);
+    assert!(
+        offset_of!(NetPnpEventNotification, flags) + size_of::<u32>()
+            == NDIS_SIZEOF_NET_PNP_EVENT_NOTIFICATION_REVISION_1
+    );
+    assert!(size_of::<NetPnpEventNotification>() == 0xA8);
 
     assert!(offset_of!(NdisConfigurationObject, ndis_handle) == 0x08);
     assert!(offset_of!(NdisConfigurationObject, flags) == 0x10);

@@ -1,10 +1,10 @@
 //! Kernel exports that only the Linux cross-build of the `.sys` (`--cfg no_wdk`) imports itself:
-//! what wdk-alloc, wdk-panic and the WDK's `ntoskrnl.lib` supply in the WDK build. Used by
-//! `glue::no_wdk` (allocator, panic handler) and by the code LLVM and the prebuilt `core` emit
+//! what wdk-panic and the WDK's `ntoskrnl.lib` supply in the WDK build. Used by
+//! `glue::no_wdk` (panic handler) and by the code LLVM and the prebuilt `core` emit
 //! (`memcpy` and friends; `compiler_builtins` does not define them for the MSVC target).
 //!
 //! These are linker-driven: lld-link resolves every undefined symbol of each object it pulls
-//! in, even in code that `/OPT:REF` then discards (building-on-linux.md §4), so all of them must
+//! in, even in code that `/OPT:REF` then discards (docs/cross-build.md §4), so all of them must
 //! be declared, but whether each ends up in the import table depends on the generated code. The
 //! PE test marks them `pe-import: optional` (allowed, not required); the other blocks of the ABI
 //! layer are exact.
@@ -12,12 +12,9 @@
 use core::ffi::{c_char, c_int, c_void};
 
 // pe-import: optional
-#[cfg(all(windows, no_wdk))]
+#[cfg(all(windows, no_wdk, not(windows_host)))]
 #[link(name = "ntoskrnl.exe", kind = "raw-dylib", modifiers = "+verbatim")]
 unsafe extern "system" {
-    /// `flags` is a `POOL_FLAGS` (ULONG64).
-    pub fn ExAllocatePool2(flags: u64, number_of_bytes: usize, tag: u32) -> *mut c_void;
-    pub fn ExFreePool(p: *mut c_void);
     pub fn KeBugCheckEx(
         bug_check_code: u32,
         parameter1: usize,
@@ -28,7 +25,7 @@ unsafe extern "system" {
 }
 
 // pe-import: optional
-#[cfg(all(windows, no_wdk))]
+#[cfg(all(windows, no_wdk, not(windows_host)))]
 #[link(name = "ntoskrnl.exe", kind = "raw-dylib", modifiers = "+verbatim")]
 unsafe extern "C" {
     pub fn memcpy(dest: *mut c_void, src: *const c_void, count: usize) -> *mut c_void;

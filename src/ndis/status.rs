@@ -29,11 +29,11 @@ pub const NDIS_STATUS_UNSUPPORTED_MEDIA: NdisStatus = st(0xC001_0019);
 pub const NDIS_STATUS_PAUSED: NdisStatus = st(0xC023_002A);
 pub const NDIS_STATUS_LOW_POWER_STATE: NdisStatus = st(0xC023_002F);
 
-// Chimney I/O statuses (ndis.h; ndis-chimney.md §4.6).
+// Chimney I/O statuses (ndis.h; docs/chimney-contract.md §4.6).
 pub const NDIS_STATUS_UPLOAD_IN_PROGRESS: NdisStatus = st(0xC023_1001);
 pub const NDIS_STATUS_REQUEST_UPLOAD: NdisStatus = st(0xC023_1002);
 pub const NDIS_STATUS_UPLOAD_REQUESTED: NdisStatus = st(0xC023_1003);
-// Initiate-offload block statuses (ndis-chimney.md §4.6; names as in ndis.h).
+// Initiate-offload block statuses (docs/chimney-contract.md §4.6; names as in ndis.h).
 pub const NDIS_STATUS_OFFLOAD_TCP_ENTRIES: NdisStatus = st(0xC023_1004);
 pub const NDIS_STATUS_OFFLOAD_PATH_ENTRIES: NdisStatus = st(0xC023_1005);
 pub const NDIS_STATUS_OFFLOAD_NEIGHBOR_ENTRIES: NdisStatus = st(0xC023_1006);

@@ -4,10 +4,9 @@
 //! Per NBL: one NBL-context allocation from NDIS (the saved SourceHandle), no heap, no lock,
 //! no wait; O(1) whatever else is in flight.
 
-use crate::kernel::{ChainBuilder, NblChain};
-use crate::ndis::imports::{NdisMSendNetBufferListsComplete, NdisSendNetBufferLists};
+use crate::kernel::{ChainBuilder, MiniportHandle, NblChain};
 use crate::ndis::{NDIS_STATUS_PAUSED, NdisPortNumber, send_complete_flags, send_flags};
-use crate::state::{Adapter, Binding};
+use crate::state::{Binding, Forward, Path};
 
 /// Send-complete flags matching the IRQL described by `send_flags`.
 fn complete_flags_for(flags: u32) -> u32 {
@@ -18,43 +17,39 @@ fn complete_flags_for(flags: u32) -> u32 {
     }
 }
 
-/// The host sends `chain` through the virtual miniport.
-pub fn send(adapter: &Adapter, chain: NblChain, port: NdisPortNumber, flags: u32) {
+/// The host sends `chain` through the virtual miniport (whose handle NDIS keeps valid while it
+/// calls MiniportSendNetBufferLists).
+pub fn send(
+    binding: &Binding,
+    miniport: MiniportHandle<'_>,
+    chain: NblChain,
+    port: NdisPortNumber,
+    flags: u32,
+) {
     let count = chain.count();
     if count == 0 {
         return;
     }
-    let binding = adapter.binding();
-    if !adapter.io.try_acquire(count) {
-        // Pausing, paused or halting: nothing is forwarded once a pause has begun.
+    let Some(mut token) = Forward::acquire(binding, Path::Nbls, count) else {
+        // Pausing, paused or halting, or the lower binding paused or closing: nothing is
+        // forwarded once a pause has begun.
         complete_locally(
-            adapter,
+            miniport,
             chain,
             NDIS_STATUS_PAUSED,
             complete_flags_for(flags),
         );
         return;
-    }
-    if !binding.sends.try_acquire(count) {
-        // The lower binding is paused or closing.
-        complete_locally(
-            adapter,
-            chain,
-            NDIS_STATUS_PAUSED,
-            complete_flags_for(flags),
-        );
-        adapter.release_io(count);
-        return;
-    }
+    };
 
-    let lower_handle = binding.handle();
+    let lower = token.lower();
     let mut forward = ChainBuilder::new();
     let mut refused = ChainBuilder::new();
     for nbl in chain.into_detached() {
         match nbl.push_context(nbl.source_handle(), core::ptr::null_mut()) {
             Ok(()) => {
                 // NDIS routes the completion by SourceHandle: it must name our binding below.
-                nbl.set_source_handle(lower_handle);
+                nbl.set_source_handle(lower.raw());
                 forward.push(nbl);
             }
             Err(status) => {
@@ -69,46 +64,38 @@ pub fn send(adapter: &Adapter, chain: NblChain, port: NdisPortNumber, flags: u32
         // NDIS already did loopback for the host at our virtual miniport (NO_LOOPBACK is set in
         // its MacOptions); asking for it again below would loop the host's frames back to us.
         let down_flags = flags & !send_flags::CHECK_FOR_LOOPBACK;
-        let chain = forward.finish();
-        // SAFETY: every NBL in `chain` is the host's, carries our context and our SourceHandle;
-        // the binding handle is open (binding.sends was acquired). No lock is held.
-        unsafe { NdisSendNetBufferLists(lower_handle, chain.as_ptr(), port, down_flags) };
+        lower.send(forward.finish(), port, down_flags);
     }
     if refused_count != 0 {
-        complete_locally(adapter, refused.finish(), 0, complete_flags_for(flags));
-        adapter.release_io(refused_count);
-        binding.sends.release(refused_count);
+        complete_locally(miniport, refused.finish(), 0, complete_flags_for(flags));
+        token.release_part(refused_count);
     }
+    // The forwarded NBLs keep their counts until send_complete.
+    token.hand_over();
 }
 
 /// Completes `chain` to the host without forwarding it. A nonzero `status` is written into
 /// every NBL; zero keeps the per-NBL statuses already set.
-fn complete_locally(adapter: &Adapter, chain: NblChain, status: i32, flags: u32) {
+fn complete_locally(miniport: MiniportHandle<'_>, chain: NblChain, status: i32, flags: u32) {
     if status != 0 {
         for nbl in chain.iter() {
             nbl.set_status(status);
         }
     }
-    // SAFETY: the NBLs still carry the host's SourceHandle (never changed, or restored), the
-    // miniport handle is valid while NDIS calls our send handler, and no lock is held.
-    unsafe { NdisMSendNetBufferListsComplete(adapter.miniport_handle(), chain.as_ptr(), flags) };
+    // The NBLs still carry the host's SourceHandle (never changed, or restored).
+    miniport.send_complete(chain, flags);
 }
 
 /// The lower adapter completed sends we forwarded on `binding`.
 pub fn send_complete(binding: &Binding, chain: NblChain, flags: u32) {
-    let adapter = &binding.adapter;
-    let mut count = 0u32;
-    for nbl in chain.iter() {
-        let _ = nbl.pop_context_and_restore();
-        count += 1;
-    }
+    let count = chain.pop_contexts();
     if count == 0 {
         return;
     }
-    // SAFETY: every NBL is the host's again (SourceHandle restored, our context freed); the
-    // miniport handle is valid because these NBLs hold adapter.io references. No lock is held.
-    unsafe { NdisMSendNetBufferListsComplete(adapter.miniport_handle(), chain.as_ptr(), flags) };
-    // The binding's count last (see `Binding`).
-    adapter.release_io(count);
-    binding.sends.release(count);
+    // SAFETY: every NBL of the chain was forwarded by `send`, which handed its counts over.
+    let token = unsafe { Forward::completed(binding, Path::Nbls, count, None) };
+    // The NBLs are the host's again (SourceHandle restored, our context freed).
+    token.miniport().send_complete(chain, flags);
+    // The counts end, the binding's last.
+    token.end();
 }

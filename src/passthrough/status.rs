@@ -3,14 +3,13 @@
 
 use core::ptr;
 
-use crate::ndis::imports::NdisMIndicateStatusEx;
 use crate::ndis::{
     NDIS_SIZEOF_LINK_STATE_REVISION_1, NDIS_SIZEOF_STATUS_INDICATION_REVISION_1,
     NDIS_STATUS_INDICATION_REVISION_1, NDIS_STATUS_LINK_STATE, NDIS_STATUS_OFFLOAD_PAUSE,
     NDIS_STATUS_OFFLOAD_RESUME, NDIS_STATUS_UPLOAD_ALL, NdisLinkState, NdisObjectHeader,
     NdisStatusIndication, object_type,
 };
-use crate::state::Binding;
+use crate::state::{Binding, Forward, Path};
 
 /// Status codes forwarded to the host unchanged. Others (reset start/end, media-specific codes)
 /// describe the lower adapter to its own bindings and are not re-indicated.
@@ -29,7 +28,8 @@ fn forwarded(code: i32) -> bool {
 /// # Safety
 /// `indication` is the live NDIS_STATUS_INDICATION NDIS passed to ProtocolStatusEx.
 pub unsafe fn indicate(binding: &Binding, indication: *const NdisStatusIndication) {
-    // SAFETY: caller contract.
+    // SAFETY: NDIS's live indication for the duration of ProtocolStatusEx (this function's
+    // contract).
     let indication = unsafe { &*indication };
     if indication.status_code == NDIS_STATUS_LINK_STATE
         && !indication.status_buffer.is_null()
@@ -47,19 +47,18 @@ pub unsafe fn indicate(binding: &Binding, indication: *const NdisStatusIndicatio
     if !forwarded(indication.status_code) {
         return;
     }
-    let adapter = &binding.adapter;
     // Only an initialized, not halting, miniport may indicate status.
-    let Some(_initialized) = adapter.requests.enter() else {
+    let Some(token) = Forward::acquire(binding, Path::Requests, 1) else {
         return;
     };
-    let miniport_handle = adapter.miniport_handle();
+    let miniport = token.miniport();
     let mut upward = NdisStatusIndication {
         header: NdisObjectHeader::new(
             object_type::STATUS_INDICATION,
             NDIS_STATUS_INDICATION_REVISION_1,
             NDIS_SIZEOF_STATUS_INDICATION_REVISION_1,
         ),
-        source_handle: miniport_handle,
+        source_handle: miniport.raw(),
         port_number: indication.port_number,
         status_code: indication.status_code,
         flags: 0,
@@ -70,8 +69,6 @@ pub unsafe fn indicate(binding: &Binding, indication: *const NdisStatusIndicatio
         guid: [0; 4],
         ndis_reserved: [ptr::null_mut(); 4],
     };
-    // SAFETY: the miniport is initialized (the guard holds a request reference); the status
-    // buffer is the lower driver's, valid for the duration of this ProtocolStatusEx call. No lock
-    // is held.
-    unsafe { NdisMIndicateStatusEx(miniport_handle, &raw mut upward) };
+    // The status buffer is the lower driver's, valid for the duration of this ProtocolStatusEx.
+    miniport.indicate_status(&mut upward);
 }

@@ -2,16 +2,13 @@
 //! in-flight accounting.
 
 use core::ffi::c_void;
-use core::mem::offset_of;
 use core::ptr;
 use core::sync::atomic::{AtomicBool, AtomicPtr, AtomicU32, Ordering};
 
-use crate::kernel::{Drain, Drainable, Event, Rundown};
+use crate::kernel::{Drain, Drainable, Event, MiniportHandle, Rundown};
 use crate::ndis::NdisHandle;
-use crate::ndis::imports::NdisMPauseComplete;
 
-use super::binding::Binding;
-use super::offload::AdapterChimney;
+use crate::chimney::entry::AdapterChimney;
 
 /// Lifecycle of the virtual miniport.
 ///
@@ -45,11 +42,6 @@ impl AdapterState {
             _ => Self::Absent,
         }
     }
-
-    /// Between a successful MiniportInitializeEx and MiniportHaltEx.
-    pub fn is_initialized(self) -> bool {
-        matches!(self, Self::Paused | Self::Running | Self::Pausing)
-    }
 }
 
 pub struct Adapter {
@@ -58,20 +50,20 @@ pub struct Adapter {
     state: AtomicU32,
     /// Data-path operations in flight through the miniport edge: host sends not yet completed
     /// up, receive indications not yet returned. Open only while Running.
-    pub io: Rundown,
-    io_drained: Event,
+    pub nbls_in_flight: Rundown,
+    nbls_drained: Event,
     /// Set by MiniportPause when it returned PENDING; the drain then calls NdisMPauseComplete.
     pause_pending: AtomicBool,
     /// OIDs forwarded for this miniport and status indications in progress. Open from a
     /// successful initialize until halt.
-    pub requests: Drainable,
+    pub handle_users: Drainable,
     /// Set on every lifecycle transition that unbind may be waiting for.
     pub lifecycle: Event,
     /// MiniportInitializeEx and MiniportHaltEx in progress, each holding a guard for its whole
     /// run. Unbind sees their state changes before they return (the change is not their last
     /// touch of the binding), so before freeing it drains this: each guard's drop is the
     /// handler's very last access.
-    pub handlers: Drainable,
+    pub running_handlers: Drainable,
     /// TCP chimney: upward handlers and live offload entries.
     pub chimney: AdapterChimney,
     /// Our interface index while an interface stack entry (ours over the bound adapter's) is
@@ -84,52 +76,25 @@ impl Adapter {
         Self {
             miniport_handle: AtomicPtr::new(ptr::null_mut()),
             state: AtomicU32::new(AdapterState::Absent as u32),
-            io: Rundown::new_closed_shared(),
-            io_drained: Event::new(),
+            nbls_in_flight: Rundown::new_closed_shared(),
+            nbls_drained: Event::new(),
             pause_pending: AtomicBool::new(false),
-            requests: Drainable::new_closed(),
+            handle_users: Drainable::new_closed(),
             lifecycle: Event::new(),
-            handlers: Drainable::new_closed(),
+            running_handlers: Drainable::new_closed(),
             chimney: AdapterChimney::new(),
             if_stack_higher: AtomicU32::new(0),
         }
     }
 
     pub(super) fn init_in_place(&self) {
-        self.io_drained.init();
-        self.requests.init();
+        self.nbls_drained.init();
+        self.handle_users.init();
         self.lifecycle.init();
-        self.handlers.init();
+        self.running_handlers.init();
         self.chimney.init_in_place();
-        let opened = self.handlers.reopen();
+        let opened = self.running_handlers.reopen();
         debug_assert!(opened);
-    }
-
-    /// The binding this adapter is embedded in.
-    pub fn binding(&self) -> &Binding {
-        // An Adapter is only ever constructed as the `adapter` field of a Binding (`Adapter::new`
-        // is private to `state`), so stepping back by the field offset yields the enclosing
-        // Binding, which lives at least as long as the Adapter.
-        let offset = offset_of!(Binding, adapter);
-        let binding = ptr::from_ref(self)
-            .wrapping_byte_sub(offset)
-            .cast::<Binding>();
-        // SAFETY: `binding` points at the live Binding enclosing this Adapter (see above).
-        unsafe { &*binding }
-    }
-
-    /// Recovers the adapter from the MiniportAdapterContext (or IMDeviceInstanceContext) NDIS
-    /// passes back.
-    ///
-    /// # Safety
-    /// `context` is an adapter context this driver gave NDIS, whose binding is not yet freed.
-    pub unsafe fn from_context<'a>(context: NdisHandle) -> &'a Self {
-        // SAFETY: caller contract.
-        unsafe { &*context.cast::<Self>() }
-    }
-
-    pub fn as_context(&self) -> NdisHandle {
-        ptr::from_ref(self).cast_mut().cast()
     }
 
     pub fn miniport_handle(&self) -> NdisHandle {
@@ -173,8 +138,8 @@ impl Adapter {
     }
 
     /// Ends `n` data-path operations. The release that drains a pause completes it.
-    pub fn release_io(&self, n: u32) {
-        if self.io.release(n) == Drain::Drained {
+    pub fn release_nbls(&self, n: u32) {
+        if self.nbls_in_flight.release(n) == Drain::Drained {
             self.on_io_drained();
         }
     }
@@ -182,14 +147,14 @@ impl Adapter {
     /// The data path drained. NdisMPauseComplete must be the very last access: once the pause
     /// completed, NDIS may halt the miniport and unbind may free it.
     fn on_io_drained(&self) {
-        self.io_drained.set();
+        self.nbls_drained.set();
         if self.pause_pending.swap(false, Ordering::AcqRel) {
             self.set_state(AdapterState::Paused);
-            let handle = self.miniport_handle();
-            // SAFETY: a pause is pending (MiniportPause returned PENDING), so the miniport handle
-            // is valid and NDIS expects exactly one NdisMPauseComplete; `pause_pending` was
-            // cleared atomically, so only this caller makes it. No lock is held.
-            unsafe { NdisMPauseComplete(handle) };
+            // SAFETY: a pause is pending (MiniportPause returned PENDING), so the miniport is
+            // initialized until NDIS has our NdisMPauseComplete; the handle is used only for it.
+            let miniport = unsafe { MiniportHandle::new(self.miniport_handle()) };
+            // `pause_pending` was cleared atomically: only this caller completes the pause.
+            miniport.pause_complete();
         }
     }
 
@@ -197,9 +162,9 @@ impl Adapter {
     /// will complete (with NdisMPauseComplete) when the last in-flight operation ends.
     pub fn begin_pause(&self) -> bool {
         self.set_state(AdapterState::Pausing);
-        self.io_drained.reset();
+        self.nbls_drained.reset();
         self.pause_pending.store(true, Ordering::Release);
-        if self.io.close() == Drain::Drained {
+        if self.nbls_in_flight.close() == Drain::Drained {
             // Nothing in flight: nobody else will see the drain, so we complete synchronously,
             // unless (impossible: the count was zero) a releaser already claimed it.
             if self.pause_pending.swap(false, Ordering::AcqRel) {
@@ -211,10 +176,10 @@ impl Adapter {
     }
 
     /// Closes the data path (if still open) and waits until it drained. PASSIVE_LEVEL.
-    pub fn drain_io(&self) {
-        self.io_drained.reset();
-        if self.io.close() == Drain::Pending {
-            self.io_drained.wait();
+    pub fn drain_nbls(&self) {
+        self.nbls_drained.reset();
+        if self.nbls_in_flight.close() == Drain::Pending {
+            self.nbls_drained.wait();
         }
     }
 }

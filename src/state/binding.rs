@@ -6,36 +6,10 @@ use core::ptr;
 use core::sync::atomic::{AtomicI32, AtomicPtr, AtomicU32, AtomicU64, Ordering};
 
 use crate::kernel::strings::SetOnceName;
-use crate::kernel::{Drainable, Event};
-use crate::ndis::{
-    NDIS_DEVICE_STATE_D0, NdisBindParameters, NdisHandle, NdisLinkState, NdisPnpCapabilities,
-    NdisStatus,
-};
+use crate::kernel::{Drainable, Event, MiniportHandle};
+use crate::ndis::{NdisBindParameters, NdisHandle, NdisLinkState, NdisPnpCapabilities, NdisStatus};
 
 use super::adapter::Adapter;
-
-/// Lifecycle of the lower binding.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[repr(u32)]
-pub enum BindingState {
-    Opening = 0,
-    Paused = 1,
-    Running = 2,
-    Pausing = 3,
-    Closing = 4,
-}
-
-impl BindingState {
-    fn from_u32(v: u32) -> Self {
-        match v {
-            1 => Self::Paused,
-            2 => Self::Running,
-            3 => Self::Pausing,
-            4 => Self::Closing,
-            _ => Self::Opening,
-        }
-    }
-}
 
 /// What the virtual miniport mirrors from the lower adapter: copied out of NDIS_BIND_PARAMETERS,
 /// whose pointers are valid only during ProtocolBindAdapterEx.
@@ -56,7 +30,6 @@ pub struct LowerParams {
     pub direction_type: u32,
     pub connection_type: u32,
     pub if_type: u16,
-    pub mac_options: u32,
     /// The bound adapter's interface index (the lower end of our interface stack entry).
     pub bound_if_index: u32,
 }
@@ -70,7 +43,7 @@ impl LowerParams {
         } else {
             // SAFETY: a non-NULL PM capabilities pointer is valid during the bind call.
             let mut caps = unsafe { params.power_management_capabilities.read() };
-            // An IM must not claim wake-up abilities of its own (ndis-im-driver.md §3.5).
+            // An IM must not claim wake-up abilities of its own (docs/ndis-contract.md §4.4).
             caps.min_magic_packet_wake_up = crate::ndis::NDIS_DEVICE_STATE_UNSPECIFIED;
             caps.min_pattern_wake_up = crate::ndis::NDIS_DEVICE_STATE_UNSPECIFIED;
             caps.min_link_change_wake_up = crate::ndis::NDIS_DEVICE_STATE_UNSPECIFIED;
@@ -92,7 +65,6 @@ impl LowerParams {
             direction_type: params.direction_type,
             connection_type: params.connection_type,
             if_type: params.if_type,
-            mac_options: params.mac_options,
             bound_if_index: params.bound_if_index,
         }
     }
@@ -132,19 +104,16 @@ pub const DEVICE_NAME_CAPACITY: usize = 128;
 pub struct Binding {
     /// `NdisBindingHandle`; NdisOpenAdapterEx writes it here directly.
     pub handle: AtomicPtr<c_void>,
-    state: AtomicU32,
     /// Sends forwarded down on this binding and not yet completed (NetEventPause and unbind wait).
-    pub sends: Drainable,
+    pub nbls_below: Drainable,
     /// OIDs forwarded down, PnP references: everything that uses `handle` outside the data path.
-    pub requests: Drainable,
+    pub handle_users: Drainable,
     /// Completion of a pended NdisOpenAdapterEx / NdisCloseAdapterEx.
     pub open_status: AtomicI32,
     pub open_complete: Event,
     pub close_complete: Event,
     pub lower: LowerParams,
     pub link: LinkState,
-    /// Last power state set through NetEventSetPower (NDIS_DEVICE_POWER_STATE).
-    pub power_state: AtomicU32,
     /// The virtual miniport's device name, from the binding's `UpperBindings` configuration.
     pub device_name: SetOnceName<DEVICE_NAME_CAPACITY>,
     pub adapter: Adapter,
@@ -156,15 +125,13 @@ impl Binding {
     pub fn new(lower: LowerParams) -> Self {
         Self {
             handle: AtomicPtr::new(ptr::null_mut()),
-            state: AtomicU32::new(BindingState::Opening as u32),
-            sends: Drainable::new_closed(),
-            requests: Drainable::new_closed(),
+            nbls_below: Drainable::new_closed(),
+            handle_users: Drainable::new_closed(),
             open_status: AtomicI32::new(0),
             open_complete: Event::new(),
             close_complete: Event::new(),
             lower,
             link: LinkState::default(),
-            power_state: AtomicU32::new(NDIS_DEVICE_STATE_D0),
             device_name: SetOnceName::new(),
             adapter: Adapter::new(),
             next_in_list: AtomicPtr::new(ptr::null_mut()),
@@ -173,8 +140,8 @@ impl Binding {
 
     /// Initialises the NDIS events in place. Called once, right after the pool allocation.
     pub fn init_in_place(&self) {
-        self.sends.init();
-        self.requests.init();
+        self.nbls_below.init();
+        self.handle_users.init();
         self.open_complete.init();
         self.close_complete.init();
         self.adapter.init_in_place();
@@ -186,8 +153,25 @@ impl Binding {
     /// `context` is a context this driver gave NDIS for a binding that has not been freed; NDIS
     /// makes no call for a binding after its unbind completed.
     pub unsafe fn from_context<'a>(context: NdisHandle) -> &'a Self {
-        // SAFETY: caller contract.
+        // SAFETY: a context we gave NDIS for a binding not yet freed (contract) is a live,
+        // aligned Binding that NDIS only passes back.
         unsafe { &*context.cast::<Self>() }
+    }
+
+    /// The binding and its virtual miniport's handle, for a handler NDIS calls on the
+    /// initialized miniport (data path, OIDs, chimney). The binding is also the
+    /// MiniportAdapterContext: the virtual miniport is embedded in it.
+    ///
+    /// # Safety
+    /// `context` is the MiniportAdapterContext NDIS passes to such a handler: NDIS calls them
+    /// only between a successful MiniportInitializeEx and the return of MiniportHaltEx, so the
+    /// binding is live and the miniport handle valid for the call.
+    pub unsafe fn in_miniport_handler<'a>(context: NdisHandle) -> (&'a Self, MiniportHandle<'a>) {
+        // SAFETY: the caller's contract: our context, its binding not freed.
+        let binding = unsafe { Self::from_context(context) };
+        // SAFETY: NDIS keeps the miniport initialized while it calls the handler (contract).
+        let miniport = unsafe { MiniportHandle::new(binding.adapter.miniport_handle()) };
+        (binding, miniport)
     }
 
     pub fn as_context(&self) -> NdisHandle {
@@ -196,14 +180,6 @@ impl Binding {
 
     pub fn handle(&self) -> NdisHandle {
         self.handle.load(Ordering::Acquire)
-    }
-
-    pub fn state(&self) -> BindingState {
-        BindingState::from_u32(self.state.load(Ordering::Acquire))
-    }
-
-    pub fn set_state(&self, state: BindingState) {
-        self.state.store(state as u32, Ordering::Release);
     }
 
     pub fn record_open_status(&self, status: NdisStatus) {

@@ -4,7 +4,7 @@ use core::ffi::c_void;
 use core::ptr;
 use core::sync::atomic::{AtomicPtr, Ordering};
 
-use crate::kernel::SpinLock;
+use crate::kernel::{MiniportDriverHandle, SpinLock};
 use crate::ndis::NdisHandle;
 
 use super::binding::Binding;
@@ -31,6 +31,14 @@ pub static GLOBALS: Globals = Globals {
 impl Globals {
     pub fn miniport_driver(&self) -> NdisHandle {
         self.miniport_driver.load(Ordering::Acquire)
+    }
+
+    /// Our miniport driver registration as a typed handle.
+    pub fn miniport_driver_handle(&self) -> MiniportDriverHandle<'static> {
+        // SAFETY: the driver's code runs only in DriverEntry after registration succeeded and in
+        // callbacks NDIS makes before MiniportDriverUnload deregisters it: the handle is
+        // registered whenever this is called.
+        unsafe { MiniportDriverHandle::new(self.miniport_driver()) }
     }
 
     pub fn protocol(&self) -> NdisHandle {
@@ -81,7 +89,8 @@ impl BindingList {
     pub fn find(&self, mut pred: impl FnMut(&Binding) -> bool) -> Option<*const Binding> {
         let mut current = self.head;
         while !current.is_null() {
-            // SAFETY: as in `remove`.
+            // SAFETY: every listed binding stays allocated until it is removed from this list
+            // (unbind removes it before freeing), and we hold the list lock.
             let binding = unsafe { &*current };
             if pred(binding) {
                 return Some(current.cast_const());

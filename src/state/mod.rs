@@ -1,11 +1,31 @@
 //! Shared state: driver globals, bindings, virtual adapters and their in-flight accounting.
+//!
+//! Every in-flight count in the driver, what it counts, and who waits for it. Counts are taken
+//! and given back through [`Forward`] (one token per forwarded operation, released entry ->
+//! adapter -> binding), except the lifecycle ones in the last three rows.
+//!
+//! | Counter | Counts | Open from | Closed and waited for by |
+//! |---|---|---|---|
+//! | `Adapter::nbls_in_flight` | NBLs through the miniport edge: host sends not yet completed up, receive indications the host holds, chimney posts and initiate send data not yet completed up | MiniportRestart | MiniportPause (the release that drains it calls NdisMPauseComplete); MiniportHaltEx |
+//! | `Adapter::handle_users` | uses of the miniport handle outside the data path: forwarded OIDs, state calls, status indications, generic offload events | MiniportInitializeEx | MiniportHaltEx, last |
+//! | `Binding::nbls_below` | NBLs forwarded down on the binding and not yet completed: host sends, chimney posts, initiate send data | NetEventRestart | NetEventPause; ProtocolUnbindAdapterEx |
+//! | `Binding::handle_users` | uses of the binding handle outside the data path: forwarded OIDs, state calls, chimney receive indications the host keeps, send/OID cancels, re-enable lookups | bind (after the open) | ProtocolUnbindAdapterEx (and a failed bind), before NdisCloseAdapterEx |
+//! | `AdapterChimney::live_entries` | allocated offload entries (each also keeps its binding) | MiniportInitializeEx | MiniportHaltEx |
+//! | `OffloadEntry::refs` | one per I/O NBL on the entry, one per state call naming it, one for the offload itself | entry creation | the terminate closes it; the last release frees the entry and tells the terminate |
+//! | `CallRecord::pending` | a terminate's entries not yet drained, plus one for its completion walk | ProtocolTerminateOffloadComplete | its last release completes the terminate upward |
+//! | `Adapter::running_handlers` | MiniportInitializeEx / MiniportHaltEx running | bind | ProtocolUnbindAdapterEx, before freeing the binding |
+//!
+//! Which of the first four a [`Forward`] holds depends on its [`Path`]: `Nbls` (adapter
+//! `nbls_in_flight` + binding `nbls_below`), `Indications` (adapter `nbls_in_flight`), `Requests`
+//! (both `handle_users`), `BindingOnly` (binding `handle_users`).
+//! (The chimney offload entries, which only the chimney flows use, are in `crate::chimney::entry`.)
 
 pub mod adapter;
 pub mod binding;
+pub mod forward;
 pub mod globals;
-pub mod offload;
 
 pub use adapter::{Adapter, AdapterState};
-pub use binding::{Binding, BindingState, LowerParams};
+pub use binding::{Binding, LowerParams};
+pub use forward::{Forward, Path};
 pub use globals::GLOBALS;
-pub use offload::{AdapterChimney, CallRecord, OffloadEntry, StateOp};

@@ -380,15 +380,19 @@ pub(crate) fn parse_meta_tokens(tokens: &[String], pos: &mut usize) -> Meta {
 }
 
 /// A cfg predicate under the `.ci/build-sys` build: x86_64-pc-windows-msvc, release, `--cfg
-/// no_wdk`, no features, not `test`, none of the host-only measurement cfgs (`loom` for
-/// `.ci/loom`, `chimney_uninstrumented` for `.ci/measure-hotpath`).
+/// no_wdk`, no features, not `test` (and not `windows_host`, the Wine tier's build of the crate),
+/// none of the host-only measurement cfgs (`loom` for `.ci/loom`, `chimney_uninstrumented` for
+/// `.ci/measure-hotpath`).
 pub(crate) fn eval_cfg(p: &Meta) -> bool {
     match (p.name.as_str(), p.value.as_deref()) {
         ("all", None) => p.args.iter().all(eval_cfg),
         ("any", None) => p.args.iter().any(eval_cfg),
         ("not", None) => !eval_cfg(&p.args[0]),
         ("windows" | "no_wdk", None) => true,
-        ("unix" | "test" | "debug_assertions" | "miri" | "doc" | "doctest", None) => false,
+        (
+            "unix" | "test" | "debug_assertions" | "miri" | "doc" | "doctest" | "windows_host",
+            None,
+        ) => false,
         ("loom" | "chimney_uninstrumented", None) => false,
         ("target_os" | "target_family", Some(v)) => v == "windows",
         ("target_env", Some(v)) => v == "msvc",

@@ -4,28 +4,46 @@
 use core::ffi::c_void;
 use core::ptr::{self, NonNull};
 
+use crate::chimney::entry::{CallRecord, OffloadEntry};
+use crate::kernel::{MiniportHandle, StateOp};
 use crate::ndis::{NDIS_STATUS_FAILURE, NDIS_STATUS_RESOURCES, NDIS_STATUS_SUCCESS, NdisStatus};
-use crate::state::{Adapter, AdapterState, CallRecord, OffloadEntry, StateOp};
+use crate::state::{AdapterState, Binding, Forward, Path};
 
-use super::super::blocks::{
-    Block, BlockTree, offload_handle, restore_upper_view, set_offload_handle,
-};
 use super::{
-    acquire_call, attach_record, attached_record, call_down, complete_up, fail_up, published_entry,
-    reclaim_chain, release_call, release_deferred,
+    acquire_call, attach_record, attached_record, call_down, fail_up, published_entry,
+    reclaim_chain, release_deferred, resume_call,
+};
+use crate::kernel::blocks::{
+    Block, BlockTree, offload_handle, restore_upper_view, set_offload_handle,
 };
 
 /// MiniportInitiateOffload, on the host's block list (MOBL view).
-pub fn initiate(adapter: &Adapter, mut tree: BlockTree) {
+pub fn initiate(binding: &Binding, miniport: MiniportHandle<'_>, mut tree: BlockTree) {
+    let Some(call) = acquire_call(binding) else {
+        // Halt has closed the request count: nothing can be held any more.
+        fail_up(StateOp::Initiate, miniport, tree, NDIS_STATUS_FAILURE);
+        return;
+    };
+    // From here every upward completion happens while `call` holds the counts halt waits for.
+    let adapter = &binding.adapter;
     let runnable = adapter.state() == AdapterState::Running && adapter.chimney.upcalls().is_some();
-    if !runnable || !acquire_call(adapter) {
-        fail_up(StateOp::Initiate, adapter, tree, NDIS_STATUS_FAILURE);
+    if !runnable {
+        fail_up(
+            StateOp::Initiate,
+            call.miniport(),
+            tree,
+            NDIS_STATUS_FAILURE,
+        );
         return;
     }
     let Some(record) = CallRecord::allocate() else {
-        release_call(adapter);
         // RESOURCES is an allowed initiate status.
-        fail_up(StateOp::Initiate, adapter, tree, NDIS_STATUS_RESOURCES);
+        fail_up(
+            StateOp::Initiate,
+            call.miniport(),
+            tree,
+            NDIS_STATUS_RESOURCES,
+        );
         return;
     };
     // SAFETY: a fresh record, ours until the completion frees it.
@@ -35,7 +53,7 @@ pub fn initiate(adapter: &Adapter, mut tree: BlockTree) {
     let mut failure = None;
     tree.for_each(|block| {
         if failure.is_none() {
-            match prepare_initiate_block(adapter, block) {
+            match prepare_initiate_block(binding, block) {
                 Ok(()) => prepared += 1,
                 Err(status) => failure = Some(status),
             }
@@ -45,39 +63,42 @@ pub fn initiate(adapter: &Adapter, mut tree: BlockTree) {
         undo_initiate(&mut tree, prepared);
         // SAFETY: the record was never attached; nothing else refers to it.
         unsafe { CallRecord::free(NonNull::from(record)) };
-        release_call(adapter);
         // The list is back as the host gave it.
-        fail_up(StateOp::Initiate, adapter, tree, status);
+        fail_up(StateOp::Initiate, call.miniport(), tree, status);
         return;
     }
-    attach_record(record, StateOp::Initiate, adapter, &mut tree);
-    // SAFETY: the call references were taken above.
-    unsafe { call_down(StateOp::Initiate, adapter.binding(), tree) };
+    attach_record(record, binding, &mut tree);
+    call_down(StateOp::Initiate, call, tree);
 }
 
 /// Gives one block our handle: a new zero-filled entry for a new offload, the existing entry for
 /// a linker; placeholders stay as they are. Send data handed over with the offload gets our NBL
 /// context (NDIS overwrites its SourceHandle; it completes later through send-complete).
-fn prepare_initiate_block(adapter: &Adapter, block: &mut Block) -> Result<(), NdisStatus> {
+fn prepare_initiate_block(binding: &Binding, block: &mut Block) -> Result<(), NdisStatus> {
     if block.miniport_offload_context.is_null() {
         return Ok(()); // placeholder
     }
     let (entry, is_new) = match published_entry(block) {
-        Some(entry) => (NonNull::from(entry), false),
+        // A linker: held until the completion has read it; refused if it is being terminated.
+        Some(entry) if entry.try_hold() => (NonNull::from(entry), false),
+        Some(_) => return Err(NDIS_STATUS_FAILURE),
         None => {
             let upper = offload_handle(block);
             (
-                OffloadEntry::create(adapter, upper).ok_or(NDIS_STATUS_RESOURCES)?,
+                OffloadEntry::create(binding, upper).ok_or(NDIS_STATUS_RESOURCES)?,
                 true,
             )
         }
     };
     // SAFETY: created or published entry, alive for the duration of this call.
     let entry = unsafe { entry.as_ref() };
-    if let Err(status) = start_chain(adapter, entry, block.net_buffer_list_chain) {
+    if let Err(status) = start_chain(binding, entry, block.net_buffer_list_chain) {
         if is_new {
             // SAFETY: the new entry's offload reference, released once; nothing else knows it.
             unsafe { OffloadEntry::end_offload(NonNull::from(entry), ptr::null()) };
+        } else {
+            // SAFETY: the linker's hold taken above, released once.
+            unsafe { OffloadEntry::release_hold(NonNull::from(entry)) };
         }
         return Err(status);
     }
@@ -87,7 +108,7 @@ fn prepare_initiate_block(adapter: &Adapter, block: &mut Block) -> Result<(), Nd
 
 /// Accounts and marks the send NBLs handed down with an initiate.
 fn start_chain(
-    adapter: &Adapter,
+    binding: &Binding,
     entry: &OffloadEntry,
     head: *mut crate::ndis::NetBufferList,
 ) -> Result<(), NdisStatus> {
@@ -97,38 +118,17 @@ fn start_chain(
     if count == 0 {
         return Ok(());
     }
-    let binding = adapter.binding();
-    if !adapter.io.try_acquire(count) {
-        return Err(NDIS_STATUS_FAILURE);
-    }
-    if !binding.sends.try_acquire(count) {
-        adapter.release_io(count);
-        return Err(NDIS_STATUS_FAILURE);
-    }
-    if !entry.try_start_io(count) {
-        adapter.release_io(count);
-        binding.sends.release(count);
-        return Err(NDIS_STATUS_FAILURE);
-    }
+    let token = Forward::acquire(binding, Path::Nbls, count)
+        .and_then(|token| token.with_entry(entry))
+        .ok_or(NDIS_STATUS_FAILURE)?;
     let owner = ptr::from_ref(entry).cast_mut().cast::<c_void>();
-    let mut saved = 0;
-    for nbl in chain.iter() {
-        if nbl.push_context(nbl.source_handle(), owner).is_err() {
-            break;
-        }
-        saved += 1;
-    }
-    if saved == count {
-        return Ok(());
-    }
-    for nbl in chain.iter().take(saved as usize) {
-        let _ = nbl.pop_context_and_restore();
-    }
-    // SAFETY: ends the references taken above; the offload reference keeps the entry alive.
-    unsafe { OffloadEntry::end_io(NonNull::from(entry), count) };
-    adapter.release_io(count);
-    binding.sends.release(count);
-    Err(NDIS_STATUS_RESOURCES)
+    // On failure the contexts are undone and the token's drop ends the counts.
+    chain
+        .push_contexts(owner, None)
+        .map_err(|_| NDIS_STATUS_RESOURCES)?;
+    // They complete through send-complete, or come back in the initiate's own completion.
+    token.hand_over();
+    Ok(())
 }
 
 /// Reverts the first `prepared` blocks of a refused initiate.
@@ -147,7 +147,10 @@ fn undo_initiate(tree: &mut BlockTree, prepared: usize) {
         let entry = unsafe { OffloadEntry::from_handle(handle) };
         undo_chain(entry, block.net_buffer_list_chain);
         set_offload_handle(block, entry.upper_handle());
-        if !entry.is_published() {
+        if entry.is_published() {
+            // SAFETY: the linker's hold from prepare_initiate_block, released once.
+            unsafe { OffloadEntry::release_hold(NonNull::from(entry)) };
+        } else {
             // SAFETY: the unpublished new entry's offload reference, released once.
             unsafe { OffloadEntry::end_offload(NonNull::from(entry), ptr::null()) };
         }
@@ -157,18 +160,18 @@ fn undo_initiate(tree: &mut BlockTree, prepared: usize) {
 fn undo_chain(entry: &OffloadEntry, head: *mut crate::ndis::NetBufferList) {
     // SAFETY: NBLs prepared by start_chain, still ours.
     let chain = unsafe { crate::kernel::NblChain::from_raw(head) };
-    let mut count = 0;
-    for nbl in chain.iter() {
-        let _ = nbl.pop_context_and_restore();
-        count += 1;
-    }
+    let count = chain.pop_contexts();
     if count != 0 {
-        let adapter = entry.adapter();
-        // SAFETY: ends the references start_chain took; the offload reference is still held.
-        unsafe { OffloadEntry::end_io(NonNull::from(entry), count) };
-        let binding = adapter.binding();
-        adapter.release_io(count);
-        binding.sends.release(count);
+        // SAFETY: start_chain handed these NBLs' counts over (entry references included); the
+        // entry's offload reference keeps it allocated past this drop.
+        drop(unsafe {
+            Forward::completed(
+                entry.binding(),
+                Path::Nbls,
+                count,
+                Some(NonNull::from(entry)),
+            )
+        });
     }
 }
 
@@ -178,9 +181,11 @@ fn undo_chain(entry: &OffloadEntry, head: *mut crate::ndis::NetBufferList) {
 /// # Safety
 /// `tree` is the list this driver passed to NdisInitiateOffload, completed back to it.
 pub unsafe fn initiate_complete(mut tree: BlockTree) {
-    // SAFETY: caller contract.
+    // SAFETY: the caller's contract: our list, carrying our record.
     let record = unsafe { attached_record(&mut tree) };
-    let adapter = record.adapter();
+    let binding = record.binding();
+    // SAFETY: `initiate` passed this call down with `call_down`; resumed once, here.
+    let call = unsafe { resume_call(binding) };
     if let Some(root) = tree.root() {
         record.restore_root(root);
     }
@@ -196,19 +201,21 @@ pub unsafe fn initiate_complete(mut tree: BlockTree) {
         if !offloaded {
             reclaim_chain(block, record);
         }
-        if !entry.is_published() {
-            if offloaded {
-                entry.publish();
-            } else {
-                // SAFETY: the failed new entry's offload reference, released once.
-                unsafe { OffloadEntry::end_offload(NonNull::from(entry), ptr::null()) };
-            }
+        if entry.is_published() {
+            // SAFETY: the linker's hold from prepare_initiate_block; the entry is not touched
+            // after it ends.
+            unsafe { OffloadEntry::release_hold(NonNull::from(entry)) };
+        } else if offloaded {
+            entry.publish();
+        } else {
+            // SAFETY: the failed new entry's offload reference, released once.
+            unsafe { OffloadEntry::end_offload(NonNull::from(entry), ptr::null()) };
         }
     });
     // The list is in the host's view again.
-    complete_up(StateOp::Initiate, adapter, tree);
-    release_deferred(adapter, record);
+    call.miniport().offload_complete(StateOp::Initiate, tree);
+    release_deferred(binding, record);
     // SAFETY: the call is complete; nothing refers to the record.
     unsafe { CallRecord::free(NonNull::from(record)) };
-    release_call(adapter);
+    // The call's counts end when `call` drops, the binding's last.
 }

@@ -1,5 +1,5 @@
 //! State-manipulation propagation (initiate, terminate, update, invalidate, query), reusing the
-//! caller's block list in place (ndis-chimney.md §5.1, §6.7):
+//! caller's block list in place (docs/chimney-contract.md §5.1, §6.7):
 //!
 //! - down: save the root's SourceHandle and ImReserved in a call record (its address goes in
 //!   ImReserved[0]); give every non-placeholder block our own offload handle; call NDIS on the
@@ -19,89 +19,50 @@ mod terminate;
 
 pub use initiate::{initiate, initiate_complete};
 pub use simple::{indicate_event, simple, simple_complete};
+pub(crate) use terminate::finish_terminate;
 pub use terminate::{terminate, terminate_complete};
 
 use core::ptr::{self, NonNull};
 
-use crate::kernel::Nbl;
-use crate::ndis::{
-    NdisInitiateOffload, NdisInvalidateOffload, NdisMInitiateOffloadComplete,
-    NdisMInvalidateOffloadComplete, NdisMQueryOffloadStateComplete, NdisMTerminateOffloadComplete,
-    NdisMUpdateOffloadComplete, NdisQueryOffloadState, NdisStatus, NdisTerminateOffload,
-    NdisUpdateOffload,
-};
-use crate::state::{Adapter, Binding, CallRecord, OffloadEntry, StateOp};
+use crate::chimney::entry::{CallRecord, OffloadEntry};
+use crate::kernel::{MiniportHandle, Nbl, StateOp};
+use crate::ndis::NdisStatus;
+use crate::state::{Binding, Forward, Path};
 
-use super::blocks::{Block, BlockTree, as_protocol};
+use crate::kernel::blocks::{Block, BlockTree};
 
-/// Takes the references a state call holds until it completes: the adapter's and the binding's
-/// `requests` rundowns (halt and unbind wait for them).
-pub(super) fn acquire_call(adapter: &Adapter) -> bool {
-    if !adapter.requests.try_acquire(1) {
-        return false;
-    }
-    if !adapter.binding().requests.try_acquire(1) {
-        adapter.requests.release(1);
-        return false;
-    }
-    true
+/// Takes the counts a state call holds until it completes upward: the adapter's and the
+/// binding's `handle_users` (halt and unbind wait for them).
+pub(super) fn acquire_call(binding: &Binding) -> Option<Forward<'_>> {
+    Forward::acquire(binding, Path::Requests, 1)
 }
 
-/// Ends a state call's references, the binding's last (see `Binding`).
-pub(super) fn release_call(adapter: &Adapter) {
-    let binding = adapter.binding();
-    adapter.requests.release(1);
-    binding.requests.release(1);
+/// The counts of a call coming back up, handed over by [`call_down`].
+///
+/// # Safety
+/// `adapter` is the adapter of a call this driver passed down with `call_down` (the record's),
+/// resumed once.
+pub(super) unsafe fn resume_call(binding: &Binding) -> Forward<'_> {
+    // SAFETY: the caller's contract: `call_down` handed one Requests count over.
+    unsafe { Forward::completed(binding, Path::Requests, 1, None) }
 }
 
 /// Completes a call upward at once, untouched except for `status` in every block. The root's
 /// SourceHandle is the caller's, so NDIS routes the completion back to it.
-pub(super) fn fail_up(op: StateOp, adapter: &Adapter, mut tree: BlockTree, status: NdisStatus) {
+pub(super) fn fail_up(
+    op: StateOp,
+    miniport: MiniportHandle<'_>,
+    mut tree: BlockTree,
+    status: NdisStatus,
+) {
     tree.for_each(|block| block.status = status);
-    complete_up(op, adapter, tree);
+    miniport.offload_complete(op, tree);
 }
 
-/// NdisM*Complete for `op` on our miniport. The tree must be back in the caller's view.
-/// Called from inside a provider handler or from the completion of a call it passed down, i.e.
-/// while NDIS keeps the miniport (and its handle) alive.
-pub(super) fn complete_up(op: StateOp, adapter: &Adapter, tree: BlockTree) {
-    let root = tree.into_raw();
-    let handle = adapter.miniport_handle();
-    match op {
-        // SAFETY: the list is ours to give back (BlockTree) and in the caller's view; the miniport
-        // handle is valid while a state call is in flight (halt waits for `requests`). No lock.
-        StateOp::Initiate => unsafe { NdisMInitiateOffloadComplete(handle, root) },
-        // SAFETY: as above.
-        StateOp::Terminate => unsafe { NdisMTerminateOffloadComplete(handle, root) },
-        // SAFETY: as above.
-        StateOp::Update => unsafe { NdisMUpdateOffloadComplete(handle, root) },
-        // SAFETY: as above.
-        StateOp::Invalidate => unsafe { NdisMInvalidateOffloadComplete(handle, root) },
-        // SAFETY: as above.
-        StateOp::Query => unsafe { NdisMQueryOffloadStateComplete(handle, root) },
-    }
-}
-
-/// Passes the prepared list down on the lower binding.
-///
-/// # Safety
-/// The call's references are held (`acquire_call`), so the binding handle is open.
-pub(super) unsafe fn call_down(op: StateOp, binding: &Binding, tree: BlockTree) {
-    let handle = binding.handle();
-    let list = as_protocol(tree.into_raw());
-    match op {
-        // SAFETY: the list is ours to hand on (BlockTree); the binding is open (caller contract).
-        // The completion may run inside this call. No lock is held.
-        StateOp::Initiate => unsafe { NdisInitiateOffload(handle, list) },
-        // SAFETY: as above.
-        StateOp::Terminate => unsafe { NdisTerminateOffload(handle, list) },
-        // SAFETY: as above.
-        StateOp::Update => unsafe { NdisUpdateOffload(handle, list) },
-        // SAFETY: as above.
-        StateOp::Invalidate => unsafe { NdisInvalidateOffload(handle, list) },
-        // SAFETY: as above.
-        StateOp::Query => unsafe { NdisQueryOffloadState(handle, list) },
-    }
+/// Passes the prepared list down on the lower binding; the call's counts go with it (the
+/// completion, maybe inside this call, takes them back with [`resume_call`]).
+pub(super) fn call_down(op: StateOp, call: Forward<'_>, tree: BlockTree) {
+    call.hand_over_with(|call| call.lower().offload_state_call(op, tree));
 }
 
 /// The entry behind a block on the way down: `*MiniportOffloadContext`, i.e. what we published
@@ -131,16 +92,11 @@ pub(super) fn all_blocks_ours(tree: &mut BlockTree) -> bool {
 }
 
 /// Hands the record to the blocks: saves the root and puts the record in `ImReserved[0]`.
-pub(super) fn attach_record(
-    record: &CallRecord,
-    op: StateOp,
-    adapter: &Adapter,
-    tree: &mut BlockTree,
-) {
+pub(super) fn attach_record(record: &CallRecord, binding: &Binding, tree: &mut BlockTree) {
     let Some(root) = tree.root() else {
         return;
     };
-    record.begin(op, adapter, root);
+    record.begin(binding, root);
     // ImReserved belongs to IMs, and its caller's values are saved in the record.
     root.im_reserved[0] = ptr::from_ref(record).cast_mut().cast();
 }
@@ -155,7 +111,7 @@ pub(super) unsafe fn attached_record<'a>(tree: &mut BlockTree) -> &'a CallRecord
         .root()
         .map_or(ptr::null_mut(), |root| root.im_reserved[0]);
     debug_assert!(!record.is_null());
-    // SAFETY: caller contract: we attached it, lower layers must not modify ImReserved, and the
+    // SAFETY: we attached it (contract), lower layers must not modify ImReserved, and the
     // record lives until this call completes upward.
     unsafe { &*record.cast::<CallRecord>() }
 }
@@ -183,11 +139,11 @@ pub(super) fn reclaim_chain(block: &Block, record: &CallRecord) {
 }
 
 /// Ends the adapter/binding counts of NBLs reclaimed by `reclaim_chain`.
-pub(super) fn release_deferred(adapter: &Adapter, record: &CallRecord) {
+pub(super) fn release_deferred(binding: &Binding, record: &CallRecord) {
     let count = record.take_deferred_io();
     if count != 0 {
-        let binding = adapter.binding();
-        adapter.release_io(count);
-        binding.sends.release(count);
+        // SAFETY: these NBLs were handed down with their Nbls counts (initiate's send data or
+        // chimney sends), and `reclaim_chain` ended only their entry references.
+        drop(unsafe { Forward::completed(binding, Path::Nbls, count, None) });
     }
 }

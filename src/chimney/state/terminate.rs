@@ -3,19 +3,34 @@
 
 use core::ptr::NonNull;
 
+use crate::chimney::entry::{CallRecord, OffloadEntry};
+use crate::kernel::{MiniportHandle, StateOp};
 use crate::ndis::NDIS_STATUS_FAILURE;
-use crate::state::{Adapter, CallRecord, OffloadEntry, StateOp};
+use crate::state::Binding;
 
-use super::super::blocks::{BlockTree, offload_handle, restore_upper_view, set_offload_handle};
 use super::{
-    acquire_call, all_blocks_ours, attach_record, attached_record, call_down, complete_up, fail_up,
-    published_entry, reclaim_chain, release_call, release_deferred,
+    acquire_call, all_blocks_ours, attach_record, attached_record, call_down, fail_up,
+    published_entry, reclaim_chain, release_deferred, resume_call,
 };
+use crate::kernel::blocks::{BlockTree, offload_handle, restore_upper_view, set_offload_handle};
 
 /// MiniportTerminateOffload. Never allocates: the record lives in the first terminated entry.
-pub fn terminate(adapter: &Adapter, mut tree: BlockTree) {
-    if !all_blocks_ours(&mut tree) || !acquire_call(adapter) {
-        fail_up(StateOp::Terminate, adapter, tree, NDIS_STATUS_FAILURE);
+pub fn terminate(binding: &Binding, miniport: MiniportHandle<'_>, mut tree: BlockTree) {
+    let call = all_blocks_ours(&mut tree)
+        .then(|| acquire_call(binding))
+        .flatten();
+    let Some(call) = call else {
+        fail_up(StateOp::Terminate, miniport, tree, NDIS_STATUS_FAILURE);
+        return;
+    };
+    if !claim_all(&mut tree) {
+        // Another terminate of one of these entries is in flight: refused, nothing changed.
+        fail_up(
+            StateOp::Terminate,
+            call.miniport(),
+            tree,
+            NDIS_STATUS_FAILURE,
+        );
         return;
     }
     let mut holder: Option<&OffloadEntry> = None;
@@ -32,16 +47,53 @@ pub fn terminate(adapter: &Adapter, mut tree: BlockTree) {
             // SAFETY: fresh record, ours until the completion frees it.
             Some(record) => unsafe { &*record.as_ptr() },
             None => {
-                release_call(adapter);
                 // Nothing was changed (no entry in the list).
-                fail_up(StateOp::Terminate, adapter, tree, NDIS_STATUS_FAILURE);
+                fail_up(
+                    StateOp::Terminate,
+                    call.miniport(),
+                    tree,
+                    NDIS_STATUS_FAILURE,
+                );
                 return;
             }
         },
     };
-    attach_record(record, StateOp::Terminate, adapter, &mut tree);
-    // SAFETY: the call references were taken above.
-    unsafe { call_down(StateOp::Terminate, adapter.binding(), tree) };
+    attach_record(record, binding, &mut tree);
+    call_down(StateOp::Terminate, call, tree);
+}
+
+/// Claims every entry the list names for this terminate. If one is claimed already (the host
+/// sent a second terminate for it while the first is in flight), gives back the claims taken
+/// and returns false: the call must be refused before anything else changes.
+fn claim_all(tree: &mut BlockTree) -> bool {
+    let mut claimed = 0usize;
+    let mut conflict = false;
+    tree.for_each(|block| {
+        if conflict {
+            return;
+        }
+        if let Some(entry) = published_entry(block) {
+            if entry.try_claim_terminate() {
+                claimed += 1;
+            } else {
+                conflict = true;
+            }
+        }
+    });
+    if !conflict {
+        return true;
+    }
+    // Same walk order: the first `claimed` entries are ours to give back.
+    tree.for_each(|block| {
+        if claimed == 0 {
+            return;
+        }
+        if let Some(entry) = published_entry(block) {
+            entry.unclaim_terminate();
+            claimed -= 1;
+        }
+    });
+    false
 }
 
 /// ProtocolTerminateOffloadComplete: hand back returned send data, end every entry's offload,
@@ -49,17 +101,17 @@ pub fn terminate(adapter: &Adapter, mut tree: BlockTree) {
 ///
 /// Every terminated entry is freed whatever its block status: after NdisMTerminateOffloadComplete
 /// the target holds no state for it (on FAILURE, a hardware failure, the state is lost). Not
-/// confirmed by any source; see ndis-chimney.md §5.9.
+/// confirmed by any source; see docs/chimney-contract.md §5.9.
 ///
 /// # Safety
 /// `tree` is the list this driver passed to NdisTerminateOffload, completed back to it.
 pub unsafe fn terminate_complete(mut tree: BlockTree) {
-    // SAFETY: caller contract.
+    // SAFETY: the list `terminate` passed down with our record attached, completed back to us.
     let record = unsafe { attached_record(&mut tree) };
     if let Some(root) = tree.root() {
         record.restore_root(root);
     }
-    record.arm(finish_terminate);
+    record.arm();
     tree.for_each(|block| {
         let handle = offload_handle(block);
         if handle.is_null() {
@@ -81,23 +133,25 @@ pub unsafe fn terminate_complete(mut tree: BlockTree) {
 }
 
 /// Runs once the terminate's entries have all drained.
-fn finish_terminate(this: NonNull<CallRecord>) {
-    let (adapter, root) = {
+pub(crate) fn finish_terminate(this: NonNull<CallRecord>) {
+    let (binding, root) = {
         // SAFETY: the record is live until freed below; the reference ends before that.
         let record = unsafe { this.as_ref() };
-        let adapter: *const Adapter = record.adapter();
-        (adapter, record.root())
+        let binding: *const Binding = record.binding();
+        (binding, record.root())
     };
-    // SAFETY: the call's `requests` references keep the adapter alive until release_call.
-    let adapter = unsafe { &*adapter };
+    // SAFETY: the call's counts (resumed just below, released last) keep the adapter alive.
+    let binding = unsafe { &*binding };
+    // SAFETY: `terminate` passed this call down with `call_down`; resumed once, here.
+    let call = unsafe { resume_call(binding) };
     // SAFETY: the terminate's list, completed to us and parked in the record by
     // terminate_complete; nothing else touches it until it goes up here.
     let tree = unsafe { BlockTree::from_raw(root) };
     // In the host's view; every entry has drained and been unhooked.
-    complete_up(StateOp::Terminate, adapter, tree);
-    // SAFETY: as above, the record is still live here.
-    release_deferred(adapter, unsafe { this.as_ref() });
+    call.miniport().offload_complete(StateOp::Terminate, tree);
+    // SAFETY: the record is still live here (freed just below).
+    release_deferred(binding, unsafe { this.as_ref() });
     // SAFETY: the call is complete; the record (or its holder entry) is referred to by no one.
     unsafe { CallRecord::free(this) };
-    release_call(adapter);
+    // The call's counts end when `call` drops, the binding's last.
 }

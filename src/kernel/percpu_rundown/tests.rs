@@ -5,7 +5,7 @@
 //!   C11 memory model loom implements, of close racing acquires and releases on every slot.
 //!
 //! The kernel wrapper ([`PerCpuRundown`](super::PerCpuRundown): pool memory, processor index)
-//! is tested through the NDIS model in `tests/model_percpu.rs`.
+//! is tested through the NDIS model in `tests/host_percpu.rs`.
 
 use super::*;
 

@@ -1,19 +1,19 @@
-//! NDIS_OFFLOAD_HANDLE and the two views of an offload block list (ndis-chimney.md §4.1, §4.2).
+//! NDIS_OFFLOAD_HANDLE and the two offload block list views (docs/chimney-contract.md §4.1, §4.2).
 
 use super::super::nbl::NetBufferList;
 use super::super::types::{NdisHandle, NdisObjectHeader, NdisPortNumber, NdisStatus};
 use core::ffi::c_void;
 
 // ---------------------------------------------------------------------------------------------
-// NDIS_OFFLOAD_HANDLE and the offload block lists (ndis-chimney.md §4.1, §4.2).
+// NDIS_OFFLOAD_HANDLE and the offload block lists (docs/chimney-contract.md §4.1, §4.2).
 // ---------------------------------------------------------------------------------------------
 
-/// `NDIS_OFFLOAD_HANDLE` (x64 16 bytes, ndis-chimney.md §4.1). Owned by the driver that calls
-/// down; for the IM it is embedded in its per-state-object offload entry, and
+/// `NDIS_OFFLOAD_HANDLE` (x64 16 bytes, docs/chimney-contract.md §4.1). Owned by the driver that
+/// calls down; for the IM it is embedded in its per-state-object offload entry, and
 /// `&entry.offload_handle` is what the IM passes to `NdisOffloadTcp*` and writes into a block's
 /// `OffloadHandle`.
 ///
-/// **Must be zero-filled before NDIS first sees it** (pitfall 2): during
+/// **Must be zero-filled before NDIS first sees it** (§4.1): during
 /// Ndis{Initiate,Terminate,Update,Invalidate}Offload and NdisQueryOffloadState NDIS stores the
 /// caller's lower open block in `ndis_reserved[0]` **only if that slot is NULL**, and routes every
 /// later `NdisOffloadTcp*` call and every indication by it (Observed). Stale non-NULL garbage
@@ -31,7 +31,7 @@ pub struct NdisOffloadHandle {
 }
 
 impl NdisOffloadHandle {
-    /// The all-NULL handle NDIS requires (pitfall 2).
+    /// The all-NULL handle NDIS requires (§4.1).
     pub const fn zeroed() -> Self {
         Self {
             ndis_reserved: [core::ptr::null_mut(); 1],
@@ -40,9 +40,9 @@ impl NdisOffloadHandle {
     }
 }
 
-/// `NDIS_PROTOCOL_OFFLOAD_BLOCK_LIST` (POBL, x64 152 bytes, ndis-chimney.md §4.2): the caller's
-/// (protocol-side) view of a block in an offload state tree. Offload state structures follow
-/// each block in memory.
+/// `NDIS_PROTOCOL_OFFLOAD_BLOCK_LIST` (POBL, x64 152 bytes, docs/chimney-contract.md §4.2): the
+/// caller's (protocol-side) view of a block in an offload state tree. Offload state structures
+/// follow each block in memory.
 ///
 /// **Two views of one memory.** A POBL and an [`NdisMiniportOffloadBlockList`] (MOBL) are the same
 /// bytes: NDIS converts in place and the IM converts back by casting. They differ only at 32..64:
@@ -79,8 +79,8 @@ pub struct NdisProtocolOffloadBlockList {
     pub net_buffer_list_chain: *mut NetBufferList,
 }
 
-/// `NDIS_MINIPORT_OFFLOAD_BLOCK_LIST` (MOBL, x64 152 bytes, ndis-chimney.md §4.2): the provider
-/// (miniport-side) view of the same memory as [`NdisProtocolOffloadBlockList`]; see there.
+/// `NDIS_MINIPORT_OFFLOAD_BLOCK_LIST` (MOBL, x64 152 bytes, docs/chimney-contract.md §4.2): the
+/// provider (miniport-side) view of the same memory as [`NdisProtocolOffloadBlockList`]; see there.
 ///
 /// Kinds of block: placeholder (`miniport_offload_context` NULL); linker
 /// (`*miniport_offload_context` non-NULL: refers to state offloaded earlier, the value is the

@@ -1,11 +1,11 @@
-//! The four characteristics structures and the upcall table (ndis-chimney.md §4.3).
+//! The four characteristics structures and the upcall table (docs/chimney-contract.md §4.3).
 
 use super::super::types::{NdisObjectHeader, object_type};
 use super::*;
 use core::mem::size_of;
 
 // ---------------------------------------------------------------------------------------------
-// Characteristics (NdisSetOptionalHandlers) and handler tables (ndis-chimney.md §4.3).
+// Characteristics (NdisSetOptionalHandlers) and handler tables (docs/chimney-contract.md §4.3).
 // ---------------------------------------------------------------------------------------------
 
 /// `NDIS_DRIVER_OPTIONAL_HANDLERS` is a union selected by `Header.Type`; every arm starts with the
@@ -15,7 +15,7 @@ pub type NdisDriverOptionalHandlers = NdisObjectHeader;
 
 /// `NDIS_PROVIDER_CHIMNEY_OFFLOAD_GENERIC_CHARACTERISTICS` (Header.Type 0x8F; x64 48 bytes).
 /// Registered on the miniport edge from MiniportSetOptions. Always set `Header.Type`: although the
-/// docs call it "not significant", NdisSetOptionalHandlers dispatches on it (pitfall 7); use
+/// docs call it "not significant", NdisSetOptionalHandlers dispatches on it (§4.3); use
 /// [`Self::HEADER`].
 #[repr(C)]
 pub struct NdisProviderChimneyOffloadGenericCharacteristics {
@@ -147,7 +147,7 @@ pub struct NdisOffloadEventHandlers {
     pub header: NdisObjectHeader,
 }
 
-/// `NDIS_TCP_OFFLOAD_EVENT_HANDLERS` (x64 56 bytes, ndis-chimney.md §4.3): NDIS's upward
+/// `NDIS_TCP_OFFLOAD_EVENT_HANDLERS` (x64 56 bytes, docs/chimney-contract.md §4.3): NDIS's upward
 /// completion and indication entry points for TCP chimney. Returned by NdisMGetOffloadHandlers as
 /// a pointer to a static, global table (Observed); keep the pointer, do not copy assumptions about
 /// its header. The fields are nullable in C; NDIS fills all six.

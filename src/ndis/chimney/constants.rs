@@ -1,10 +1,10 @@
-//! Chimney enums, flags and revision constants (ndis-chimney.md §4.3, §4.4).
+//! Chimney enums, flags and revision constants (docs/chimney-contract.md §4.3, §4.4).
 
 use super::*;
 use core::mem::size_of;
 
 // ---------------------------------------------------------------------------------------------
-// Enums and flags (ndis-chimney.md §4.4). C enums are 4 bytes.
+// Enums and flags (docs/chimney-contract.md §4.4). C enums are 4 bytes.
 // ---------------------------------------------------------------------------------------------
 
 /// `NDIS_CHIMNEY_OFFLOAD_TYPE` (4-byte C enum); values in [`chimney_offload_type`].
@@ -130,7 +130,7 @@ pub mod offload_state_type {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Revisions (ndis-chimney.md §4.3). Header.Type values are in `types::object_type`
+// Revisions (docs/chimney-contract.md §4.3). Header.Type values are in `types::object_type`
 // (CLIENT_CHIMNEY_OFFLOAD_GENERIC_CHARACTERISTICS 0x8E, PROVIDER_..._GENERIC 0x8F,
 // CLIENT_CHIMNEY_OFFLOAD_CHARACTERISTICS 0x93, PROVIDER_CHIMNEY_OFFLOAD_CHARACTERISTICS 0x94).
 // ---------------------------------------------------------------------------------------------

@@ -1,13 +1,14 @@
-//! The chimney exports of ndis.sys (ndis-chimney.md §3.1, §3.2, §3.4).
+//! The chimney exports of ndis.sys (docs/chimney-contract.md §3.1, §3.2, §3.5).
 
 use super::super::nbl::NetBufferList;
 use super::super::types::{NdisHandle, NdisStatus};
 use super::*;
 
 // ---------------------------------------------------------------------------------------------
-// Imports (ndis-chimney.md §3.1, §3.2, §3.4).
+// Imports (docs/chimney-contract.md §3.1, §3.2, §3.5).
 // ---------------------------------------------------------------------------------------------
 
+#[handler_abi::host_unwind]
 #[cfg_attr(
     windows,
     link(name = "ndis.sys", kind = "raw-dylib", modifiers = "+verbatim")
@@ -16,7 +17,7 @@ unsafe extern "system" {
     // chimney imports: declared here, referenced by src/chimney/
     // (the PE test compares the .sys import table with every declaration in this block).
 
-    // Registration and handler retrieval (§3.4).
+    // Registration and handler retrieval (§3.5).
     /// `NDIS_STATUS NdisSetOptionalHandlers(NDIS_HANDLE NdisHandle,
     /// PNDIS_DRIVER_OPTIONAL_HANDLERS OptionalHandlers)` (ndis.h). `NdisHandle` is the driver
     /// handle passed to Miniport/ProtocolSetOptions. Dispatches on `Header.Type`.

@@ -1,4 +1,4 @@
-//! Compile-time x64 layout assertions for every chimney structure (ndis-chimney.md §4).
+//! Compile-time x64 layout assertions for every chimney structure (docs/chimney-contract.md §4).
 
 use super::*;
 use core::ffi::c_void;
@@ -112,7 +112,7 @@ const _: () = {
     assert!(offset_of!(E, ndis_tcp_offload_forward_complete) == 48);
     assert!(size_of::<E>() == 56);
 
-    // Sizes written into the headers, and the header values themselves (pitfall 7).
+    // Sizes written into the headers, and the header values themselves (§4.3).
     assert!(NDIS_SIZEOF_CLIENT_CHIMNEY_OFFLOAD_GENERIC_CHARACTERISTICS_REVISION_1 == 56);
     assert!(NDIS_SIZEOF_CLIENT_CHIMNEY_OFFLOAD_TCP_CHARACTERISTICS_REVISION_1 == 64);
     assert!(NDIS_SIZEOF_TCP_OFFLOAD_EVENT_HANDLERS_REVISION_1 == 56);

@@ -1,11 +1,11 @@
 //! TCP chimney offload ABI (ndischimney.h): offload handle, offload block lists, the four
 //! characteristics structures, the NDIS upcall table, every chimney handler typedef, enums,
-//! revisions and the chimney imports (x64 layouts, ndis-chimney.md §3–§4).
+//! revisions and the chimney imports (x64 layouts, docs/chimney-contract.md §3–§4).
 //!
-//! The chimney status codes live in [`super::status`] (ndis-chimney.md §4.6); the chimney
+//! The chimney status codes live in [`super::status`] (docs/chimney-contract.md §4.6); the chimney
 //! `NetBufferListInfo` slot indices live in [`super::nbl::info`] (§4.5).
 //!
-//! # Which handle goes where (ndis-chimney.md pitfall 4, §3.3, §5)
+//! # Which handle goes where (docs/chimney-contract.md §3.4, §5)
 //!
 //! | Direction | Call | Handle to pass |
 //! |---|---|---|
@@ -17,10 +17,10 @@
 //! | up, generic event | `NdisMOffloadEventIndicate` | the IM's per-adapter `NdisMiniportHandle` |
 //!
 //! The `MiniportOffloadContext` parameter of the provider I/O handlers is the IM's entry pointer
-//! itself (pitfall 3). NDIS overwrites `NET_BUFFER_LIST.SourceHandle` on every NBL passed down and
-//! routes completions only by it: save it per NBL and restore it before completing up (pitfall 1).
+//! itself (§5.2). NDIS overwrites `NET_BUFFER_LIST.SourceHandle` on every NBL passed down and
+//! routes completions only by it: save it per NBL and restore it before completing up (§5.4).
 //!
-//! # IRQL (ndis-chimney.md §2.2)
+//! # IRQL (docs/chimney-contract.md §2.2)
 //!
 //! | IRQL | Items |
 //! |---|---|
@@ -32,7 +32,7 @@
 //! <= DISPATCH_LEVEL, often at DISPATCH_LEVEL. All chimney code and data must be non-paged, nothing
 //! may wait or block (spin locks or lock-free structures only), and no lock may be held while
 //! calling NDIS: receive posts re-enter from inside `NdisTcpOffloadReceiveComplete`, and
-//! `ProtocolInitiateOffloadComplete` can run inside `NdisInitiateOffload` (pitfall 6).
+//! `ProtocolInitiateOffloadComplete` can run inside `NdisInitiateOffload` (§5.8).
 //!
 //! # Imports
 //!
@@ -44,8 +44,8 @@
 //! `NdisTcpOffloadReceiveHandler`) are **not** exports: they are pointers in the table returned
 //! by [`NdisMGetOffloadHandlers`] ([`NdisTcpOffloadEventHandlers`]).
 //!
-//! All types are those of ndischimney.h (\[HDR\] in ndis-chimney.md §9); the published syntax
-//! blocks agree. Calling convention: `extern "system"` everywhere (§2.1).
+//! All types are those of ndischimney.h (the WDK header; docs/chimney-contract.md §10); the
+//! published syntax blocks agree. Calling convention: `extern "system"` everywhere (§2.1).
 
 mod blocks;
 mod characteristics;

@@ -51,6 +51,9 @@ pub struct AdapterPolicy {
     /// Status the lower miniport writes into every send it completes.
     pub send_status: NdisStatus,
     pub oid_completion: Completion,
+    /// Model fault: the lower miniport finishes this OID with this status whatever it is (e.g.
+    /// a release OID failed, breaking the must-succeed rule below the driver).
+    pub lower_oid_status: Option<(chimney_im::ndis::NdisOid, NdisStatus)>,
     pub open: OpenPolicy,
     /// NdisCloseAdapterEx returns PENDING and ProtocolCloseAdapterCompleteEx follows.
     pub close_pending: bool,
@@ -74,6 +77,7 @@ impl Default for AdapterPolicy {
             send_completion: Completion::Deferred,
             send_status: NDIS_STATUS_SUCCESS,
             oid_completion: Completion::Inline,
+            lower_oid_status: None,
             open: OpenPolicy::Sync,
             close_pending: false,
             host_return: Completion::Deferred,
@@ -214,11 +218,32 @@ impl LowerAdapterConfig {
     }
 }
 
+/// Deliberate faults the model applies at the driver's boundary, so that a test can break a rule
+/// through the model and assert that its check reports it (the real driver keeps the rules).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Fault {
+    /// The driver's final status of a host OID with this number is taken as this status.
+    OidStatus(chimney_im::ndis::NdisOid, NdisStatus),
+    /// The byte count of every host OID the driver finishes is taken as one past its buffer.
+    OidBytesOverrun,
+    /// The tag of every tagged allocation the driver makes is taken as 0.
+    ZeroTag,
+    /// The IRQL of the driver's calls to this export is taken as PASSIVE_LEVEL.
+    PassiveCall(crate::verifier::Export),
+    /// NdisCloseConfiguration calls are ignored (as if the driver had not made them).
+    SkipCloseConfiguration,
+    /// StatusBufferSize of forwarded status indications is taken as one byte short.
+    ShortStatusBuffer,
+    /// Every call to this export takes this long (a slow NDIS below the driver's handler).
+    SlowExport(crate::verifier::Export, Duration),
+}
+
 /// Model-wide configuration.
 #[derive(Clone, Debug)]
 pub struct ModelConfig {
     pub seed: u64,
-    /// NetBufferListInfo slots in NBLs the model allocates (>= 13; current Windows has 29).
+    /// NetBufferListInfo slots in NBLs the model allocates (>= 11, the NDIS 6.0 NBL of 0xF0 bytes;
+    /// current Windows has 29).
     pub nbl_info_slots: usize,
     pub irql: IrqlMode,
     /// How long a wait may see no progress before the model records "wait never satisfied".
@@ -237,6 +262,15 @@ pub struct ModelConfig {
     pub inject: Vec<(crate::verifier::Export, u64)>,
     /// NdisSetOptionalHandlers behaviour for chimney registration.
     pub chimney_ndis: ChimneyNdis,
+    /// Deliberate faults (see [`Fault`]); empty outside the tests that show a check firing.
+    pub faults: Vec<Fault>,
+    /// Watchdog: the longest a driver handler may run before returning (bug check 0x7C 0x25).
+    pub watchdog: Duration,
+    /// Stuck NBLs: the longest, in model ticks (one tick per driver handler call), an NBL may
+    /// stay in the driver or below it on its behalf while its adapter runs. 200 is twice the
+    /// smallest bound at which both randomized suites pass 1000 seeds each (at 50, a send the
+    /// random lower miniport holds exceeds it).
+    pub stuck_nbl_ticks: u64,
     /// Active processors (one group): what KeQueryActiveProcessorCountEx reports and the range
     /// of KeGetCurrentProcessorNumberEx (see `exports::processor`).
     pub processors: u32,
@@ -256,6 +290,9 @@ impl Default for ModelConfig {
             trace: std::env::var_os("CHIMNEY_MODEL_TRACE").is_some(),
             inject: Vec::new(),
             chimney_ndis: ChimneyNdis::Stores,
+            faults: Vec::new(),
+            watchdog: Duration::from_secs(20),
+            stuck_nbl_ticks: 200,
             processors: 2,
         }
     }
@@ -264,6 +301,11 @@ impl Default for ModelConfig {
 impl ModelConfig {
     pub fn with_adapter(mut self, a: LowerAdapterConfig) -> Self {
         self.adapters.push(a);
+        self
+    }
+
+    pub fn with_fault(mut self, f: Fault) -> Self {
+        self.faults.push(f);
         self
     }
 

@@ -230,6 +230,12 @@ pub fn halt_device(a: usize, action: u32) {
     // The host uploads every offloaded connection before its binding goes away.
     crate::chimney::host::upload_all(a);
     crate::chimney::host_io::return_all(a);
+    halt_paused_device(a, action);
+}
+
+/// Halts the paused virtual miniport of adapter `a` without waiting for the host's chimney
+/// calls (which `halt_device` lets finish first): PnP racing a call the host has in flight.
+pub fn halt_paused_device(a: usize, action: u32) {
     // The host closes its binding first; that waits for its OID request.
     wait(
         "halt.host_oid_finished_first",
@@ -336,7 +342,7 @@ pub fn surprise_remove(a: usize) {
         device_pnp_event: device_pnp_event::SURPRISE_REMOVED,
         information_buffer: ptr::null_mut(),
         information_buffer_length: 0,
-        ndis_reserved: [0; 2],
+        ndis_reserved: [0; 16],
     });
     let ep: *mut NetDevicePnpEvent = &raw mut *ev;
     // SAFETY: the driver's registered MiniportDevicePnPEventNotify with its adapter context.

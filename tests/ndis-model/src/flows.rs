@@ -342,8 +342,8 @@ pub fn pnp_event(
     let mut n = Box::new(NetPnpEventNotification {
         header: NdisObjectHeader::new(
             object_type::DEFAULT,
-            1,
-            size_of::<NetPnpEventNotification>(),
+            NET_PNP_EVENT_NOTIFICATION_REVISION_1,
+            NDIS_SIZEOF_NET_PNP_EVENT_NOTIFICATION_REVISION_1,
         ),
         port_number: 0,
         net_pnp_event: NetPnpEvent {
@@ -355,6 +355,7 @@ pub fn pnp_event(
             tdi_reserved: [0; 4],
             tdi_client_reserved: [0; 4],
         },
+        flags: 0,
     });
     let np: *mut NetPnpEventNotification = &raw mut *n;
     world::with(|w| w.pnp = Some((np as usize, None)));

@@ -1,44 +1,50 @@
-//! Copies of the handler tables the driver registered (read up to the declared Size only).
+//! Copies of the handler tables the driver registered (read up to the declared Size only), as
+//! `"system-unwind"` pointers (see [`crate::drv`]).
 
 use chimney_im::ndis::*;
 
+use crate::drv::{Unwinding, unwinding};
+
+/// The callable (`"system-unwind"`) form of handler type `T`.
+type U<T> = <T as Unwinding>::Target;
+
 #[derive(Clone, Copy, Debug)]
 pub struct MpHandlers {
-    pub set_options: Option<SetOptionsHandler>,
-    pub initialize: MiniportInitializeHandler,
-    pub halt: MiniportHaltHandler,
-    pub unload: MiniportUnloadHandler,
-    pub pause: MiniportPauseHandler,
-    pub restart: MiniportRestartHandler,
-    pub oid_request: MiniportOidRequestHandler,
-    pub send: MiniportSendNetBufferListsHandler,
-    pub return_nbls: MiniportReturnNetBufferListsHandler,
+    pub set_options: Option<U<SetOptionsHandler>>,
+    pub initialize: U<MiniportInitializeHandler>,
+    pub halt: U<MiniportHaltHandler>,
+    pub unload: U<MiniportUnloadHandler>,
+    pub pause: U<MiniportPauseHandler>,
+    pub restart: U<MiniportRestartHandler>,
+    pub oid_request: U<MiniportOidRequestHandler>,
+    pub send: U<MiniportSendNetBufferListsHandler>,
+    pub return_nbls: U<MiniportReturnNetBufferListsHandler>,
     #[allow(
         dead_code,
         reason = "validated at registration; the host issues no send cancellation yet"
     )]
-    pub cancel_send: MiniportCancelSendHandler,
-    pub device_pnp: MiniportDevicePnpEventNotifyHandler,
+    pub cancel_send: U<MiniportCancelSendHandler>,
+    pub device_pnp: U<MiniportDevicePnpEventNotifyHandler>,
     #[allow(
         dead_code,
         reason = "validated at registration; the model does not shut down"
     )]
-    pub shutdown: MiniportShutdownHandler,
-    pub cancel_oid: MiniportCancelOidRequestHandler,
+    pub shutdown: U<MiniportShutdownHandler>,
+    pub cancel_oid: U<MiniportCancelOidRequestHandler>,
 }
 
 #[derive(Clone, Copy, Debug)]
 pub struct PtHandlers {
-    pub set_options: Option<SetOptionsHandler>,
-    pub bind: ProtocolBindAdapterHandler,
-    pub unbind: ProtocolUnbindAdapterHandler,
-    pub open_complete: ProtocolOpenAdapterCompleteHandler,
-    pub close_complete: ProtocolCloseAdapterCompleteHandler,
-    pub pnp: ProtocolNetPnpEventHandler,
-    pub oid_complete: ProtocolOidRequestCompleteHandler,
-    pub status: Option<ProtocolStatusHandler>,
-    pub receive: ProtocolReceiveNetBufferListsHandler,
-    pub send_complete: ProtocolSendNetBufferListsCompleteHandler,
+    pub set_options: Option<U<SetOptionsHandler>>,
+    pub bind: U<ProtocolBindAdapterHandler>,
+    pub unbind: U<ProtocolUnbindAdapterHandler>,
+    pub open_complete: U<ProtocolOpenAdapterCompleteHandler>,
+    pub close_complete: U<ProtocolCloseAdapterCompleteHandler>,
+    pub pnp: U<ProtocolNetPnpEventHandler>,
+    pub oid_complete: U<ProtocolOidRequestCompleteHandler>,
+    pub status: Option<U<ProtocolStatusHandler>>,
+    pub receive: U<ProtocolReceiveNetBufferListsHandler>,
+    pub send_complete: U<ProtocolSendNetBufferListsCompleteHandler>,
 }
 
 /// A handler the characteristics must provide: returns it, or records its name in `missing`.
@@ -112,19 +118,19 @@ pub fn mp_from(c: &MiniportDriverCharacteristics) -> Result<MpHandlers, Vec<&'st
             Some(shutdown),
             Some(cancel_oid),
         ) => Ok(MpHandlers {
-            set_options: c.set_options_handler,
-            initialize,
-            halt,
-            unload,
-            pause,
-            restart,
-            oid_request,
-            send,
-            return_nbls,
-            cancel_send,
-            device_pnp,
-            shutdown,
-            cancel_oid,
+            set_options: unwinding(c.set_options_handler),
+            initialize: initialize.unwinding(),
+            halt: halt.unwinding(),
+            unload: unload.unwinding(),
+            pause: pause.unwinding(),
+            restart: restart.unwinding(),
+            oid_request: oid_request.unwinding(),
+            send: send.unwinding(),
+            return_nbls: return_nbls.unwinding(),
+            cancel_send: cancel_send.unwinding(),
+            device_pnp: device_pnp.unwinding(),
+            shutdown: shutdown.unwinding(),
+            cancel_oid: cancel_oid.unwinding(),
         }),
         _ => Err(missing),
     }
@@ -189,16 +195,16 @@ pub fn pt_from(c: &ProtocolDriverCharacteristics) -> Result<PtHandlers, Vec<&'st
             Some(receive),
             Some(send_complete),
         ) => Ok(PtHandlers {
-            set_options: c.set_options_handler,
-            bind,
-            unbind,
-            open_complete,
-            close_complete,
-            pnp,
-            oid_complete,
-            status: c.status_handler_ex,
-            receive,
-            send_complete,
+            set_options: unwinding(c.set_options_handler),
+            bind: bind.unwinding(),
+            unbind: unbind.unwinding(),
+            open_complete: open_complete.unwinding(),
+            close_complete: close_complete.unwinding(),
+            pnp: pnp.unwinding(),
+            oid_complete: oid_complete.unwinding(),
+            status: unwinding(c.status_handler_ex),
+            receive: receive.unwinding(),
+            send_complete: send_complete.unwinding(),
         }),
         _ => Err(missing),
     }

@@ -54,6 +54,19 @@ pub fn mark_worker() {
     IS_WORKER.with(|c| c.set(true));
 }
 
+/// How many driver handlers the calling thread is inside (0 when it is not in the driver).
+pub fn driver_depth() -> u32 {
+    DRIVER_DEPTH.with(Cell::get)
+}
+
+/// A handler call unwound (the driver image faulted): back to the caller's depth, IRQL and held
+/// spin locks, forgetting what the abandoned frames raised or acquired.
+pub fn unwound_from_driver(depth: u32, irql: Kirql, locks: usize) {
+    DRIVER_DEPTH.with(|d| d.set(depth));
+    HELD_LOCKS.with(|h| h.borrow_mut().truncate(locks));
+    set(irql);
+}
+
 /// What a handler left behind when it returned.
 #[derive(Debug)]
 pub struct HandlerExit {

@@ -10,6 +10,7 @@ pub mod config;
 pub mod exports;
 pub mod model;
 pub mod oidflows;
+mod oidrules;
 pub mod report;
 pub mod rng;
 pub mod testkit;
@@ -20,16 +21,19 @@ mod drv;
 mod flows;
 mod handlers;
 mod host;
+#[cfg(windows)]
+pub mod image;
 mod irql;
 mod lower;
 mod nbl;
 mod sched;
+mod timing;
 mod world;
 
 pub use chimney::api::{ChimneyView, OffloadSpec};
 pub use chimney::{ChimneyCounters, ConnId, ConnState, RecvSpec};
 pub use config::{
-    Accept, AdapterPolicy, ChimneyNdis, ChimneyPolicy, Completion, DeviceStart, IrqlMode,
+    Accept, AdapterPolicy, ChimneyNdis, ChimneyPolicy, Completion, DeviceStart, Fault, IrqlMode,
     LowerAdapterConfig, ModelConfig, OpenPolicy, PmCaps,
 };
 pub use exports::processor::{current_processor, set_current_processor};

@@ -14,9 +14,10 @@ use crate::world::{
 };
 use crate::{devflows, drv, flows, host, lower, sched};
 
-/// `DriverEntry`'s type.
+/// `DriverEntry`'s type as the model calls it: the Windows x64 convention, allowed to unwind (a
+/// fault in the image, or a panic in the linked driver, unwinds back to the model).
 pub type DriverEntryFn =
-    unsafe extern "system" fn(*mut DriverObject, *mut UnicodeString) -> NtStatus;
+    unsafe extern "system-unwind" fn(*mut DriverObject, *mut UnicodeString) -> NtStatus;
 
 /// Index of a lower adapter (and of the binding and virtual miniport above it).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -55,18 +56,73 @@ pub struct Model {
     unloaded: bool,
     _driver_object: Box<[u64; 42]>,
     _registry_path: (Box<UnicodeString>, Box<[u16]>),
+    /// The mapped driver image (Wine tier); unmapped after the world is gone.
+    image: Option<Image>,
     _guard: MutexGuard<'static, ()>,
 }
 
+#[cfg(windows)]
+use crate::image::Image;
+/// No image on the Linux tier: the driver is the linked rlib.
+#[cfg(not(windows))]
+#[derive(Debug)]
+pub enum Image {}
+
 impl Model {
-    /// Loads chimney-im (`chimney_im::DriverEntry`).
+    /// Loads chimney-im. On the Linux tier that is the linked rlib's `chimney_im::DriverEntry`; on
+    /// the Wine tier (any Windows target) it is the shipped image, `$CHIMNEY_SYS` or
+    /// `target/chimney_im.sys`, mapped and bound by the model's loader.
     pub fn load(cfg: ModelConfig) -> Model {
-        Self::load_with(cfg, chimney_im::DriverEntry)
+        #[cfg(windows)]
+        {
+            Self::load_image(cfg, &crate::image::default_path())
+        }
+        #[cfg(not(windows))]
+        {
+            Self::load_with(cfg, chimney_im::DriverEntry)
+        }
+    }
+
+    /// Loads the driver image at `path` (Wine tier): a fresh mapping for this model, its imports
+    /// bound to the model's exports, entered at its exported `DriverEntry`. Panics with the
+    /// loader's list of reasons when the image cannot be bound.
+    #[cfg(windows)]
+    pub fn load_image(cfg: ModelConfig, path: &std::path::Path) -> Model {
+        let guard = LOAD_LOCK.lock().unwrap_or_else(PoisonError::into_inner);
+        let image = crate::image::Image::load(path).unwrap_or_else(|e| panic!("{e}"));
+        let entry = image.driver_entry();
+        Self::start(cfg, entry, guard, Some(image))
     }
 
     /// Loads a driver through `entry` (the model's self-tests use a reference driver).
     pub fn load_with(cfg: ModelConfig, entry: DriverEntryFn) -> Model {
         let guard = LOAD_LOCK.lock().unwrap_or_else(PoisonError::into_inner);
+        Self::start(cfg, entry, guard, None)
+    }
+
+    /// Where the driver image is mapped (Wine tier); None for the linked rlib.
+    pub fn image_base(&self) -> Option<usize> {
+        #[cfg(windows)]
+        {
+            self.image.as_ref().map(Image::base)
+        }
+        #[cfg(not(windows))]
+        {
+            None
+        }
+    }
+
+    /// Which tier this model runs: the linked rlib (Linux) or the loaded image (Wine).
+    pub fn tier(&self) -> String {
+        world::with(|w| w.tier.clone())
+    }
+
+    fn start(
+        cfg: ModelConfig,
+        entry: DriverEntryFn,
+        guard: MutexGuard<'static, ()>,
+        image: Option<Image>,
+    ) -> Model {
         std::hint::black_box(&crate::exports::EXPORTS);
         crate::exports::sync::reset_spin_locks();
         crate::exports::processor::set_processor_count(cfg.processors);
@@ -74,6 +130,7 @@ impl Model {
         let bind_early = cfg.bind_during_register;
         let inject = cfg.inject.clone();
         let mut w = World::new(cfg);
+        w.tier = tier_name(image.as_ref());
         for (e, n) in inject {
             w.inject.fail_nth(e, n);
         }
@@ -88,9 +145,22 @@ impl Model {
             flows::ustr("\\REGISTRY\\MACHINE\\SYSTEM\\CurrentControlSet\\Services\\ChimneyImP");
         let dp = dobj.as_mut_ptr().cast::<DriverObject>();
         let rpp: *mut UnicodeString = &raw mut *rp;
+        // The model exists before the driver runs, so that a fault in DriverEntry (which unwinds
+        // out of here) still stops the worker and removes the world.
+        let mut m = Model {
+            worker,
+            entry_status: 0,
+            unloaded: false,
+            _driver_object: dobj,
+            _registry_path: (rp, rbuf),
+            image,
+            _guard: guard,
+        };
         // SAFETY: the driver's entry point with a model driver object and registry path that live
         // as long as the Model.
         let st = drv::call("DriverEntry", PASSIVE_LEVEL, || unsafe { entry(dp, rpp) });
+        m.entry_status = st;
+        m.unloaded = st < 0;
         let n = world::with(|w| {
             if st >= 0 {
                 w.phase = Phase::Loaded;
@@ -108,14 +178,6 @@ impl Model {
             }
             w.adapters.len()
         });
-        let mut m = Model {
-            worker,
-            entry_status: st,
-            unloaded: st < 0,
-            _driver_object: dobj,
-            _registry_path: (rp, rbuf),
-            _guard: guard,
-        };
         if st >= 0 && !bind_early {
             for a in 0..n {
                 flows::bind(a);
@@ -431,6 +493,22 @@ impl Model {
     }
 }
 
+fn tier_name(image: Option<&Image>) -> String {
+    match image {
+        #[cfg(windows)]
+        Some(i) => format!(
+            "Wine tier: the shipped image {} under Wine, imports bound to the model",
+            i.path().display()
+        ),
+        #[cfg(not(windows))]
+        Some(i) => match *i {},
+        None => format!(
+            "{} tier: the driver crate linked into the model",
+            std::env::consts::OS
+        ),
+    }
+}
+
 fn push_adapter(w: &mut World, cfg: LowerAdapterConfig) -> usize {
     let a = w.adapters.len();
     let lower_handle = w.new_handle(HandleKind::LowerMiniport, a);
@@ -535,6 +613,7 @@ fn make_report(w: &mut World) -> Report {
         })
         .collect();
     Report {
+        tier: w.tier.clone(),
         seed: w.cfg.seed,
         adapters,
         totals,
@@ -558,6 +637,10 @@ fn make_report(w: &mut World) -> Report {
 impl Drop for Model {
     fn drop(&mut self) {
         let panicking = std::thread::panicking();
+        // A driver that faulted is abandoned where it stopped: no unload into a broken image.
+        if world::try_with(|w| w.faulted).unwrap_or(false) {
+            self.unloaded = true;
+        }
         if !self.unloaded {
             let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.do_unload()));
             if r.is_err() {
@@ -569,6 +652,7 @@ impl Drop for Model {
             world::try_with(|w| w.v.violations[w.v.reported..].to_vec()).unwrap_or_default();
         let report = world::try_with(make_report);
         drop(world::take());
+        self.image = None;
         if !panicking && !unreported.is_empty() {
             let r = report.map(|r| r.to_string()).unwrap_or_default();
             panic!(

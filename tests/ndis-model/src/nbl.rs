@@ -63,6 +63,11 @@ pub struct NblRec {
     pub returned_resources: bool,
     pub indicated: bool,
     pub mem: NblMem,
+    /// Model time (ticks) since which the NBL is in the driver or below it on the driver's
+    /// behalf (refreshed while the host keeps it).
+    pub since: u64,
+    /// A stuck-NBL violation was recorded for it (reported once).
+    pub stuck_reported: bool,
 }
 
 #[derive(Debug, Default)]
@@ -71,6 +76,8 @@ pub struct NblTable {
     pub next_seq: u64,
     pub created: u64,
     pub freed: u64,
+    /// Model time: one tick per driver handler call.
+    pub clock: u64,
 }
 
 /// The memory behind one model NBL.
@@ -282,6 +289,8 @@ impl NblTable {
                 returned_resources: false,
                 indicated: false,
                 mem,
+                since: self.clock,
+                stuck_reported: false,
             },
         );
         self.created += 1;

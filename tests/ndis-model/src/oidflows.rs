@@ -144,6 +144,11 @@ pub fn host_start(a: usize, spec: &OidSpec) -> Option<()> {
         h(drv::h(ctx), req as *mut NdisOidRequest)
     });
     world::with(|w| {
+        let st = if st == NDIS_STATUS_PENDING {
+            st
+        } else {
+            crate::oidrules::apply_faults(w, req as *mut NdisOidRequest, st)
+        };
         let Some(o) = w.adapters[a].dev.host_oid.as_mut() else {
             return;
         };
@@ -156,6 +161,7 @@ pub fn host_start(a: usize, spec: &OidSpec) -> Option<()> {
             w.v.check("oid.sync_return_not_completed", !early, || {
                 format!("MiniportOidRequest called NdisMOidRequestComplete and then returned {st:#x} instead of PENDING")
             });
+            crate::oidrules::check_completion(w, req as *const NdisOidRequest, st, true);
         }
     });
     Some(())
@@ -223,6 +229,16 @@ fn put(buf: *mut u8, len: u32, data: &[u8]) -> (NdisStatus, u32, u32) {
 
 /// The lower miniport's answer to a request: fills outputs, returns the status.
 pub(crate) fn lower_answer(w: &mut World, a: usize, req: *mut NdisOidRequest) -> NdisStatus {
+    let st = lower_answer_inner(w, a, req);
+    // SAFETY: as in lower_answer_inner; Oid is the first field of every arm.
+    let oid = unsafe { (*req).data.query_set.oid };
+    match w.adapters[a].cfg.policy.lower_oid_status {
+        Some((o, forced)) if o == oid => forced,
+        _ => st,
+    }
+}
+
+fn lower_answer_inner(w: &mut World, a: usize, req: *mut NdisOidRequest) -> NdisStatus {
     let cfg = w.adapters[a].cfg.clone();
     // SAFETY: `req` is the request the driver passed to NdisOidRequest (non-NULL, checked).
     let r = unsafe { &mut *req };
@@ -279,6 +295,11 @@ pub(crate) fn lower_answer(w: &mut World, a: usize, req: *mut NdisOidRequest) ->
                     .chunks(6)
                     .map(|c| [c[0], c[1], c[2], c[3], c[4], c[5]])
                     .collect();
+                q.bytes_written_or_read = len;
+                NDIS_STATUS_SUCCESS
+            }
+            // A release OID must not fail (the lower honours the rule it is checked against).
+            o if is_release(o) => {
                 q.bytes_written_or_read = len;
                 NDIS_STATUS_SUCCESS
             }

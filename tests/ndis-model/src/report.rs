@@ -63,6 +63,9 @@ pub struct Counters {
 /// Snapshot returned by `Model::report` and `Model::unload`.
 #[derive(Clone, Debug, Default)]
 pub struct Report {
+    /// Which tier produced this report: the linked driver rlib (Linux) or the shipped image
+    /// loaded under Wine (with its path).
+    pub tier: String,
     pub seed: u64,
     pub adapters: Vec<(String, AdapterCounters)>,
     pub totals: AdapterCounters,
@@ -147,7 +150,7 @@ impl fmt::Display for AdapterCounters {
 
 impl fmt::Display for Report {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(f, "ndis-model report (seed {})", self.seed)?;
+        writeln!(f, "ndis-model report (seed {}, {})", self.seed, self.tier)?;
         for (name, c) in &self.adapters {
             writeln!(f, "  adapter {name}")?;
             write!(f, "{c}")?;

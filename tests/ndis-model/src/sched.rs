@@ -66,11 +66,20 @@ pub fn kick() {
 fn run_item(w: Work) {
     let prev = irql::current();
     irql::set(w.irql);
-    (w.f)();
+    // A fault in the driver image fails the item (the violation is recorded). On the test
+    // thread the failure goes on to the test; the DPC thread keeps serving the queue.
+    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(w.f));
     irql::set(prev);
-    let mut s = lock();
-    s.epoch += 1;
-    CV.notify_all();
+    {
+        let mut s = lock();
+        s.epoch += 1;
+        CV.notify_all();
+    }
+    if let Err(p) = r
+        && !irql::is_worker()
+    {
+        std::panic::resume_unwind(p);
+    }
 }
 
 pub fn start_worker() -> JoinHandle<()> {
@@ -200,6 +209,27 @@ pub fn wait_for(
         }
         if last_progress.elapsed() >= no_progress {
             return cond();
+        }
+        let s = lock();
+        let _ = CV
+            .wait_timeout(s, Duration::from_millis(1))
+            .unwrap_or_else(PoisonError::into_inner);
+    }
+}
+
+/// Lets the worker start the next queued item and waits (a non-worker thread) until `cond`
+/// holds, at most `limit`, without settling: the item may still be running (blocked in a wait)
+/// when this returns. For interleaving tests only.
+pub fn grant_one_until(cond: &dyn Fn() -> bool, limit: Duration) -> bool {
+    let start = Instant::now();
+    let mut progress = Instant::now();
+    grant(&mut progress);
+    loop {
+        if cond() {
+            return true;
+        }
+        if start.elapsed() >= limit {
+            return false;
         }
         let s = lock();
         let _ = CV

@@ -56,3 +56,52 @@ pub fn seeds_from_env(default: u64) -> Vec<u64> {
         .unwrap_or(default);
     (0..n).collect()
 }
+
+/// The checks of Microsoft's NDIS rules added for issue 12 (docs/ndis-rules.md).
+pub const RULE_CHECKS: [&str; 12] = [
+    "oid.must_succeed_status",
+    "oid.complete_not_pending",
+    "oid.bytes_within_buffer",
+    "status.buffer_size",
+    "config.closed_before_owner_returns",
+    "memory.tag_nonzero",
+    "irql.export_min",
+    "handler.returns_within_watchdog",
+    "nbl.not_stuck",
+    "spinlock.dpc_variant_at_dispatch",
+    "chimney_indicate.at_dispatch",
+    "flags.dispatch_level_matches_irql",
+];
+
+/// Runs of the [`RULE_CHECKS`] summed over many reports (a randomized suite's seeds).
+#[derive(Debug, Default)]
+pub struct RuleRuns(pub std::collections::BTreeMap<&'static str, u64>);
+
+impl RuleRuns {
+    pub fn add(&mut self, r: &Report) {
+        for c in RULE_CHECKS {
+            *self.0.entry(c).or_default() += r.check_runs(c);
+        }
+    }
+
+    /// Asserts each of `checks` ran at least once.
+    #[track_caller]
+    pub fn assert_ran(&self, checks: &[&str]) {
+        for c in checks {
+            assert!(
+                self.0.get(c).copied().unwrap_or(0) > 0,
+                "rule check {c} never ran: {self}"
+            );
+        }
+    }
+}
+
+impl std::fmt::Display for RuleRuns {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "rule checks (runs):")?;
+        for (k, v) in &self.0 {
+            write!(f, " {k} {v};")?;
+        }
+        Ok(())
+    }
+}

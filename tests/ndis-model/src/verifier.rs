@@ -96,6 +96,19 @@ impl Export {
         )
     }
 
+    /// The documented minimum IRQL: functions documented at exactly DISPATCH_LEVEL (the
+    /// `req.irql` of their reference page). PASSIVE_LEVEL (no minimum) for the others.
+    pub fn min_irql(self) -> chimney_im::ndis::Kirql {
+        use chimney_im::ndis::{DISPATCH_LEVEL, PASSIVE_LEVEL};
+        match self {
+            Export::KeReleaseSpinLock
+            | Export::KeAcquireSpinLockAtDpcLevel
+            | Export::KeReleaseSpinLockFromDpcLevel
+            | Export::NdisMOffloadEventIndicate => DISPATCH_LEVEL,
+            _ => PASSIVE_LEVEL,
+        }
+    }
+
     /// Allocation exports, the targets of [`FailureMode::EveryKthAllocation`].
     pub fn is_allocation(self) -> bool {
         matches!(

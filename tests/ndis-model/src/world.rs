@@ -188,6 +188,8 @@ pub struct ConfigRec {
     #[allow(dead_code, reason = "diagnostics")]
     pub adapter: usize,
     pub open: bool,
+    /// The driver handler call that opened it (see `timing::current_call`).
+    pub opened_in: u64,
     /// Parameter blocks handed out; poisoned on close, kept until the model goes away.
     pub params: Vec<(
         Box<chimney_im::ndis::NdisConfigurationParameter>,
@@ -239,6 +241,10 @@ pub struct World {
     pub chimney: crate::chimney::ChimneyWorld,
     /// Interface stack entries (higher IfIndex, lower IfIndex) the driver registered.
     pub if_stack: Vec<(u32, u32)>,
+    /// The driver image faulted (or bugchecked): its state is abandoned, unload is not attempted.
+    pub faulted: bool,
+    /// Which tier the model runs (see `Model::tier`).
+    pub tier: String,
 }
 
 // SAFETY: World holds raw addresses (as usize) and boxed NDIS structures with raw pointers; all
@@ -271,6 +277,8 @@ impl World {
             counters: Counters::default(),
             handler_calls: BTreeMap::new(),
             dbg: Vec::new(),
+            faulted: false,
+            tier: String::new(),
             graveyard: Graveyard::default(),
             next_request_id: 0x5100,
             pnp: None,

@@ -60,6 +60,17 @@ impl Model {
         super::host::offload(a.0, spec)
     }
 
+    /// Address of the receive-post handler (MiniportTcpOffloadReceiveHandler) the driver
+    /// registered for its miniport edge, if it registered one.
+    pub fn driver_receive_post_handler(&self) -> Option<usize> {
+        world::with(|w| {
+            w.chimney
+                .provider
+                .and_then(|p| p.receive)
+                .map(|h| h as *const () as usize)
+        })
+    }
+
     pub fn conn_state(&self, c: ConnId) -> ConnState {
         world::with(|w| w.chimney.conns[c.0].state)
     }
@@ -144,6 +155,30 @@ impl Model {
         super::host::simple(Op::Query, c)
     }
 
+    /// A misbehaving host terminates `c` again although a call on it is in flight (tcpip
+    /// serialises calls per object; the driver must refuse or survive this). False when `c` is
+    /// neither offloaded nor terminating.
+    pub fn host_rogue_terminate(&mut self, c: ConnId) -> bool {
+        super::host::rogue(Op::Terminate, c)
+    }
+
+    /// A misbehaving host updates `c` whatever calls are in flight on it.
+    pub fn host_rogue_update(&mut self, c: ConnId) -> bool {
+        super::host::rogue(Op::Update, c)
+    }
+
+    /// A misbehaving host queries `c` whatever calls are in flight on it.
+    pub fn host_rogue_query(&mut self, c: ConnId) -> bool {
+        super::host::rogue(Op::Query, c)
+    }
+
+    /// During the next NdisMInitiateOffloadComplete on `a`, PnP halts the virtual miniport on
+    /// the worker thread; the completion goes on once the halt returned or waits for the driver.
+    /// The verifier then checks that the halt did not return before the completion did.
+    pub fn halt_during_next_initiate_completion(&mut self, a: AdapterId) {
+        world::with(|w| w.chimney.halt_in_completion = Some(a.0));
+    }
+
     /// The host uploads everything offloaded through virtual miniport `a` and waits.
     pub fn host_upload_all(&mut self, a: AdapterId) {
         super::host::upload_all(a.0);
@@ -170,6 +205,11 @@ impl Model {
     /// The target completes its held state calls on adapter `a`.
     pub fn target_complete_state(&mut self, a: AdapterId) -> usize {
         at_random_irql(|| super::target::release_state(Some(a.0)))
+    }
+
+    /// As `target_complete_state`, newest call first.
+    pub fn target_complete_state_newest_first(&mut self, a: AdapterId) -> usize {
+        at_random_irql(|| super::target::release_state_newest_first(a.0))
     }
 
     /// NBLs of `c` the target holds, oldest first (for verifier self-tests).

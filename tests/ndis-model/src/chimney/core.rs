@@ -1,10 +1,10 @@
-//! ndis.sys's chimney routing, as decompiled ndis.sys does it (ndis-chimney.md §4–§6). Used by
-//! the driver-facing exports (after they validated the driver's arguments) and by the model's
-//! host and target. Never holds the world lock while calling a driver handler.
+//! ndis.sys's chimney routing, as decompiled ndis.sys does it (docs/chimney-contract.md §4–§6).
+//! Used by the driver-facing exports (after they validated the driver's arguments) and by the
+//! model's host and target. Never holds the world lock while calling a driver handler.
 
 use chimney_im::ndis::*;
 
-use crate::drv;
+use crate::drv::{self, Unwinding};
 use crate::irql;
 use crate::nbl::{self, Loc};
 use crate::world::{self, HandleKind, OpenState, RunState, World};
@@ -49,8 +49,10 @@ fn io_names(kind: IoKind) -> (&'static str, &'static str) {
     }
 }
 
-type BlockHandler = unsafe extern "system" fn(NdisHandle, *mut Mobl);
-type CompleteHandler = unsafe extern "system" fn(NdisHandle, *mut Pobl);
+/// The driver's state-call handlers all share one signature (the type follows the driver's ABI
+/// declarations: `"system"` in the image, `"system-unwind"` in host builds).
+type BlockHandler = MiniportInitiateOffloadHandler;
+type CompleteHandler = ProtocolInitiateOffloadCompleteHandler;
 
 enum Next {
     Driver(BlockHandler, usize),
@@ -152,7 +154,7 @@ pub fn state_call(op: Op, caller: Open, root: usize) {
             // SAFETY: the driver's registered provider handler with its adapter context and the
             // host's live block list (the MOBL view of the same memory).
             drv::call(name, irql::current(), || unsafe {
-                h(drv::h(ctx), root as *mut Mobl)
+                h.unwinding()(drv::h(ctx), root as *mut Mobl)
             });
         }
         Some(Next::Target(a)) => super::target::on_state(op, a, root),
@@ -197,7 +199,7 @@ fn complete_to(op: Op, open: Option<Open>, root: usize) {
                 // SAFETY: the driver's registered client handler, its binding context and the
                 // block list it passed down.
                 drv::call(op_names(op).1, irql::current(), || unsafe {
-                    h(drv::h(ctx), root as *mut Pobl)
+                    h.unwinding()(drv::h(ctx), root as *mut Pobl)
                 });
             }
         }
@@ -273,13 +275,13 @@ pub fn io_post(
             // SAFETY: the driver's provider handler with its adapter context, the
             // MiniportOffloadContext value and the host's NBLs.
             drv::call(name, irql::current(), || unsafe {
-                h(drv::h(dctx), ctx as *mut _, chain as *mut NetBufferList)
+                h.unwinding()(drv::h(dctx), ctx as *mut _, chain as *mut NetBufferList)
             })
         }
         Some(To::Disconnect(h, dctx, ctx)) => {
             // SAFETY: as above, with the host's Flags.
             drv::call(name, irql::current(), || unsafe {
-                h(
+                h.unwinding()(
                     drv::h(dctx),
                     ctx as *mut _,
                     chain as *mut NetBufferList,
@@ -369,7 +371,7 @@ pub fn io_complete(kind: IoKind, miniport: usize, chain: usize, by_driver: bool)
                     // SAFETY: the driver's client completion handler with its binding context
                     // and NBLs it posted on that binding.
                     drv::call(io_names(kind).1, irql::current(), || unsafe {
-                        h(drv::h(ctx), head as *mut NetBufferList)
+                        h.unwinding()(drv::h(ctx), head as *mut NetBufferList)
                     });
                 }
             }
@@ -418,7 +420,9 @@ pub fn indicate_receive(
             drv::call(
                 "ProtocolTcpOffloadReceiveIndicate",
                 DISPATCH_LEVEL,
-                || unsafe { h(handle as *mut _, p as *mut NetBufferList, status, bytes) },
+                || unsafe {
+                    h.unwinding()(handle as *mut _, p as *mut NetBufferList, status, bytes)
+                },
             )
         }
         _ => NDIS_STATUS_OFFLOAD_DATA_NOT_ACCEPTED,
@@ -436,7 +440,7 @@ pub fn indicate_event(handle: usize, event: u32, info: u32, by_driver: bool) {
         Some((Open::Im(_), Some(h))) => {
             // SAFETY: the driver's ProtocolTcpOffloadEvent with its own offload handle.
             drv::call("ProtocolTcpOffloadEvent", DISPATCH_LEVEL, || unsafe {
-                h(handle as *mut _, event, info)
+                h.unwinding()(handle as *mut _, event, info)
             });
         }
         _ => {}
@@ -472,7 +476,7 @@ pub fn receive_return(binding: usize, chain: usize, by_driver: bool) {
             let st = drv::call(
                 "MiniportTcpOffloadReceiveReturn",
                 irql::current(),
-                || unsafe { h(drv::h(ctx), chain as *mut NetBufferList) },
+                || unsafe { h.unwinding()(drv::h(ctx), chain as *mut NetBufferList) },
             );
             world::with(|w| {
                 w.v.check(
@@ -507,7 +511,7 @@ pub fn offload_event(miniport: usize, list: usize, code: u32) {
             // SAFETY: the driver's ProtocolIndicateOffloadEvent with its binding context and the
             // target's block list (valid for the call).
             drv::call("ProtocolIndicateOffloadEvent", DISPATCH_LEVEL, || unsafe {
-                h(drv::h(ctx), list as *mut Pobl, code)
+                h.unwinding()(drv::h(ctx), list as *mut Pobl, code)
             });
         }
         _ => {}

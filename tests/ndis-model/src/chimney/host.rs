@@ -24,6 +24,9 @@ pub struct OffloadSpec {
     pub send_data: usize,
     /// Initiate even if the virtual miniport is not running (the driver must refuse it).
     pub force: bool,
+    /// Share the neighbor and path even while another call on them is in flight (a misbehaving
+    /// host: tcpip serialises calls per object).
+    pub rogue: bool,
 }
 
 fn new_obj(w: &mut World, layer: Layer, a: usize, parent: Option<usize>) -> usize {
@@ -69,7 +72,18 @@ fn build(w: &mut World, parts: &[(usize, bool, bool)]) -> Vec<HBlock> {
 }
 
 /// Starts a call: snapshots the blocks, records it, calls NdisXxxOffload at a random IRQL.
-fn issue(op: Op, a: usize, conn: Option<ConnId>, mut blocks_v: Vec<HBlock>, chain: Vec<usize>) {
+fn issue(op: Op, a: usize, conn: Option<ConnId>, blocks_v: Vec<HBlock>, chain: Vec<usize>) {
+    issue_as(op, a, conn, blocks_v, chain, false);
+}
+
+fn issue_as(
+    op: Op,
+    a: usize,
+    conn: Option<ConnId>,
+    mut blocks_v: Vec<HBlock>,
+    chain: Vec<usize>,
+    rogue: bool,
+) {
     let (root, level) = world::with(|w| {
         for b in &mut blocks_v {
             b.snap = blocks::snapshot(&b.mem);
@@ -89,6 +103,7 @@ fn issue(op: Op, a: usize, conn: Option<ConnId>, mut blocks_v: Vec<HBlock>, chai
                 conn,
                 blocks: blocks_v,
                 chain,
+                rogue,
             },
         );
         (root, w.pick_irql())
@@ -119,8 +134,7 @@ pub fn offload(a: usize, spec: OffloadSpec) -> Option<ConnId> {
             let ok = hc.adapter == a
                 && objs[n].offloaded
                 && objs[p].offloaded
-                && !objs[n].busy
-                && !objs[p].busy;
+                && (spec.rogue || (!objs[n].busy && !objs[p].busy));
             ok.then_some((n, p))
         });
         let (neigh, path, parts_np) = match shared {
@@ -189,7 +203,7 @@ pub fn offload(a: usize, spec: OffloadSpec) -> Option<ConnId> {
         Some((id, bl, chain))
     });
     let (id, bl, chain) = prep?;
-    issue(Op::Initiate, a, Some(id), bl, chain);
+    issue_as(Op::Initiate, a, Some(id), bl, chain, spec.rogue);
     Some(id)
 }
 
@@ -248,6 +262,36 @@ pub fn simple(op: Op, c: ConnId) -> bool {
         return false;
     };
     issue(op, a, Some(c), bl, Vec::new());
+    true
+}
+
+/// A misbehaving host: `op` naming connection `c`'s TCP object (and, for update, its path)
+/// whatever calls are in flight on them, ignoring tcpip's per-object serialisation. False when
+/// the connection was never offloaded or is gone.
+pub fn rogue(op: Op, c: ConnId) -> bool {
+    let prep = world::with(|w| {
+        let hc = w.chimney.conns.get(c.0)?;
+        if !matches!(hc.state, ConnState::Offloaded | ConnState::Terminating)
+            || !host_up(w, hc.adapter, true)
+        {
+            return None;
+        }
+        let (a, n, p, t) = (hc.adapter, hc.neigh, hc.path, hc.tcp);
+        let parts: Vec<(usize, bool, bool)> = match op {
+            Op::Update => vec![(n, false, false), (p, true, false), (t, true, false)],
+            Op::Invalidate | Op::Initiate => return None,
+            _ => vec![(n, false, false), (p, false, false), (t, true, false)],
+        };
+        if op == Op::Terminate {
+            w.chimney.conns[c.0].state = ConnState::Terminating;
+        }
+        let bl = build(w, &parts);
+        Some((a, bl))
+    });
+    let Some((a, bl)) = prep else {
+        return false;
+    };
+    issue_as(op, a, Some(c), bl, Vec::new(), true);
     true
 }
 
@@ -342,14 +386,19 @@ pub fn on_state_complete(op: Op, a: usize, root: usize) {
                 )
             },
         );
-        check_blocks(w, a, &call);
-        match op {
-            Op::Initiate => initiate_done(w, &call),
-            Op::Terminate => terminate_done(w, &call),
-            _ => {}
+        let reached = check_blocks(w, a, &call);
+        // A refused rogue call changed nothing: the calls it overlapped still own their objects.
+        let counts = reached || !call.rogue;
+        // An initiate's new connection is the host's own either way.
+        if counts || op == Op::Initiate {
+            match op {
+                Op::Initiate => initiate_done(w, &call),
+                Op::Terminate => terminate_done(w, &call),
+                _ => {}
+            }
         }
         for b in &call.blocks {
-            if let Some(o) = b.obj {
+            if let Some(o) = b.obj.filter(|_| counts || b.new) {
                 w.chimney.objs[o].busy = false;
             }
             w.chimney.block_owner.remove(&b.mem.addr);
@@ -362,7 +411,8 @@ pub fn on_state_complete(op: Op, a: usize, root: usize) {
     crate::sched::kick();
 }
 
-fn check_blocks(w: &mut World, a: usize, call: &HCall) {
+/// Checks a completed call's blocks; true if the call reached the target.
+fn check_blocks(w: &mut World, a: usize, call: &HCall) -> bool {
     let open = w.adapters[a].dev.host_handle;
     let root = call.blocks[0].mem.addr;
     let mut unexpected = Vec::new();
@@ -419,6 +469,7 @@ fn check_blocks(w: &mut World, a: usize, call: &HCall) {
             format!("{:?} completed without reaching the target with block statuses {unexpected:x?} (a refused call has FAILURE or RESOURCES in every block)", call.op)
         });
     }
+    unexpected.is_empty()
 }
 
 fn initiate_done(w: &mut World, call: &HCall) {

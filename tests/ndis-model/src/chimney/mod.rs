@@ -2,9 +2,9 @@
 //! virtual miniport (`host`, `host_io`), the offload target below each binding (`target`,
 //! `target_io`), offload block trees (`blocks`) and chimney NBLs (`cnbl`).
 //!
-//! Routing follows decompiled ndis.sys (ndis-chimney.md §4–§6): state calls and I/O go to the
-//! next lower driver of the caller's open; completions come back by SourceHandle; indications by
-//! the offload handle's `NdisReserved[0]`. The two opens are the host's (its binding to the
+//! Routing follows decompiled ndis.sys (docs/chimney-contract.md §4–§6): state calls and I/O go to
+//! the next lower driver of the caller's open; completions come back by SourceHandle; indications
+//! by the offload handle's `NdisReserved[0]`. The two opens are the host's (its binding to the
 //! virtual miniport, `HostBinding`) and the driver's (its binding to the lower adapter).
 
 pub mod api;
@@ -248,6 +248,9 @@ pub struct HCall {
     pub blocks: Vec<HBlock>,
     /// Send NBLs handed over in the TCP block's NetBufferListChain.
     pub chain: Vec<usize>,
+    /// Issued against tcpip's per-object serialisation (a misbehaving host): if the driver
+    /// refuses it, its completion changes nothing the host knows.
+    pub rogue: bool,
 }
 
 /// A chimney NBL the host posted.
@@ -355,6 +358,9 @@ pub struct ChimneyWorld {
     pub in_flight: InFlight,
     /// Adapters whose lower adapter indicated NDIS_STATUS_OFFLOAD_PAUSE (no new offloads).
     pub offload_paused: Vec<usize>,
+    /// Test knob: during the next NdisMInitiateOffloadComplete on this adapter, PnP halts its
+    /// virtual miniport on the worker thread (see `Model::halt_during_next_initiate_completion`).
+    pub halt_in_completion: Option<usize>,
     pub counters: ChimneyCounters,
 }
 

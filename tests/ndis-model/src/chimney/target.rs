@@ -19,8 +19,11 @@ const CTX_BASE: usize = 0x7A00_0000_0000;
 /// A provider state handler of the target: Miniport{Initiate,...}Offload(ctx, MOBL).
 pub fn on_state(op: Op, a: usize, root: usize) {
     let policy = world::with(|w| {
-        if op == Op::Terminate {
-            mark_terminating(w, a, root);
+        match op {
+            Op::Terminate => mark_terminating(w, a, root),
+            Op::Initiate => {}
+            // The target looks the named state up when it is called, as a miniport does.
+            _ => check_named(w, op, a, root),
         }
         w.adapters[a].cfg.policy.chimney.state_completion
     });
@@ -50,6 +53,18 @@ fn slot_value(w: &mut World, b: usize) -> Option<usize> {
     }
     // SAFETY: a pointer-sized slot inside live driver pool memory (checked above).
     Some(unsafe { *(slot as *const usize) })
+}
+
+/// Update, invalidate and query: every named context must be a live offload of this target.
+fn check_named(w: &mut World, op: Op, a: usize, root: usize) {
+    for b in blocks::walk(root).unwrap_or_default() {
+        if let Some(ctx) = slot_value(w, b) {
+            let known = w.chimney.target(a).objs.contains_key(&ctx);
+            w.v.check("chimney_target.context_valid", known, || {
+                format!("{op:?} names target context {ctx:#x}, which is not a live offload")
+            });
+        }
+    }
 }
 
 fn mark_terminating(w: &mut World, a: usize, root: usize) {
@@ -82,6 +97,17 @@ pub fn release_state(a: Option<usize>) -> usize {
     n
 }
 
+/// Completes adapter `a`'s held state calls, newest first. Returns how many.
+pub fn release_state_newest_first(a: usize) -> usize {
+    let held: Vec<(Op, usize)> =
+        world::with(|w| w.chimney.target(a).held_state.drain(..).rev().collect());
+    let n = held.len();
+    for (op, root) in held {
+        complete_state(op, a, root);
+    }
+    n
+}
+
 /// Does the work of a state call and completes it with NdisM*OffloadComplete.
 pub fn complete_state(op: Op, a: usize, root: usize) {
     match op {
@@ -89,12 +115,6 @@ pub fn complete_state(op: Op, a: usize, root: usize) {
         Op::Terminate => terminate(a, root),
         _ => world::with(|w| {
             for b in blocks::walk(root).unwrap_or_default() {
-                if let Some(ctx) = slot_value(w, b) {
-                    let known = w.chimney.target(a).objs.contains_key(&ctx);
-                    w.v.check("chimney_target.context_valid", known, || {
-                        format!("{op:?} names target context {ctx:#x}, which is not a live offload")
-                    });
-                }
                 set_status(w, b, NDIS_STATUS_SUCCESS);
             }
         }),

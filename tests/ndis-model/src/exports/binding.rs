@@ -13,7 +13,7 @@ use crate::world::{self, ConfigRec, HandleKind, OpenState};
 /// # Safety
 /// Called by the driver with the documented arguments.
 #[unsafe(no_mangle)]
-pub unsafe extern "system" fn NdisOpenAdapterEx(
+pub unsafe extern "system-unwind" fn NdisOpenAdapterEx(
     protocol_handle: NdisHandle,
     protocol_binding_context: NdisHandle,
     open_parameters: *mut NdisOpenParameters,
@@ -141,7 +141,7 @@ pub unsafe extern "system" fn NdisOpenAdapterEx(
 /// # Safety
 /// Called by the driver with the documented arguments.
 #[unsafe(no_mangle)]
-pub unsafe extern "system" fn NdisCloseAdapterEx(binding_handle: NdisHandle) -> NdisStatus {
+pub unsafe extern "system-unwind" fn NdisCloseAdapterEx(binding_handle: NdisHandle) -> NdisStatus {
     guard(E::NdisCloseAdapterEx, NDIS_STATUS_FAILURE, || {
         let r = world::try_with(|w| -> Result<_, NdisStatus> {
             enter(w, E::NdisCloseAdapterEx, PASSIVE_LEVEL);
@@ -213,7 +213,7 @@ pub unsafe extern "system" fn NdisCloseAdapterEx(binding_handle: NdisHandle) -> 
 /// # Safety
 /// Called by the driver with the documented arguments.
 #[unsafe(no_mangle)]
-pub unsafe extern "system" fn NdisCompleteBindAdapterEx(
+pub unsafe extern "system-unwind" fn NdisCompleteBindAdapterEx(
     bind_context: NdisHandle,
     status: NdisStatus,
 ) {
@@ -242,7 +242,7 @@ pub unsafe extern "system" fn NdisCompleteBindAdapterEx(
 /// # Safety
 /// Called by the driver with the documented arguments.
 #[unsafe(no_mangle)]
-pub unsafe extern "system" fn NdisCompleteUnbindAdapterEx(unbind_context: NdisHandle) {
+pub unsafe extern "system-unwind" fn NdisCompleteUnbindAdapterEx(unbind_context: NdisHandle) {
     guard(E::NdisCompleteUnbindAdapterEx, (), || {
         world::try_with(|w| {
             enter(w, E::NdisCompleteUnbindAdapterEx, DISPATCH_LEVEL);
@@ -268,7 +268,7 @@ pub unsafe extern "system" fn NdisCompleteUnbindAdapterEx(unbind_context: NdisHa
 /// # Safety
 /// Called by the driver with the documented arguments.
 #[unsafe(no_mangle)]
-pub unsafe extern "system" fn NdisCompleteNetPnPEvent(
+pub unsafe extern "system-unwind" fn NdisCompleteNetPnPEvent(
     _binding_handle: NdisHandle,
     notification: *mut NetPnpEventNotification,
     status: NdisStatus,
@@ -293,7 +293,7 @@ pub unsafe extern "system" fn NdisCompleteNetPnPEvent(
 /// # Safety
 /// Called by the driver with the documented arguments.
 #[unsafe(no_mangle)]
-pub unsafe extern "system" fn NdisOpenConfigurationEx(
+pub unsafe extern "system-unwind" fn NdisOpenConfigurationEx(
     configuration_object: *mut NdisConfigurationObject,
     configuration_handle: *mut NdisHandle,
 ) -> NdisStatus {
@@ -337,6 +337,7 @@ pub unsafe extern "system" fn NdisOpenConfigurationEx(
                 ConfigRec {
                     adapter: a,
                     open: true,
+                    opened_in: crate::timing::current_call(),
                     params: Vec::new(),
                 },
             );
@@ -362,7 +363,7 @@ pub unsafe extern "system" fn NdisOpenConfigurationEx(
 /// # Safety
 /// Called by the driver with the documented arguments.
 #[unsafe(no_mangle)]
-pub unsafe extern "system" fn NdisReadConfiguration(
+pub unsafe extern "system-unwind" fn NdisReadConfiguration(
     status: *mut NdisStatus,
     parameter_value: *mut *mut NdisConfigurationParameter,
     configuration_handle: NdisHandle,
@@ -440,10 +441,16 @@ pub unsafe extern "system" fn NdisReadConfiguration(
 /// # Safety
 /// Called by the driver with the documented arguments.
 #[unsafe(no_mangle)]
-pub unsafe extern "system" fn NdisCloseConfiguration(configuration_handle: NdisHandle) {
+pub unsafe extern "system-unwind" fn NdisCloseConfiguration(configuration_handle: NdisHandle) {
     guard(E::NdisCloseConfiguration, (), || {
         world::try_with(|w| {
             enter(w, E::NdisCloseConfiguration, PASSIVE_LEVEL);
+            if w.cfg
+                .faults
+                .contains(&crate::config::Fault::SkipCloseConfiguration)
+            {
+                return;
+            }
             let ch = configuration_handle as usize;
             if w.expect_live(
                 "handle.config",

@@ -116,7 +116,7 @@ fn store(w: &mut World, kind: u8, p: *mut NdisDriverOptionalHandlers) {
 /// # Safety
 /// Called by the driver with the documented arguments.
 #[unsafe(no_mangle)]
-pub unsafe extern "system" fn NdisSetOptionalHandlers(
+pub unsafe extern "system-unwind" fn NdisSetOptionalHandlers(
     ndis_handle: NdisHandle,
     optional_handlers: *mut NdisDriverOptionalHandlers,
 ) -> NdisStatus {
@@ -163,7 +163,7 @@ pub unsafe extern "system" fn NdisSetOptionalHandlers(
 /// # Safety
 /// Called by the driver with the documented arguments.
 #[unsafe(no_mangle)]
-pub unsafe extern "system" fn NdisMGetOffloadHandlers(
+pub unsafe extern "system-unwind" fn NdisMGetOffloadHandlers(
     ndis_miniport_handle: NdisHandle,
     chimney_type: NdisChimneyOffloadType,
     offload_handlers: *mut *mut NdisOffloadEventHandlers,
@@ -249,12 +249,45 @@ fn state_complete(e: E, op: Op, h: NdisHandle, l: *mut NdisMiniportOffloadBlockL
             w.v.check("chimney_complete.miniport_handle_matches", to.is_none() || to == Some(Open::Host(a)), || {
                 format!("{e}(miniport of adapter {a}) completes a call of {to:?} (NDIS ignores the handle, but it must be the completing miniport's)")
             });
-            Some(())
+            let halt = op == Op::Initiate && w.chimney.halt_in_completion == Some(a);
+            if halt {
+                w.chimney.halt_in_completion = None;
+            }
+            Some((a, halt))
         })
         .flatten();
-        if ok.is_some() {
-            chimney::core::state_complete(op, l as usize);
+        let Some((a, halt)) = ok else { return };
+        chimney::core::state_complete(op, l as usize);
+        if halt {
+            // The host has its completion; NDIS has not yet returned to the driver.
+            halt_meanwhile(a);
         }
+        world::try_with(|w| {
+            let phase = w.adapters[a].dev.phase;
+            w.v.check("chimney_complete.miniport_outlives_call", matches!(phase, DevPhase::Up | DevPhase::Halting), || {
+                format!("MiniportHaltEx returned while {e} was still running (the miniport is {phase:?}): the driver completed upward without holding a count halt waits for")
+            });
+        });
+    });
+}
+
+/// PnP halts virtual miniport `a` on the worker thread while the calling thread is inside an
+/// upcall: returns once the halt either returned or blocks in NdisWaitEvent (waiting for the
+/// driver's in-flight count this upcall should hold).
+fn halt_meanwhile(a: usize) {
+    crate::sched::enqueue(PASSIVE_LEVEL, "halt during an upcall", move || {
+        crate::devflows::halt_paused_device(a, halt_action::DEVICE_DISABLED);
+    });
+    let settled = || {
+        world::try_with(|w| w.adapters[a].dev.phase == DevPhase::Halted).unwrap_or(true)
+            || super::sync::threads_in_wait_event() > 0
+    };
+    let timeout = world::try_with(|w| w.cfg.deadlock_timeout).unwrap_or_default();
+    let ok = crate::sched::grant_one_until(&settled, timeout);
+    world::try_with(|w| {
+        w.v.check("chimney_complete.halt_started", ok, || {
+            "the halt queued during an upcall neither returned nor waited".into()
+        });
     });
 }
 
@@ -263,7 +296,7 @@ macro_rules! state_exports {
         /// # Safety
         /// Called by the driver with the documented arguments.
         #[unsafe(no_mangle)]
-        pub unsafe extern "system" fn $name(h: NdisHandle, l: *mut NdisProtocolOffloadBlockList) {
+        pub unsafe extern "system-unwind" fn $name(h: NdisHandle, l: *mut NdisProtocolOffloadBlockList) {
             state_call(E::$name, Op::$op, h, l);
         }
     )*};
@@ -274,7 +307,7 @@ macro_rules! complete_exports {
         /// # Safety
         /// Called by the driver with the documented arguments.
         #[unsafe(no_mangle)]
-        pub unsafe extern "system" fn $name(h: NdisHandle, l: *mut NdisMiniportOffloadBlockList) {
+        pub unsafe extern "system-unwind" fn $name(h: NdisHandle, l: *mut NdisMiniportOffloadBlockList) {
             state_complete(E::$name, Op::$op, h, l);
         }
     )*};
@@ -299,7 +332,7 @@ complete_exports!(
 /// # Safety
 /// Called by the driver with the documented arguments.
 #[unsafe(no_mangle)]
-pub unsafe extern "system" fn NdisMOffloadEventIndicate(
+pub unsafe extern "system-unwind" fn NdisMOffloadEventIndicate(
     h: NdisHandle,
     l: *mut NdisMiniportOffloadBlockList,
     code: u32,

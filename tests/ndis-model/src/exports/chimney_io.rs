@@ -62,7 +62,7 @@ fn post(
 /// # Safety
 /// Called by the driver with the documented arguments.
 #[unsafe(no_mangle)]
-pub unsafe extern "system" fn NdisOffloadTcpSend(
+pub unsafe extern "system-unwind" fn NdisOffloadTcpSend(
     h: *mut NdisOffloadHandle,
     n: *mut NetBufferList,
 ) -> NdisStatus {
@@ -72,7 +72,7 @@ pub unsafe extern "system" fn NdisOffloadTcpSend(
 /// # Safety
 /// Called by the driver with the documented arguments.
 #[unsafe(no_mangle)]
-pub unsafe extern "system" fn NdisOffloadTcpReceive(
+pub unsafe extern "system-unwind" fn NdisOffloadTcpReceive(
     h: *mut NdisOffloadHandle,
     n: *mut NetBufferList,
 ) -> NdisStatus {
@@ -82,7 +82,7 @@ pub unsafe extern "system" fn NdisOffloadTcpReceive(
 /// # Safety
 /// Called by the driver with the documented arguments.
 #[unsafe(no_mangle)]
-pub unsafe extern "system" fn NdisOffloadTcpDisconnect(
+pub unsafe extern "system-unwind" fn NdisOffloadTcpDisconnect(
     h: *mut NdisOffloadHandle,
     n: *mut NetBufferList,
     flags: u32,
@@ -93,7 +93,7 @@ pub unsafe extern "system" fn NdisOffloadTcpDisconnect(
 /// # Safety
 /// Called by the driver with the documented arguments.
 #[unsafe(no_mangle)]
-pub unsafe extern "system" fn NdisOffloadTcpForward(
+pub unsafe extern "system-unwind" fn NdisOffloadTcpForward(
     h: *mut NdisOffloadHandle,
     n: *mut NetBufferList,
 ) -> NdisStatus {
@@ -103,7 +103,10 @@ pub unsafe extern "system" fn NdisOffloadTcpForward(
 /// # Safety
 /// Called by the driver with the documented arguments.
 #[unsafe(no_mangle)]
-pub unsafe extern "system" fn NdisOffloadTcpReceiveReturn(h: NdisHandle, n: *mut NetBufferList) {
+pub unsafe extern "system-unwind" fn NdisOffloadTcpReceiveReturn(
+    h: NdisHandle,
+    n: *mut NetBufferList,
+) {
     let e = E::NdisOffloadTcpReceiveReturn;
     guard(e, (), || {
         let ok = world::try_with(|w| {
@@ -156,7 +159,10 @@ fn io_complete(e: E, kind: IoKind, h: NdisHandle, n: *mut NetBufferList) {
 ///
 /// # Safety
 /// Called by the driver with the documented arguments.
-pub unsafe extern "system" fn NdisTcpOffloadSendComplete(h: NdisHandle, n: *mut NetBufferList) {
+pub unsafe extern "system-unwind" fn NdisTcpOffloadSendComplete(
+    h: NdisHandle,
+    n: *mut NetBufferList,
+) {
     io_complete(E::NdisTcpOffloadSendComplete, IoKind::Send, h, n);
 }
 
@@ -164,7 +170,10 @@ pub unsafe extern "system" fn NdisTcpOffloadSendComplete(h: NdisHandle, n: *mut 
 ///
 /// # Safety
 /// Called by the driver with the documented arguments.
-pub unsafe extern "system" fn NdisTcpOffloadReceiveComplete(h: NdisHandle, n: *mut NetBufferList) {
+pub unsafe extern "system-unwind" fn NdisTcpOffloadReceiveComplete(
+    h: NdisHandle,
+    n: *mut NetBufferList,
+) {
     io_complete(E::NdisTcpOffloadReceiveComplete, IoKind::Receive, h, n);
 }
 
@@ -172,7 +181,7 @@ pub unsafe extern "system" fn NdisTcpOffloadReceiveComplete(h: NdisHandle, n: *m
 ///
 /// # Safety
 /// Called by the driver with the documented arguments.
-pub unsafe extern "system" fn NdisTcpOffloadDisconnectComplete(
+pub unsafe extern "system-unwind" fn NdisTcpOffloadDisconnectComplete(
     h: NdisHandle,
     n: *mut NetBufferList,
 ) {
@@ -188,7 +197,10 @@ pub unsafe extern "system" fn NdisTcpOffloadDisconnectComplete(
 ///
 /// # Safety
 /// Called by the driver with the documented arguments.
-pub unsafe extern "system" fn NdisTcpOffloadForwardComplete(h: NdisHandle, n: *mut NetBufferList) {
+pub unsafe extern "system-unwind" fn NdisTcpOffloadForwardComplete(
+    h: NdisHandle,
+    n: *mut NetBufferList,
+) {
     io_complete(E::NdisTcpOffloadForwardComplete, IoKind::Forward, h, n);
 }
 
@@ -205,7 +217,11 @@ fn host_handle(w: &mut World, e: E, h: usize) -> bool {
 ///
 /// # Safety
 /// Called by the driver with the documented arguments.
-pub unsafe extern "system" fn NdisTcpOffloadEventHandler(h: NdisHandle, event: u32, info: u32) {
+pub unsafe extern "system-unwind" fn NdisTcpOffloadEventHandler(
+    h: NdisHandle,
+    event: u32,
+    info: u32,
+) {
     let e = E::NdisTcpOffloadEventHandler;
     guard(e, (), || {
         let ok = world::try_with(|w| {
@@ -223,7 +239,7 @@ pub unsafe extern "system" fn NdisTcpOffloadEventHandler(h: NdisHandle, event: u
 ///
 /// # Safety
 /// Called by the driver with the documented arguments.
-pub unsafe extern "system" fn NdisTcpOffloadReceiveHandler(
+pub unsafe extern "system-unwind" fn NdisTcpOffloadReceiveHandler(
     h: NdisHandle,
     n: *mut NetBufferList,
     status: NdisStatus,

@@ -34,7 +34,7 @@ fn walk(w: &mut World, e: E, head: *mut NetBufferList) -> Vec<usize> {
 /// # Safety
 /// Called by the driver with the documented arguments.
 #[unsafe(no_mangle)]
-pub unsafe extern "system" fn NdisSendNetBufferLists(
+pub unsafe extern "system-unwind" fn NdisSendNetBufferLists(
     binding_handle: NdisHandle,
     net_buffer_lists: *mut NetBufferList,
     _port_number: NdisPortNumber,
@@ -98,7 +98,7 @@ pub unsafe extern "system" fn NdisSendNetBufferLists(
 /// # Safety
 /// Called by the driver with the documented arguments.
 #[unsafe(no_mangle)]
-pub unsafe extern "system" fn NdisMSendNetBufferListsComplete(
+pub unsafe extern "system-unwind" fn NdisMSendNetBufferListsComplete(
     miniport_adapter_handle: NdisHandle,
     net_buffer_lists: *mut NetBufferList,
     send_complete_flags: u32,
@@ -181,7 +181,7 @@ pub unsafe extern "system" fn NdisMSendNetBufferListsComplete(
 /// # Safety
 /// Called by the driver with the documented arguments.
 #[unsafe(no_mangle)]
-pub unsafe extern "system" fn NdisMIndicateReceiveNetBufferLists(
+pub unsafe extern "system-unwind" fn NdisMIndicateReceiveNetBufferLists(
     miniport_adapter_handle: NdisHandle,
     net_buffer_lists: *mut NetBufferList,
     _port_number: NdisPortNumber,
@@ -259,7 +259,7 @@ pub unsafe extern "system" fn NdisMIndicateReceiveNetBufferLists(
 /// # Safety
 /// Called by the driver with the documented arguments.
 #[unsafe(no_mangle)]
-pub unsafe extern "system" fn NdisReturnNetBufferLists(
+pub unsafe extern "system-unwind" fn NdisReturnNetBufferLists(
     binding_handle: NdisHandle,
     net_buffer_lists: *mut NetBufferList,
     return_flags: u32,
@@ -326,7 +326,7 @@ pub unsafe extern "system" fn NdisReturnNetBufferLists(
 /// # Safety
 /// Called by the driver with the documented arguments.
 #[unsafe(no_mangle)]
-pub unsafe extern "system" fn NdisCancelSendNetBufferLists(
+pub unsafe extern "system-unwind" fn NdisCancelSendNetBufferLists(
     binding_handle: NdisHandle,
     cancel_id: *mut core::ffi::c_void,
 ) {

@@ -12,7 +12,7 @@ use crate::world::{self, DevPhase, HandleKind, RunState};
 /// # Safety
 /// Called by the driver with the documented arguments.
 #[unsafe(no_mangle)]
-pub unsafe extern "system" fn NdisIMInitializeDeviceInstanceEx(
+pub unsafe extern "system-unwind" fn NdisIMInitializeDeviceInstanceEx(
     driver_handle: NdisHandle,
     driver_instance: *mut NdisString,
     device_context: NdisHandle,
@@ -72,7 +72,7 @@ pub unsafe extern "system" fn NdisIMInitializeDeviceInstanceEx(
 /// # Safety
 /// Called by the driver with the documented arguments.
 #[unsafe(no_mangle)]
-pub unsafe extern "system" fn NdisIMCancelInitializeDeviceInstance(
+pub unsafe extern "system-unwind" fn NdisIMCancelInitializeDeviceInstance(
     driver_handle: NdisHandle,
     device_instance: *mut NdisString,
 ) -> NdisStatus {
@@ -124,7 +124,7 @@ pub unsafe extern "system" fn NdisIMCancelInitializeDeviceInstance(
 /// # Safety
 /// Called by the driver with the documented arguments.
 #[unsafe(no_mangle)]
-pub unsafe extern "system" fn NdisIMDeInitializeDeviceInstance(
+pub unsafe extern "system-unwind" fn NdisIMDeInitializeDeviceInstance(
     miniport_handle: NdisHandle,
 ) -> NdisStatus {
     guard(
@@ -169,7 +169,7 @@ pub unsafe extern "system" fn NdisIMDeInitializeDeviceInstance(
 /// # Safety
 /// Called by the driver with the documented arguments.
 #[unsafe(no_mangle)]
-pub unsafe extern "system" fn NdisMSetMiniportAttributes(
+pub unsafe extern "system-unwind" fn NdisMSetMiniportAttributes(
     miniport_adapter_handle: NdisHandle,
     attributes: *mut MiniportAdapterAttributes,
 ) -> NdisStatus {
@@ -248,7 +248,7 @@ pub unsafe extern "system" fn NdisMSetMiniportAttributes(
 /// # Safety
 /// Called by the driver with the documented arguments.
 #[unsafe(no_mangle)]
-pub unsafe extern "system" fn NdisMPauseComplete(miniport_adapter_handle: NdisHandle) {
+pub unsafe extern "system-unwind" fn NdisMPauseComplete(miniport_adapter_handle: NdisHandle) {
     guard(E::NdisMPauseComplete, (), || {
         world::try_with(|w| {
             enter(w, E::NdisMPauseComplete, DISPATCH_LEVEL);
@@ -277,7 +277,7 @@ pub unsafe extern "system" fn NdisMPauseComplete(miniport_adapter_handle: NdisHa
 /// # Safety
 /// Called by the driver with the documented arguments.
 #[unsafe(no_mangle)]
-pub unsafe extern "system" fn NdisMRestartComplete(
+pub unsafe extern "system-unwind" fn NdisMRestartComplete(
     miniport_adapter_handle: NdisHandle,
     status: NdisStatus,
 ) {
@@ -308,7 +308,7 @@ pub unsafe extern "system" fn NdisMRestartComplete(
 /// # Safety
 /// Called by the driver with the documented arguments.
 #[unsafe(no_mangle)]
-pub unsafe extern "system" fn NdisMNetPnPEvent(
+pub unsafe extern "system-unwind" fn NdisMNetPnPEvent(
     miniport_adapter_handle: NdisHandle,
     notification: *mut NetPnpEventNotification,
 ) -> NdisStatus {
@@ -337,7 +337,7 @@ pub unsafe extern "system" fn NdisMNetPnPEvent(
 /// # Safety
 /// Called by the driver with the documented arguments.
 #[unsafe(no_mangle)]
-pub unsafe extern "system" fn NdisIfAddIfStackEntry(
+pub unsafe extern "system-unwind" fn NdisIfAddIfStackEntry(
     higher_layer_if_index: NetIfIndex,
     lower_layer_if_index: NetIfIndex,
 ) -> NdisStatus {
@@ -376,7 +376,7 @@ pub unsafe extern "system" fn NdisIfAddIfStackEntry(
 /// # Safety
 /// Called by the driver with the documented arguments.
 #[unsafe(no_mangle)]
-pub unsafe extern "system" fn NdisIfDeleteIfStackEntry(
+pub unsafe extern "system-unwind" fn NdisIfDeleteIfStackEntry(
     higher_layer_if_index: NetIfIndex,
     lower_layer_if_index: NetIfIndex,
 ) {

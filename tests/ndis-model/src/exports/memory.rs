@@ -19,7 +19,7 @@ fn layout(len: u32) -> Option<Layout> {
 /// # Safety
 /// Called by the driver with the documented arguments.
 #[unsafe(no_mangle)]
-pub unsafe extern "system" fn NdisAllocateMemoryWithTagPriority(
+pub unsafe extern "system-unwind" fn NdisAllocateMemoryWithTagPriority(
     ndis_handle: NdisHandle,
     length: u32,
     tag: u32,
@@ -31,6 +31,7 @@ pub unsafe extern "system" fn NdisAllocateMemoryWithTagPriority(
         || {
             world::try_with(|w| {
             enter(w, E::NdisAllocateMemoryWithTagPriority, DISPATCH_LEVEL);
+            check_tag(w, E::NdisAllocateMemoryWithTagPriority, tag);
             let h = ndis_handle as usize;
             let info = w.handles.get(&h).copied();
             let ok = info.is_some_and(|i| {
@@ -69,7 +70,7 @@ pub unsafe extern "system" fn NdisAllocateMemoryWithTagPriority(
 /// # Safety
 /// Called by the driver with the documented arguments.
 #[unsafe(no_mangle)]
-pub unsafe extern "system" fn NdisFreeMemory(
+pub unsafe extern "system-unwind" fn NdisFreeMemory(
     virtual_address: *mut c_void,
     length: u32,
     memory_flags: u32,
@@ -115,11 +116,11 @@ pub unsafe extern "system" fn NdisFreeMemory(
 /// # Safety
 /// Called by the driver with the documented arguments.
 #[unsafe(no_mangle)]
-pub unsafe extern "system" fn NdisAllocateNetBufferListContext(
+pub unsafe extern "system-unwind" fn NdisAllocateNetBufferListContext(
     net_buffer_list: *mut NetBufferList,
     context_size: u16,
     context_back_fill: u16,
-    _pool_tag: u32,
+    pool_tag: u32,
 ) -> NdisStatus {
     guard(
         E::NdisAllocateNetBufferListContext,
@@ -127,6 +128,7 @@ pub unsafe extern "system" fn NdisAllocateNetBufferListContext(
         || {
             world::try_with(|w| {
             enter(w, E::NdisAllocateNetBufferListContext, DISPATCH_LEVEL);
+            check_tag(w, E::NdisAllocateNetBufferListContext, pool_tag);
             let p = net_buffer_list as usize;
             w.v.check(
                 "nbl_context.size_multiple_of_16",
@@ -158,7 +160,7 @@ pub unsafe extern "system" fn NdisAllocateNetBufferListContext(
 /// # Safety
 /// Called by the driver with the documented arguments.
 #[unsafe(no_mangle)]
-pub unsafe extern "system" fn NdisFreeNetBufferListContext(
+pub unsafe extern "system-unwind" fn NdisFreeNetBufferListContext(
     net_buffer_list: *mut NetBufferList,
     context_size: u16,
 ) {
@@ -187,5 +189,18 @@ pub unsafe extern "system" fn NdisFreeNetBufferListContext(
                 w.counters.ctx_frees += 1;
             }
         });
+    });
+}
+
+/// Checks the pool tag of a tagged allocation (NdisAllocateMemoryWithTagPriority rule: the tag
+/// is not 0; the same holds for every tagged NDIS allocator).
+pub(crate) fn check_tag(w: &mut world::World, e: E, tag: u32) {
+    let tag = if w.cfg.faults.contains(&crate::config::Fault::ZeroTag) {
+        0
+    } else {
+        tag
+    };
+    w.v.check("memory.tag_nonzero", tag != 0, || {
+        format!("{e} called with pool tag 0")
     });
 }

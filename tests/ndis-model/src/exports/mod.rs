@@ -2,6 +2,7 @@
 //! `chimney_im::ndis::imports`, plus the force-link table.
 
 pub mod binding;
+pub mod checks;
 pub mod chimney;
 pub mod chimney_io;
 pub mod datapath;
@@ -10,12 +11,17 @@ pub mod memory;
 pub mod oid;
 pub mod processor;
 pub mod registration;
+pub mod runtime;
 pub mod sync;
+pub mod table;
+
+pub use table::{EXPORTS, ExportTable};
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
-use chimney_im::ndis::Kirql;
+use chimney_im::ndis::{Kirql, PASSIVE_LEVEL};
 
+use crate::config::Fault;
 use crate::irql;
 use crate::verifier::Export;
 use crate::world::{Phase, World};
@@ -23,10 +29,26 @@ use crate::world::{Phase, World};
 /// Common prologue of every export: counts the call, checks IRQL, spin locks and driver phase.
 pub(crate) fn enter(w: &mut World, e: Export, max_irql: Kirql) {
     *w.handler_calls.entry("(export calls)").or_default() += 1;
-    let cur = irql::current();
+    let mut cur = irql::current();
+    if w.cfg.faults.contains(&Fault::PassiveCall(e)) {
+        cur = PASSIVE_LEVEL;
+    }
     w.v.check("irql.export_max", cur <= max_irql, || {
         format!("{e} called at IRQL {cur}, documented maximum is {max_irql}")
     });
+    let min_irql = e.min_irql();
+    if min_irql > PASSIVE_LEVEL {
+        w.v.check("irql.export_min", cur >= min_irql, || {
+            format!("{e} called at IRQL {cur}, it is documented for IRQL {min_irql} only")
+        });
+    }
+    for f in &w.cfg.faults {
+        if let Fault::SlowExport(slow, d) = *f
+            && slow == e
+        {
+            std::thread::sleep(d);
+        }
+    }
     if e.is_ndis() {
         let held = irql::held_locks();
         w.v.check("lock.not_held_across_ndis_call", held.is_empty(), || {
@@ -41,10 +63,14 @@ pub(crate) fn enter(w: &mut World, e: Export, max_irql: Kirql) {
     );
 }
 
-/// Runs an export body; a panic inside the model becomes a violation instead of an abort.
+/// Runs an export body; a panic inside the model becomes a violation instead of an abort. A
+/// fault of the driver image (raised by a handler the export called) passes on: it unwinds
+/// through the export (every export is `"system-unwind"`) to the handler call that entered the
+/// driver.
 pub(crate) fn guard<R>(e: Export, fallback: R, f: impl FnOnce() -> R) -> R {
     match catch_unwind(AssertUnwindSafe(f)) {
         Ok(r) => r,
+        Err(p) if p.is::<crate::drv::DriverFault>() => std::panic::resume_unwind(p),
         Err(p) => {
             let msg = p
                 .downcast_ref::<String>()
@@ -80,78 +106,3 @@ pub(crate) fn read_ustr(s: *const chimney_im::ndis::UnicodeString) -> Option<Str
         Some(String::from_utf16_lossy(v))
     }
 }
-
-/// Table of every export, referenced by `Model::load` through `black_box` so the linker keeps
-/// (and the driver's undefined symbols resolve against) all of them regardless of link order.
-pub struct ExportTable(pub [*const (); 66]);
-// SAFETY: the table holds function addresses only; they are immutable and valid for the process.
-unsafe impl Sync for ExportTable {}
-
-pub static EXPORTS: ExportTable = ExportTable([
-    registration::NdisMRegisterMiniportDriver as *const (),
-    registration::NdisMDeregisterMiniportDriver as *const (),
-    registration::NdisRegisterProtocolDriver as *const (),
-    registration::NdisDeregisterProtocolDriver as *const (),
-    registration::NdisIMAssociateMiniport as *const (),
-    binding::NdisOpenAdapterEx as *const (),
-    binding::NdisCloseAdapterEx as *const (),
-    binding::NdisCompleteBindAdapterEx as *const (),
-    binding::NdisCompleteUnbindAdapterEx as *const (),
-    binding::NdisOpenConfigurationEx as *const (),
-    binding::NdisReadConfiguration as *const (),
-    binding::NdisCloseConfiguration as *const (),
-    binding::NdisCompleteNetPnPEvent as *const (),
-    device::NdisIMInitializeDeviceInstanceEx as *const (),
-    device::NdisIMCancelInitializeDeviceInstance as *const (),
-    device::NdisIMDeInitializeDeviceInstance as *const (),
-    device::NdisMSetMiniportAttributes as *const (),
-    device::NdisMPauseComplete as *const (),
-    device::NdisIfAddIfStackEntry as *const (),
-    device::NdisIfDeleteIfStackEntry as *const (),
-    device::NdisMRestartComplete as *const (),
-    device::NdisMNetPnPEvent as *const (),
-    datapath::NdisSendNetBufferLists as *const (),
-    datapath::NdisMSendNetBufferListsComplete as *const (),
-    datapath::NdisMIndicateReceiveNetBufferLists as *const (),
-    datapath::NdisReturnNetBufferLists as *const (),
-    datapath::NdisCancelSendNetBufferLists as *const (),
-    memory::NdisAllocateNetBufferListContext as *const (),
-    memory::NdisFreeNetBufferListContext as *const (),
-    oid::NdisOidRequest as *const (),
-    oid::NdisCancelOidRequest as *const (),
-    oid::NdisMOidRequestComplete as *const (),
-    oid::NdisAllocateCloneOidRequest as *const (),
-    oid::NdisFreeCloneOidRequest as *const (),
-    oid::NdisMIndicateStatusEx as *const (),
-    memory::NdisAllocateMemoryWithTagPriority as *const (),
-    memory::NdisFreeMemory as *const (),
-    sync::NdisInitializeEvent as *const (),
-    sync::NdisSetEvent as *const (),
-    sync::NdisResetEvent as *const (),
-    sync::NdisWaitEvent as *const (),
-    sync::KeAcquireSpinLockRaiseToDpc as *const (),
-    sync::KeReleaseSpinLock as *const (),
-    sync::KeAcquireSpinLockAtDpcLevel as *const (),
-    sync::KeReleaseSpinLockFromDpcLevel as *const (),
-    sync::DbgPrint as *const (),
-    processor::KeGetCurrentProcessorNumberEx as *const (),
-    processor::KeQueryActiveProcessorCountEx as *const (),
-    chimney::NdisSetOptionalHandlers as *const (),
-    chimney::NdisMGetOffloadHandlers as *const (),
-    chimney::NdisInitiateOffload as *const (),
-    chimney::NdisTerminateOffload as *const (),
-    chimney::NdisUpdateOffload as *const (),
-    chimney::NdisInvalidateOffload as *const (),
-    chimney::NdisQueryOffloadState as *const (),
-    chimney::NdisMInitiateOffloadComplete as *const (),
-    chimney::NdisMTerminateOffloadComplete as *const (),
-    chimney::NdisMUpdateOffloadComplete as *const (),
-    chimney::NdisMInvalidateOffloadComplete as *const (),
-    chimney::NdisMQueryOffloadStateComplete as *const (),
-    chimney::NdisMOffloadEventIndicate as *const (),
-    chimney_io::NdisOffloadTcpSend as *const (),
-    chimney_io::NdisOffloadTcpReceive as *const (),
-    chimney_io::NdisOffloadTcpDisconnect as *const (),
-    chimney_io::NdisOffloadTcpForward as *const (),
-    chimney_io::NdisOffloadTcpReceiveReturn as *const (),
-]);

@@ -12,7 +12,7 @@ use crate::world::{self, CloneRec, DevPhase, HandleKind, OpenState, StatusRecord
 /// # Safety
 /// Called by the driver with the documented arguments.
 #[unsafe(no_mangle)]
-pub unsafe extern "system" fn NdisOidRequest(
+pub unsafe extern "system-unwind" fn NdisOidRequest(
     binding_handle: NdisHandle,
     oid_request: *mut NdisOidRequest,
 ) -> NdisStatus {
@@ -82,7 +82,7 @@ pub unsafe extern "system" fn NdisOidRequest(
 /// # Safety
 /// Called by the driver with the documented arguments.
 #[unsafe(no_mangle)]
-pub unsafe extern "system" fn NdisCancelOidRequest(
+pub unsafe extern "system-unwind" fn NdisCancelOidRequest(
     binding_handle: NdisHandle,
     request_id: *mut core::ffi::c_void,
 ) {
@@ -128,7 +128,7 @@ pub unsafe extern "system" fn NdisCancelOidRequest(
 /// # Safety
 /// Called by the driver with the documented arguments.
 #[unsafe(no_mangle)]
-pub unsafe extern "system" fn NdisMOidRequestComplete(
+pub unsafe extern "system-unwind" fn NdisMOidRequestComplete(
     miniport_adapter_handle: NdisHandle,
     oid_request: *mut NdisOidRequest,
     status: NdisStatus,
@@ -136,6 +136,7 @@ pub unsafe extern "system" fn NdisMOidRequestComplete(
     guard(E::NdisMOidRequestComplete, (), || {
         world::try_with(|w| {
             enter(w, E::NdisMOidRequestComplete, DISPATCH_LEVEL);
+            let status = crate::oidrules::apply_faults(w, oid_request, status);
             let Some(a) = w.expect_live(
                 "handle.miniport",
                 "NdisMOidRequestComplete",
@@ -175,9 +176,18 @@ pub unsafe extern "system" fn NdisMOidRequestComplete(
             w.v.check("oid.complete_only_pending", in_call || pended, || {
                 "completion of a request that was not pended".into()
             });
+            crate::oidrules::check_completion(w, oid_request, status, false);
             if let Some(ls) = lower {
-                w.v.check("oid.status_propagated", ls == status, || {
-                    format!("lower completed the forwarded request with {ls:#x}, the host got {status:#x}")
+                // SAFETY: the host's live request (checked to be the outstanding one above).
+                let (rt, oid) = unsafe {
+                    (
+                        (*oid_request).request_type,
+                        (*oid_request).data.query_set.oid,
+                    )
+                };
+                let want = crate::oidrules::expected_host_status(rt, oid, ls);
+                w.v.check("oid.status_propagated", want == status, || {
+                    format!("lower completed the forwarded request with {ls:#x}, the host got {status:#x} (expected {want:#x})")
                 });
             }
             if let Some(o) = w.adapters[a].dev.host_oid.as_mut() {
@@ -192,10 +202,10 @@ pub unsafe extern "system" fn NdisMOidRequestComplete(
 /// # Safety
 /// Called by the driver with the documented arguments.
 #[unsafe(no_mangle)]
-pub unsafe extern "system" fn NdisAllocateCloneOidRequest(
+pub unsafe extern "system-unwind" fn NdisAllocateCloneOidRequest(
     source_handle: NdisHandle,
     oid_request: *mut NdisOidRequest,
-    _pool_tag: u32,
+    pool_tag: u32,
     clone_oid_request: *mut *mut NdisOidRequest,
 ) -> NdisStatus {
     guard(
@@ -204,6 +214,7 @@ pub unsafe extern "system" fn NdisAllocateCloneOidRequest(
         || {
             world::try_with(|w| {
                 enter(w, E::NdisAllocateCloneOidRequest, DISPATCH_LEVEL);
+                super::memory::check_tag(w, E::NdisAllocateCloneOidRequest, pool_tag);
                 let src = source_handle as usize;
                 if w.expect_live(
                     "clone.source_is_binding",
@@ -252,7 +263,7 @@ pub unsafe extern "system" fn NdisAllocateCloneOidRequest(
 /// # Safety
 /// Called by the driver with the documented arguments.
 #[unsafe(no_mangle)]
-pub unsafe extern "system" fn NdisFreeCloneOidRequest(
+pub unsafe extern "system-unwind" fn NdisFreeCloneOidRequest(
     source_handle: NdisHandle,
     oid_request: *mut NdisOidRequest,
 ) {
@@ -295,7 +306,7 @@ pub unsafe extern "system" fn NdisFreeCloneOidRequest(
 /// # Safety
 /// Called by the driver with the documented arguments.
 #[unsafe(no_mangle)]
-pub unsafe extern "system" fn NdisMIndicateStatusEx(
+pub unsafe extern "system-unwind" fn NdisMIndicateStatusEx(
     miniport_adapter_handle: NdisHandle,
     status_indication: *mut NdisStatusIndication,
 ) {
@@ -332,6 +343,23 @@ pub unsafe extern "system" fn NdisMIndicateStatusEx(
                     && usize::from(hdr.size) >= NDIS_SIZEOF_STATUS_INDICATION_REVISION_1,
                 || format!("NDIS_STATUS_INDICATION header {hdr:?}"),
             );
+            let size = if w
+                .cfg
+                .faults
+                .contains(&crate::config::Fault::ShortStatusBuffer)
+            {
+                s.status_buffer_size.saturating_sub(1)
+            } else {
+                s.status_buffer_size
+            };
+            let sized = status_buffer_ok(s.status_code, s.status_buffer, size);
+            w.v.check("status.buffer_size", sized.is_ok(), || {
+                format!(
+                    "status {:#x} with StatusBufferSize {size}: {}",
+                    s.status_code,
+                    sized.err().unwrap_or_default()
+                )
+            });
             let src = s.source_handle as usize;
             w.v.check("status.source_handle_is_miniport", src == mh, || {
                 format!("SourceHandle {src:#x} != MiniportAdapterHandle {mh:#x}")
@@ -368,4 +396,43 @@ pub unsafe extern "system" fn NdisMIndicateStatusEx(
             crate::chimney::host::on_status(a, code);
         }
     });
+}
+
+/// Whether a status indication's buffer has the size its status code defines (bug check 0x7C
+/// code 0x20). A code the model has no definition for fails: forwarding a new status code
+/// means adding its buffer definition here.
+fn status_buffer_ok(
+    code: NdisStatus,
+    buf: *mut core::ffi::c_void,
+    size: u32,
+) -> Result<(), String> {
+    match code {
+        NDIS_STATUS_LINK_STATE => {
+            if buf.is_null() || (size as usize) < NDIS_SIZEOF_LINK_STATE_REVISION_1 {
+                return Err(format!(
+                    "NDIS_LINK_STATE needs {NDIS_SIZEOF_LINK_STATE_REVISION_1} bytes"
+                ));
+            }
+            // SAFETY: a non-NULL buffer of at least an NDIS_LINK_STATE's size.
+            let hdr = unsafe { buf.cast::<NdisObjectHeader>().read_unaligned() };
+            let ok = hdr.kind == object_type::DEFAULT
+                && hdr.revision >= 1
+                && usize::from(hdr.size) >= NDIS_SIZEOF_LINK_STATE_REVISION_1
+                && u32::from(hdr.size) <= size;
+            if ok {
+                Ok(())
+            } else {
+                Err(format!("NDIS_LINK_STATE header {hdr:?}"))
+            }
+        }
+        // The chimney requests carry no buffer.
+        NDIS_STATUS_OFFLOAD_PAUSE | NDIS_STATUS_UPLOAD_ALL | NDIS_STATUS_OFFLOAD_RESUME => {
+            if buf.is_null() == (size == 0) {
+                Ok(())
+            } else {
+                Err("StatusBuffer and StatusBufferSize disagree".into())
+            }
+        }
+        _ => Err("a status code the model has no buffer definition for".into()),
+    }
 }

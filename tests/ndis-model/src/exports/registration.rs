@@ -31,7 +31,7 @@ fn pt_rev(minor: u8) -> Option<(u8, usize)> {
 /// # Safety
 /// Called by the driver with the documented arguments.
 #[unsafe(no_mangle)]
-pub unsafe extern "system" fn NdisMRegisterMiniportDriver(
+pub unsafe extern "system-unwind" fn NdisMRegisterMiniportDriver(
     driver_object: *mut DriverObject,
     _registry_path: *mut UnicodeString,
     miniport_driver_context: NdisHandle,
@@ -145,7 +145,9 @@ pub unsafe extern "system" fn NdisMRegisterMiniportDriver(
 /// # Safety
 /// Called by the driver with the documented arguments.
 #[unsafe(no_mangle)]
-pub unsafe extern "system" fn NdisMDeregisterMiniportDriver(miniport_driver_handle: NdisHandle) {
+pub unsafe extern "system-unwind" fn NdisMDeregisterMiniportDriver(
+    miniport_driver_handle: NdisHandle,
+) {
     guard(E::NdisMDeregisterMiniportDriver, (), || {
         world::try_with(|w| {
             enter(w, E::NdisMDeregisterMiniportDriver, PASSIVE_LEVEL);
@@ -185,7 +187,7 @@ pub unsafe extern "system" fn NdisMDeregisterMiniportDriver(miniport_driver_hand
 /// # Safety
 /// Called by the driver with the documented arguments.
 #[unsafe(no_mangle)]
-pub unsafe extern "system" fn NdisRegisterProtocolDriver(
+pub unsafe extern "system-unwind" fn NdisRegisterProtocolDriver(
     protocol_driver_context: NdisHandle,
     characteristics: *mut ProtocolDriverCharacteristics,
     protocol_handle: *mut NdisHandle,
@@ -302,7 +304,7 @@ pub unsafe extern "system" fn NdisRegisterProtocolDriver(
 /// # Safety
 /// Called by the driver with the documented arguments.
 #[unsafe(no_mangle)]
-pub unsafe extern "system" fn NdisDeregisterProtocolDriver(protocol_handle: NdisHandle) {
+pub unsafe extern "system-unwind" fn NdisDeregisterProtocolDriver(protocol_handle: NdisHandle) {
     guard(E::NdisDeregisterProtocolDriver, (), || {
         world::try_with(|w| {
             enter(w, E::NdisDeregisterProtocolDriver, PASSIVE_LEVEL);
@@ -342,7 +344,7 @@ pub unsafe extern "system" fn NdisDeregisterProtocolDriver(protocol_handle: Ndis
 /// # Safety
 /// Called by the driver with the documented arguments.
 #[unsafe(no_mangle)]
-pub unsafe extern "system" fn NdisIMAssociateMiniport(
+pub unsafe extern "system-unwind" fn NdisIMAssociateMiniport(
     driver_handle: NdisHandle,
     protocol_handle: NdisHandle,
 ) {

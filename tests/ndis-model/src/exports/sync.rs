@@ -7,6 +7,7 @@
 
 use std::collections::HashMap;
 use std::ffi::{CStr, c_char};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Condvar, Mutex, PoisonError};
 use std::thread::ThreadId;
 use std::time::{Duration, Instant};
@@ -21,7 +22,7 @@ use crate::world;
 /// # Safety
 /// Called by the driver with the documented arguments.
 #[unsafe(no_mangle)]
-pub unsafe extern "system" fn NdisInitializeEvent(event: *mut NdisEvent) {
+pub unsafe extern "system-unwind" fn NdisInitializeEvent(event: *mut NdisEvent) {
     guard(E::NdisInitializeEvent, (), || {
         world::try_with(|w| {
             enter(w, E::NdisInitializeEvent, 31);
@@ -46,7 +47,7 @@ fn set_event(e: E, event: *mut NdisEvent, value: bool) {
 /// # Safety
 /// Called by the driver with the documented arguments.
 #[unsafe(no_mangle)]
-pub unsafe extern "system" fn NdisSetEvent(event: *mut NdisEvent) {
+pub unsafe extern "system-unwind" fn NdisSetEvent(event: *mut NdisEvent) {
     guard(E::NdisSetEvent, (), || {
         set_event(E::NdisSetEvent, event, true)
     });
@@ -55,7 +56,7 @@ pub unsafe extern "system" fn NdisSetEvent(event: *mut NdisEvent) {
 /// # Safety
 /// Called by the driver with the documented arguments.
 #[unsafe(no_mangle)]
-pub unsafe extern "system" fn NdisResetEvent(event: *mut NdisEvent) {
+pub unsafe extern "system-unwind" fn NdisResetEvent(event: *mut NdisEvent) {
     guard(E::NdisResetEvent, (), || {
         set_event(E::NdisResetEvent, event, false)
     });
@@ -64,7 +65,7 @@ pub unsafe extern "system" fn NdisResetEvent(event: *mut NdisEvent) {
 /// # Safety
 /// Called by the driver with the documented arguments.
 #[unsafe(no_mangle)]
-pub unsafe extern "system" fn NdisWaitEvent(event: *mut NdisEvent, ms_to_wait: u32) -> u8 {
+pub unsafe extern "system-unwind" fn NdisWaitEvent(event: *mut NdisEvent, ms_to_wait: u32) -> u8 {
     guard(E::NdisWaitEvent, 0, || {
         let ev = event as usize;
         let Some((known, timeout)) = world::try_with(|w| {
@@ -84,7 +85,10 @@ pub unsafe extern "system" fn NdisWaitEvent(event: *mut NdisEvent, ms_to_wait: u
         let cond =
             || world::try_with(|w| w.events.get(&ev).copied().unwrap_or(false)).unwrap_or(false);
         let limit = (ms_to_wait > 0).then(|| Duration::from_millis(u64::from(ms_to_wait)));
+        IN_WAIT_EVENT.fetch_add(1, Ordering::SeqCst);
+        crate::sched::kick();
         let ok = crate::sched::wait_for(&cond, &crate::lower::release_all_held, timeout, limit);
+        IN_WAIT_EVENT.fetch_sub(1, Ordering::SeqCst);
         if !ok && ms_to_wait == 0 {
             world::try_with(|w| {
                 w.v.fail("event.wait_satisfied", || {
@@ -94,6 +98,14 @@ pub unsafe extern "system" fn NdisWaitEvent(event: *mut NdisEvent, ms_to_wait: u
         }
         u8::from(ok)
     })
+}
+
+/// Threads blocked in NdisWaitEvent now.
+static IN_WAIT_EVENT: AtomicUsize = AtomicUsize::new(0);
+
+/// How many threads are blocked in NdisWaitEvent now.
+pub fn threads_in_wait_event() -> usize {
+    IN_WAIT_EVENT.load(Ordering::SeqCst)
 }
 
 struct LockEntry {
@@ -183,7 +195,9 @@ fn give(lock: usize) -> Option<Kirql> {
 /// # Safety
 /// Called by the driver with the documented arguments.
 #[unsafe(no_mangle)]
-pub unsafe extern "system" fn KeAcquireSpinLockRaiseToDpc(spin_lock: *mut KspinLock) -> Kirql {
+pub unsafe extern "system-unwind" fn KeAcquireSpinLockRaiseToDpc(
+    spin_lock: *mut KspinLock,
+) -> Kirql {
     guard(E::KeAcquireSpinLockRaiseToDpc, DISPATCH_LEVEL, || {
         world::try_with(|w| enter(w, E::KeAcquireSpinLockRaiseToDpc, DISPATCH_LEVEL));
         let old = irql::current();
@@ -197,7 +211,7 @@ pub unsafe extern "system" fn KeAcquireSpinLockRaiseToDpc(spin_lock: *mut KspinL
 /// # Safety
 /// Called by the driver with the documented arguments.
 #[unsafe(no_mangle)]
-pub unsafe extern "system" fn KeReleaseSpinLock(spin_lock: *mut KspinLock, new_irql: Kirql) {
+pub unsafe extern "system-unwind" fn KeReleaseSpinLock(spin_lock: *mut KspinLock, new_irql: Kirql) {
     guard(E::KeReleaseSpinLock, (), || {
         world::try_with(|w| enter(w, E::KeReleaseSpinLock, DISPATCH_LEVEL));
         if let Some(old) = give(spin_lock as usize) {
@@ -220,7 +234,7 @@ pub unsafe extern "system" fn KeReleaseSpinLock(spin_lock: *mut KspinLock, new_i
 /// # Safety
 /// Called by the driver with the documented arguments.
 #[unsafe(no_mangle)]
-pub unsafe extern "system" fn KeAcquireSpinLockAtDpcLevel(spin_lock: *mut KspinLock) {
+pub unsafe extern "system-unwind" fn KeAcquireSpinLockAtDpcLevel(spin_lock: *mut KspinLock) {
     guard(E::KeAcquireSpinLockAtDpcLevel, (), || {
         world::try_with(|w| {
             enter(w, E::KeAcquireSpinLockAtDpcLevel, DISPATCH_LEVEL);
@@ -238,7 +252,7 @@ pub unsafe extern "system" fn KeAcquireSpinLockAtDpcLevel(spin_lock: *mut KspinL
 /// # Safety
 /// Called by the driver with the documented arguments.
 #[unsafe(no_mangle)]
-pub unsafe extern "system" fn KeReleaseSpinLockFromDpcLevel(spin_lock: *mut KspinLock) {
+pub unsafe extern "system-unwind" fn KeReleaseSpinLockFromDpcLevel(spin_lock: *mut KspinLock) {
     guard(E::KeReleaseSpinLockFromDpcLevel, (), || {
         world::try_with(|w| {
             enter(w, E::KeReleaseSpinLockFromDpcLevel, DISPATCH_LEVEL);
@@ -258,7 +272,7 @@ pub unsafe extern "system" fn KeReleaseSpinLockFromDpcLevel(spin_lock: *mut Kspi
 /// # Safety
 /// `format` and `arg` are NUL-terminated strings (or `arg` NULL).
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn DbgPrint(format: *const c_char, arg: *const c_char) -> i32 {
+pub unsafe extern "C-unwind" fn DbgPrint(format: *const c_char, arg: *const c_char) -> i32 {
     guard(E::DbgPrint, 0, || {
         let read = |p: *const c_char| {
             // SAFETY: the caller passes NUL-terminated strings.

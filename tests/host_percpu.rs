@@ -5,9 +5,9 @@
 
 use std::sync::{Arc, Barrier};
 
-use chimney_im::kernel::percpu_rundown::Slot;
-use chimney_im::kernel::{Drain, PerCpuDrainable, PerCpuRundown, PoolArray};
-use chimney_im::state::globals::GLOBALS;
+use chimney_im::host_probe::GLOBALS;
+use chimney_im::host_probe::Slot;
+use chimney_im::host_probe::{Drain, PerCpuDrainable, PerCpuRundown, PoolArray};
 use ndis_model::testkit::one_adapter;
 use ndis_model::{AdapterPolicy, Model, ModelConfig, current_processor, set_current_processor};
 

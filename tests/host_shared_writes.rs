@@ -6,7 +6,7 @@
 //! (the "before"). Issue 11's goal is 0 in steady state once the forwarding token keeps its
 //! in-flight accounting per processor (`kernel::PerCpuRundown`); lower the ceilings to 0 then.
 
-use chimney_im::kernel::rundown::shared_writes;
+use chimney_im::host_probe::shared_writes;
 use ndis_model::testkit::{offload_now, one_adapter, one_chimney_adapter, unload_clean};
 use ndis_model::{AdapterId, AdapterPolicy, ChimneyPolicy, Completion};
 

@@ -20,54 +20,46 @@ use core::ffi::c_void;
 use core::ptr::{self, NonNull};
 use core::sync::atomic::{AtomicBool, AtomicPtr, AtomicU32, Ordering};
 
-use crate::kernel::{Drain, Drainable, PoolBox, Rundown};
+use crate::kernel::{Drain, Drainable, PoolBox, Rundown, TcpUpcalls};
 use crate::ndis::{NdisMiniportOffloadBlockList, NdisOffloadHandle, NdisTcpOffloadEventHandlers};
 
-use super::adapter::Adapter;
-use super::globals::GLOBALS;
+use crate::state::{Binding, GLOBALS};
 
 /// Chimney state of one virtual miniport.
 pub struct AdapterChimney {
     /// NDIS's upward entry points (NdisMGetOffloadHandlers), fetched in MiniportInitializeEx.
     upcalls: AtomicPtr<NdisTcpOffloadEventHandlers>,
     /// Live offload entries; open while the miniport is initialized. Halt waits for it to drain.
-    pub offloads: Drainable,
+    pub live_entries: Drainable,
 }
 
 impl AdapterChimney {
-    pub(super) const fn new() -> Self {
+    pub(crate) const fn new() -> Self {
         Self {
             upcalls: AtomicPtr::new(ptr::null_mut()),
-            offloads: Drainable::new_closed(),
+            live_entries: Drainable::new_closed(),
         }
     }
 
-    pub(super) fn init_in_place(&self) {
-        self.offloads.init();
+    pub(crate) fn init_in_place(&self) {
+        self.live_entries.init();
     }
 
-    pub fn set_upcalls(&self, table: *mut NdisTcpOffloadEventHandlers) {
-        self.upcalls.store(table, Ordering::Release);
+    /// Keeps NDIS's upward table (checked complete), or forgets it.
+    pub fn set_upcalls(&self, table: Option<TcpUpcalls>) {
+        let raw = table.map_or(ptr::null_mut(), |t| ptr::from_ref(t.table()).cast_mut());
+        self.upcalls.store(raw, Ordering::Release);
     }
 
-    /// The upward table, if NDIS gave us one.
-    pub fn upcalls(&self) -> Option<&'static NdisTcpOffloadEventHandlers> {
+    /// The upward table, if NDIS gave us a complete one.
+    pub fn upcalls(&self) -> Option<TcpUpcalls> {
         let table = self.upcalls.load(Ordering::Acquire);
-        // SAFETY: NdisMGetOffloadHandlers returns a pointer to a static table in ndis.sys that
-        // lives as long as NDIS does.
-        unsafe { table.as_ref() }
+        // SAFETY: only `set_upcalls` stores here, from a `TcpUpcalls`: a static table in ndis.sys
+        // that lives as long as NDIS does.
+        let table: &'static NdisTcpOffloadEventHandlers = unsafe { table.as_ref() }?;
+        // Checked complete when it was stored.
+        Some(TcpUpcalls::from_static(table))
     }
-}
-
-/// Which state-manipulation call a [`CallRecord`] belongs to.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[repr(u32)]
-pub enum StateOp {
-    Initiate = 1,
-    Terminate = 2,
-    Update = 3,
-    Invalidate = 4,
-    Query = 5,
 }
 
 /// The IM's record of one state-manipulation call in progress: what it changed in the root block
@@ -77,8 +69,7 @@ pub enum StateOp {
 /// Written by the call's down path before the call into NDIS, read by its completion (maybe on
 /// another CPU, maybe inside the call down): plain atomics carry the hand-over.
 pub struct CallRecord {
-    op: AtomicU32,
-    adapter: AtomicPtr<Adapter>,
+    binding: AtomicPtr<Binding>,
     root: AtomicPtr<NdisMiniportOffloadBlockList>,
     saved_source_handle: AtomicPtr<c_void>,
     saved_im_reserved: [AtomicPtr<c_void>; 2],
@@ -90,15 +81,12 @@ pub struct CallRecord {
     /// Null: this record is a pool allocation of its own. Else: the entry whose embedded
     /// `terminate_record` this is (terminate never allocates).
     holder: AtomicPtr<OffloadEntry>,
-    /// What to do when `pending` reaches zero (terminate): a `fn(NonNull<CallRecord>)`.
-    on_done: AtomicPtr<()>,
 }
 
 impl CallRecord {
     const fn new() -> Self {
         Self {
-            op: AtomicU32::new(0),
-            adapter: AtomicPtr::new(ptr::null_mut()),
+            binding: AtomicPtr::new(ptr::null_mut()),
             root: AtomicPtr::new(ptr::null_mut()),
             saved_source_handle: AtomicPtr::new(ptr::null_mut()),
             saved_im_reserved: [
@@ -108,7 +96,6 @@ impl CallRecord {
             pending: AtomicU32::new(0),
             deferred_io: AtomicU32::new(0),
             holder: AtomicPtr::new(ptr::null_mut()),
-            on_done: AtomicPtr::new(ptr::null_mut()),
         }
     }
 
@@ -119,10 +106,9 @@ impl CallRecord {
     }
 
     /// Fills the record for a call on `root` and saves the root's SourceHandle and ImReserved.
-    pub fn begin(&self, op: StateOp, adapter: &Adapter, root: &mut NdisMiniportOffloadBlockList) {
-        self.op.store(op as u32, Ordering::Relaxed);
-        self.adapter
-            .store(ptr::from_ref(adapter).cast_mut(), Ordering::Relaxed);
+    pub fn begin(&self, binding: &Binding, root: &mut NdisMiniportOffloadBlockList) {
+        self.binding
+            .store(ptr::from_ref(binding).cast_mut(), Ordering::Relaxed);
         self.saved_source_handle
             .store(root.source_handle, Ordering::Relaxed);
         self.saved_im_reserved[0].store(root.im_reserved[0], Ordering::Relaxed);
@@ -130,14 +116,12 @@ impl CallRecord {
         self.root.store(ptr::from_mut(root), Ordering::Release);
     }
 
-    pub fn op(&self) -> u32 {
-        self.op.load(Ordering::Relaxed)
-    }
-
-    pub fn adapter(&self) -> &Adapter {
-        // SAFETY: set in `begin` to an adapter whose `requests` rundown this call holds, so it
-        // cannot halt (nor its binding be freed) before the call completes.
-        unsafe { &*self.adapter.load(Ordering::Acquire) }
+    /// The binding (and virtual miniport) the call was made on.
+    pub fn binding(&self) -> &Binding {
+        // SAFETY: set in `begin` to a binding whose `handle_users` counts (its own and its
+        // adapter's) this call holds until it completes: the miniport cannot halt, nor the
+        // binding be freed, before that.
+        unsafe { &*self.binding.load(Ordering::Acquire) }
     }
 
     pub fn root(&self) -> *mut NdisMiniportOffloadBlockList {
@@ -163,8 +147,7 @@ impl CallRecord {
     }
 
     /// Arms the terminate countdown: one for the completion path itself.
-    pub fn arm(&self, on_done: fn(NonNull<CallRecord>)) {
-        self.on_done.store(on_done as *mut (), Ordering::Relaxed);
+    pub fn arm(&self) {
         self.pending.store(1, Ordering::Release);
     }
 
@@ -172,20 +155,18 @@ impl CallRecord {
         self.pending.fetch_add(1, Ordering::AcqRel);
     }
 
-    /// One entry of the call drained (or the completion path finished its walk). The last one
-    /// runs `on_done`, which completes the call upward and frees the record.
+    /// One entry of the terminate drained (or its completion path finished its walk). The last
+    /// one completes the terminate upward and frees the record.
     ///
     /// # Safety
-    /// `this` is a live, armed record; it may be freed before this returns.
+    /// `this` is a live terminate record armed by [`CallRecord::arm`]; it may be freed before
+    /// this returns.
     pub unsafe fn release_pending(this: NonNull<Self>) {
-        // SAFETY: caller contract: live until the countdown ends, which only this call can do.
+        // SAFETY: the countdown is not over (this release is one of its counts), and only its
+        // last release frees the record.
         let record = unsafe { this.as_ref() };
         if record.pending.fetch_sub(1, Ordering::AcqRel) == 1 {
-            let on_done = record.on_done.load(Ordering::Acquire);
-            debug_assert!(!on_done.is_null());
-            // SAFETY: `on_done` was stored from a `fn(NonNull<CallRecord>)` in `arm`.
-            let on_done: fn(NonNull<CallRecord>) = unsafe { core::mem::transmute(on_done) };
-            on_done(this);
+            super::state::finish_terminate(this);
         }
     }
 
@@ -195,7 +176,7 @@ impl CallRecord {
     /// The call is complete and nobody else refers to the record (or, for an embedded record,
     /// to its holder entry, which has drained).
     pub unsafe fn free(this: NonNull<Self>) {
-        // SAFETY: caller contract: still live here.
+        // SAFETY: the record is live until it is freed below (this function's contract).
         let holder = unsafe { this.as_ref() }.holder.load(Ordering::Acquire);
         if holder.is_null() {
             // SAFETY: a pool record came from `allocate` (PoolBox::into_raw).
@@ -218,11 +199,17 @@ pub struct OffloadEntry {
     offload_handle: UnsafeCell<NdisOffloadHandle>,
     /// The host's handle for this state object (for indications up).
     upper_handle: *mut NdisOffloadHandle,
-    adapter: *const Adapter,
-    /// I/O in flight on this entry, plus one reference held by the offload itself until its
-    /// terminate (or failed initiate) completes.
-    io: Rundown,
+    /// The binding whose virtual miniport offloaded this state object.
+    binding: *const Binding,
+    /// References: one per I/O NBL in flight on this entry, one per state call naming it (held
+    /// until its completion read it), plus one held by the offload itself until its terminate
+    /// (or failed initiate) completes. Closed when the terminate begins; the entry is freed when
+    /// it drains.
+    refs: Rundown,
     published: AtomicBool,
+    /// Set by the first terminate that names this entry. A second terminate (or any state call
+    /// after the first one claimed it) is refused: it would re-use `terminate_record`.
+    terminate_claimed: AtomicBool,
     /// The terminate call waiting for this entry to drain.
     terminate: AtomicPtr<CallRecord>,
     /// Storage for the terminate call's record when this entry holds it.
@@ -232,33 +219,36 @@ pub struct OffloadEntry {
 // SAFETY: shared between CPUs through NDIS; every mutable field is atomic or written by NDIS and
 // the lower driver through the raw handle pointer (UnsafeCell).
 unsafe impl Sync for OffloadEntry {}
-// SAFETY: as above.
+// SAFETY: every mutable field is atomic or written by NDIS and the lower driver through the raw
+// handle pointer; nothing in an entry is tied to the thread that created it.
 unsafe impl Send for OffloadEntry {}
 
 impl OffloadEntry {
     /// A new, zero-filled entry for a new offload whose host handle is `upper_handle`, holding its
     /// offload reference. None if the adapter is halting or pool memory is short.
     pub fn create(
-        adapter: &Adapter,
+        binding: &Binding,
         upper_handle: *mut NdisOffloadHandle,
     ) -> Option<NonNull<Self>> {
-        if !adapter.chimney.offloads.try_acquire(1) {
+        let adapter = &binding.adapter;
+        if !adapter.chimney.live_entries.try_acquire(1) {
             return None;
         }
         let value = Self {
             offload_handle: UnsafeCell::new(NdisOffloadHandle::zeroed()),
             upper_handle,
-            adapter: ptr::from_ref(adapter),
-            io: Rundown::new_closed(),
+            binding: ptr::from_ref(binding),
+            refs: Rundown::new_closed(),
             published: AtomicBool::new(NOT_PUBLISHED),
+            terminate_claimed: AtomicBool::new(false),
             terminate: AtomicPtr::new(ptr::null_mut()),
             terminate_record: CallRecord::new(),
         };
         let Some(entry) = PoolBox::try_new(GLOBALS.miniport_driver(), value) else {
-            adapter.chimney.offloads.release(1);
+            adapter.chimney.live_entries.release(1);
             return None;
         };
-        let opened = entry.io.reopen() && entry.io.try_acquire(1);
+        let opened = entry.refs.reopen() && entry.refs.try_acquire(1);
         debug_assert!(opened);
         NonNull::new(entry.into_raw())
     }
@@ -279,7 +269,8 @@ impl OffloadEntry {
     /// # Safety
     /// `context` is null or an entry this driver published and has not freed.
     pub unsafe fn from_context<'a>(context: *mut c_void) -> Option<&'a Self> {
-        // SAFETY: caller contract.
+        // SAFETY: a non-null context is an entry we published and have not freed (contract): a
+        // live, aligned OffloadEntry.
         unsafe { context.cast::<Self>().as_ref() }
     }
 
@@ -291,10 +282,10 @@ impl OffloadEntry {
         self.upper_handle
     }
 
-    pub fn adapter(&self) -> &Adapter {
-        // SAFETY: an entry holds an `offloads` reference on its adapter until it is freed, and
-        // halt waits for that count to drain.
-        unsafe { &*self.adapter }
+    pub fn binding(&self) -> &Binding {
+        // SAFETY: an entry holds a `live_entries` count on its binding's adapter until it is
+        // freed; halt waits for that count to drain, and unbind for halt, before freeing.
+        unsafe { &*self.binding }
     }
 
     pub fn is_published(&self) -> bool {
@@ -313,7 +304,7 @@ impl OffloadEntry {
 
     /// Starts `n` I/O NBLs on this entry; false once a terminate has begun.
     pub fn try_start_io(&self, n: u32) -> bool {
-        self.io.try_acquire(n)
+        self.refs.try_acquire(n)
     }
 
     /// Ends `n` I/O NBLs (after they were propagated upward). May free the entry.
@@ -321,17 +312,50 @@ impl OffloadEntry {
     /// # Safety
     /// `this` is a live entry on which `n` I/O references are held.
     pub unsafe fn end_io(this: NonNull<Self>, n: u32) {
-        // SAFETY: caller contract.
-        if unsafe { this.as_ref() }.io.release(n) == Drain::Drained {
+        // SAFETY: the `n` references the caller holds keep the entry live until released here.
+        if unsafe { this.as_ref() }.refs.release(n) == Drain::Drained {
             // SAFETY: drained: this call is the only one that may retire it.
             unsafe { Self::retire(this) };
         }
     }
 
-    /// MiniportTerminateOffload: no new I/O is forwarded on this entry.
+    /// A state call (update, invalidate, query, or an initiate naming it as a linker) holds the
+    /// entry until its completion has read it: one reference on the same count as I/O, so a
+    /// terminate that completes first waits for it before the entry is freed. False (the call
+    /// must be refused) once a terminate has begun.
+    pub fn try_hold(&self) -> bool {
+        self.refs.try_acquire(1)
+    }
+
+    /// Ends a hold taken with [`OffloadEntry::try_hold`]. May free the entry.
+    ///
+    /// # Safety
+    /// `this` is a live entry on which the caller holds one reference from `try_hold`.
+    pub unsafe fn release_hold(this: NonNull<Self>) {
+        // SAFETY: the caller's hold keeps the entry live until this release.
+        unsafe { Self::end_io(this, 1) };
+    }
+
+    /// Claims the entry for one terminate call. False if another terminate already claimed it
+    /// (the host broke its per-object serialisation; the call must be refused).
+    pub fn try_claim_terminate(&self) -> bool {
+        self.terminate_claimed
+            .compare_exchange(false, true, Ordering::AcqRel, Ordering::Acquire)
+            .is_ok()
+    }
+
+    /// Gives back a claim of a terminate that is refused after all (another entry of the same
+    /// list was claimed already). Only the claimer calls it, before anything else changed.
+    pub fn unclaim_terminate(&self) {
+        self.terminate_claimed.store(false, Ordering::Release);
+    }
+
+    /// MiniportTerminateOffload, after [`OffloadEntry::try_claim_terminate`]: no new I/O or
+    /// state call is forwarded on this entry.
     pub fn begin_terminate(&self) {
+        debug_assert!(self.terminate_claimed.load(Ordering::Relaxed));
         // The offload reference is held, so this never reports a drain.
-        let _ = self.io.close();
+        let _ = self.refs.close();
     }
 
     /// The offload is over (terminate completed, or initiate failed). `record` (a terminate, or
@@ -341,18 +365,21 @@ impl OffloadEntry {
     /// # Safety
     /// `this` is a live entry whose offload reference is still held (released here, once).
     pub unsafe fn end_offload(this: NonNull<Self>, record: *const CallRecord) {
-        // SAFETY: caller contract.
+        // SAFETY: the offload reference the caller still holds keeps the entry live until it is
+        // released below.
         let entry = unsafe { this.as_ref() };
         entry.terminate.store(record.cast_mut(), Ordering::Release);
-        let _ = entry.io.close();
-        if entry.io.release(1) == Drain::Drained {
+        let _ = entry.refs.close();
+        if entry.refs.release(1) == Drain::Drained {
             // SAFETY: drained: this call is the only one that may retire it.
             unsafe { Self::retire(this) };
         }
     }
 
-    /// This entry's embedded record, for a terminate call it holds.
+    /// This entry's embedded record, for the terminate call that claimed the entry (so at most
+    /// one call ever uses it).
     pub fn claim_terminate_record(&self) -> &CallRecord {
+        debug_assert!(self.terminate_claimed.load(Ordering::Relaxed));
         self.terminate_record
             .holder
             .store(ptr::from_ref(self).cast_mut(), Ordering::Release);
@@ -366,7 +393,8 @@ impl OffloadEntry {
     /// `this` is live and drained; nothing else refers to it any more.
     unsafe fn retire(this: NonNull<Self>) {
         let (published, upper, record) = {
-            // SAFETY: caller contract; the reference ends before the entry may be freed.
+            // SAFETY: a drained entry is live until this function frees it; the reference ends
+            // before that.
             let entry = unsafe { this.as_ref() };
             (
                 entry.is_published(),
@@ -402,12 +430,13 @@ impl OffloadEntry {
     /// # Safety
     /// `entry` came from `create`, has drained, and nothing refers to it any more.
     unsafe fn free(entry: *mut Self) {
-        // SAFETY: caller contract: a live entry.
-        let adapter = unsafe { (*entry).adapter };
-        // SAFETY: the adapter outlives its entries (halt waits for `offloads` to drain).
-        let adapter = unsafe { &*adapter };
+        // SAFETY: `entry` is live until the PoolBox below frees it.
+        let binding = unsafe { (*entry).binding };
+        // SAFETY: the binding outlives its entries (halt waits for `live_entries` to drain, and
+        // unbind for halt).
+        let adapter = unsafe { &(*binding).adapter };
         // SAFETY: `entry` came from PoolBox::into_raw in `create`.
         drop(unsafe { PoolBox::from_raw(entry) });
-        adapter.chimney.offloads.release(1);
+        adapter.chimney.live_entries.release(1);
     }
 }

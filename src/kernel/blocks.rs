@@ -1,7 +1,8 @@
-//! Walking offload block trees. A tree is a NextBlock list of blocks, each of which may have a
+//! TCP chimney offload block lists: an owned tree the driver walks safely, and which state calls
+//! consume. A tree is a NextBlock list of blocks, each of which may have a
 //! DependentBlockList (neighbor -> path -> TCP). POBL and MOBL are two views of the same memory
-//! (ndis-chimney.md §4.2); the driver works on the MOBL view and casts the root for the calls
-//! that take a POBL.
+//! (docs/chimney-contract.md §4.2); the driver works on the MOBL view and casts the root for the
+//! calls that take a POBL.
 
 use crate::ndis::{NdisMiniportOffloadBlockList, NdisOffloadHandle, NdisProtocolOffloadBlockList};
 
@@ -53,7 +54,8 @@ impl BlockTree {
 /// As [`BlockTree::from_raw`], for `current` and everything reachable from it.
 unsafe fn walk(mut current: *mut Block, f: &mut impl FnMut(&mut Block)) {
     while !current.is_null() {
-        // SAFETY: caller contract: a valid block we own, not aliased while we hold it.
+        // SAFETY: every block reachable from the root is valid and ours alone while the tree is
+        // held (`from_raw`'s contract), and `f` gets one block at a time.
         let block = unsafe { &mut *current };
         f(block);
         let dependents = block.dependent_block_list;
@@ -80,8 +82,8 @@ pub fn set_offload_handle(block: &mut Block, handle: *mut NdisOffloadHandle) {
 
 /// Puts a block back the way the layer above handed it over: its own handle in OffloadHandle,
 /// and in POBL NdisReserved[2] (= MOBL MiniportOffloadContext) the pointer to that handle's
-/// MiniportOffloadContext, as upper NDIS wrote it (ndis-chimney.md §5.1 step 4, defensive: no
-/// source says whether upper NDIS reads it again).
+/// MiniportOffloadContext, as upper NDIS wrote it (docs/chimney-contract.md §5.1 step 4, defensive:
+/// no source says whether upper NDIS reads it again).
 pub fn restore_upper_view(block: &mut Block, upper: *mut NdisOffloadHandle) {
     set_offload_handle(block, upper);
     block.miniport_offload_context = if upper.is_null() {

@@ -1,0 +1,205 @@
+//! The forwarding token: the in-flight counts one forwarded operation holds, taken in one call
+//! (adapter -> binding -> entry), given back on drop unless the operation was handed to NDIS, and
+//! released in the one safe order (entry, adapter, binding last: unbind may free the binding, and
+//! the adapter inside it, as soon as the binding's count drains).
+//!
+//! Every flow that passes work across the driver holds one: sends and chimney posts ([`Path::Nbls`]),
+//! receive indications ([`Path::Indications`]), OIDs and state calls ([`Path::Requests`]), chimney
+//! receive indications the host keeps ([`Path::BindingOnly`]). A token is also the only way to the
+//! typed handles the counts keep open ([`Forward::lower`], [`Forward::miniport`]).
+//!
+//! Issue 11 will make the counts per-processor; the token is the only code that touches them on
+//! the hot paths, so that change stays inside this file and `kernel::rundown`.
+
+use core::ptr::NonNull;
+
+use crate::kernel::{BindingHandle, MiniportHandle};
+
+use super::binding::Binding;
+use crate::chimney::entry::OffloadEntry;
+
+/// Which counts a forwarded operation holds (see the table in `state`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Path {
+    /// NBLs forwarded down: `Adapter::nbls_in_flight` and `Binding::nbls_below` (host sends,
+    /// chimney posts, send data handed over with an initiate).
+    Nbls,
+    /// NBLs indicated up: `Adapter::nbls_in_flight` only (the binding cannot close while the
+    /// miniport has any: unbind halts the miniport first).
+    Indications,
+    /// One request using both handles outside the data path: `Adapter::handle_users` and
+    /// `Binding::handle_users` (OIDs, state calls).
+    Requests,
+    /// `Binding::handle_users` only (chimney receive indications the host keeps, PnP lookups).
+    BindingOnly,
+}
+
+/// The counts of `count` operations on `path` (and, for chimney I/O, `count` references on one
+/// offload entry). Dropping it gives them back; [`Forward::hand_over`] leaves them held for the
+/// completion, which takes them back with [`Forward::completed`].
+#[must_use = "dropping the token gives its counts back at once"]
+pub struct Forward<'a> {
+    binding: &'a Binding,
+    path: Path,
+    count: u32,
+    entry: Option<NonNull<OffloadEntry>>,
+}
+
+impl<'a> Forward<'a> {
+    /// Takes the counts of `count` operations on `path`, adapter first; None (nothing held) if any
+    /// is closed (pausing, halting, the binding paused or closing).
+    #[inline]
+    pub fn acquire(binding: &'a Binding, path: Path, count: u32) -> Option<Self> {
+        let adapter = &binding.adapter;
+        let adapter_ok = match path {
+            Path::Nbls | Path::Indications => adapter.nbls_in_flight.try_acquire(count),
+            Path::Requests => adapter.handle_users.try_acquire(count),
+            Path::BindingOnly => true,
+        };
+        if !adapter_ok {
+            return None;
+        }
+        let token = Self {
+            binding,
+            path,
+            count,
+            entry: None,
+        };
+        let binding_ok = match path {
+            Path::Nbls => binding.nbls_below.try_acquire(count),
+            Path::Requests | Path::BindingOnly => binding.handle_users.try_acquire(count),
+            Path::Indications => true,
+        };
+        if binding_ok {
+            Some(token)
+        } else {
+            // Only the adapter's counts are held: give those back.
+            token.release_adapter();
+            core::mem::forget(token);
+            None
+        }
+    }
+
+    /// Adds `count` I/O references on `entry` (chimney posts). None, with every count given back,
+    /// once the entry's terminate has begun.
+    #[inline]
+    pub fn with_entry(mut self, entry: &'a OffloadEntry) -> Option<Self> {
+        debug_assert!(self.entry.is_none());
+        if !entry.try_start_io(self.count) {
+            return None;
+        }
+        self.entry = Some(NonNull::from(entry));
+        Some(self)
+    }
+
+    /// The counts of operations that were handed over and have now come back.
+    ///
+    /// # Safety
+    /// `count` operations on `path` (and, with `entry`, `count` of its references) were handed
+    /// over with [`Forward::hand_over`] and their counts are still held; this takes them back
+    /// (each once).
+    #[inline]
+    pub unsafe fn completed(
+        binding: &'a Binding,
+        path: Path,
+        count: u32,
+        entry: Option<NonNull<OffloadEntry>>,
+    ) -> Self {
+        Self {
+            binding,
+            path,
+            count,
+            entry,
+        }
+    }
+
+    /// The operations were handed to NDIS: their counts stay held until the completion takes
+    /// them back with [`Forward::completed`].
+    #[inline]
+    pub fn hand_over(self) {
+        core::mem::forget(self);
+    }
+
+    /// Hands the operations to NDIS through `f`, which gets the token (for its handles). Their
+    /// completion may run inside `f` and take the counts back, so `f` must not touch the token
+    /// after the NDIS call it makes, and nothing is released afterwards.
+    #[inline]
+    pub fn hand_over_with<R>(self, f: impl FnOnce(&Self) -> R) -> R {
+        let token = core::mem::ManuallyDrop::new(self);
+        f(&token)
+    }
+
+    /// Gives the counts back now: what dropping the token does, spelled out (and always inlined)
+    /// on the per-NBL completion paths.
+    #[inline(always)]
+    pub fn end(self) {
+        self.release();
+        core::mem::forget(self);
+    }
+
+    /// Gives back the counts of `n` of the operations now (those completed or refused at once);
+    /// the rest stay with the token.
+    #[inline]
+    pub fn release_part(&mut self, n: u32) {
+        debug_assert!(n <= self.count);
+        let rest = self.count - n;
+        self.count = n;
+        self.release();
+        self.count = rest;
+    }
+
+    /// The lower binding's handle, open while any path's counts are held (the binding's own, or
+    /// the adapter's, which unbind drains before closing).
+    #[inline]
+    pub fn lower(&self) -> BindingHandle<'_> {
+        // SAFETY: every path holds the binding's count or the adapter's, and unbind stops the
+        // miniport (draining the adapter's counts) and drains the binding's before
+        // NdisCloseAdapterEx; the borrow of `self` keeps the counts held.
+        unsafe { BindingHandle::new(self.binding.handle()) }
+    }
+
+    /// The virtual miniport's handle, initialized while the adapter's counts are held.
+    #[inline]
+    pub fn miniport(&self) -> MiniportHandle<'_> {
+        debug_assert!(self.path != Path::BindingOnly);
+        // SAFETY: `Nbls`, `Indications` and `Requests` hold an adapter count, and MiniportHaltEx
+        // drains both adapter counts before it returns; the borrow keeps them held.
+        unsafe { MiniportHandle::new(self.binding.adapter.miniport_handle()) }
+    }
+
+    #[inline(always)]
+    fn release_adapter(&self) {
+        match self.path {
+            Path::Nbls | Path::Indications => self.binding.adapter.release_nbls(self.count),
+            Path::Requests => self.binding.adapter.handle_users.release(self.count),
+            Path::BindingOnly => {}
+        }
+    }
+
+    /// Entry, adapter, then the binding last (nothing is touched after it).
+    #[inline(always)]
+    fn release(&self) {
+        if self.count == 0 {
+            return;
+        }
+        let binding = self.binding;
+        if let Some(entry) = self.entry {
+            // SAFETY: the token holds `count` references on the entry (with_entry/completed),
+            // which keep it allocated until released here; it may be freed inside.
+            unsafe { OffloadEntry::end_io(entry, self.count) };
+        }
+        self.release_adapter();
+        match self.path {
+            Path::Nbls => binding.nbls_below.release(self.count),
+            Path::Requests | Path::BindingOnly => binding.handle_users.release(self.count),
+            Path::Indications => {}
+        }
+    }
+}
+
+impl Drop for Forward<'_> {
+    #[inline]
+    fn drop(&mut self) {
+        self.release();
+    }
+}
