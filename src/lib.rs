@@ -37,9 +37,10 @@ pub use driver::DriverEntry;
 #[cfg(not(windows))]
 #[doc(hidden)]
 pub mod host_probe {
+    pub use crate::kernel::memory::PoolArray;
     pub use crate::kernel::percpu_rundown::{PerCpuCounts, Slot};
     #[cfg(not(chimney_uninstrumented))]
     pub use crate::kernel::rundown::shared_writes;
-    pub use crate::kernel::{Drain, PerCpuDrainable, PerCpuRundown, PoolArray, Rundown};
+    pub use crate::kernel::{Drain, PerCpuDrainable, PerCpuRundown, Rundown};
     pub use crate::state::globals::GLOBALS;
 }

@@ -109,7 +109,9 @@ unsafe extern "system" fn bind_adapter(
     }
     // SAFETY: `parameters` is the live bind-parameters block.
     let lower = unsafe { LowerParams::from_bind_parameters(parameters) };
-    let Some(new_binding) = PoolBox::try_new(GLOBALS.miniport_driver(), Binding::new(lower)) else {
+    let Some(new_binding) =
+        Binding::try_new(lower).and_then(|b| PoolBox::try_new(GLOBALS.miniport_driver(), b))
+    else {
         return NDIS_STATUS_RESOURCES;
     };
     new_binding.init_in_place();

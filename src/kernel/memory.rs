@@ -103,7 +103,6 @@ impl<T> Drop for PoolBox<T> {
 /// more than the pool's 16 bytes (cache-line-aligned per-processor slots): the block is
 /// over-allocated by `align_of::<T>() - 16` bytes and the array starts at the first aligned
 /// address in it. Freed (and its elements dropped) with `NdisFreeMemory`.
-#[cfg_attr(windows, allow(dead_code))]
 pub struct PoolArray<T> {
     /// First element (aligned).
     ptr: NonNull<T>,
@@ -118,7 +117,6 @@ unsafe impl<T: Send> Send for PoolArray<T> {}
 // SAFETY: shared access only hands out `&[T]`.
 unsafe impl<T: Sync> Sync for PoolArray<T> {}
 
-#[cfg_attr(windows, allow(dead_code))]
 impl<T> PoolArray<T> {
     /// Allocates non-paged memory for `len` (> 0) elements against `ndis_handle` and fills it
     /// with `init(0)`, `init(1)`, ... Returns `None` when the pool allocation fails or the size

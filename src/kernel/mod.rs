@@ -7,8 +7,6 @@ pub mod handles;
 pub mod memory;
 pub mod nbl;
 pub mod oid;
-// Temporary for the merge commit: the forwarding token starts using it in the next commit.
-#[cfg_attr(windows, allow(dead_code))]
 pub mod percpu_rundown;
 pub mod rundown;
 pub mod spinlock;
@@ -20,11 +18,9 @@ pub use handles::{
     BindingHandle, IoKind, MiniportDriverHandle, MiniportHandle, OffloadIo, OidClone, OidForwarded,
     SetOptionsHandle, StateOp, TcpUpcalls,
 };
-#[cfg_attr(windows, allow(unused_imports))]
-pub use memory::{PoolArray, PoolBox};
+pub use memory::PoolBox;
 pub use nbl::{ChainBuilder, Nbl, NblChain};
 pub use oid::OidRequestExt;
-#[cfg_attr(windows, allow(unused_imports))]
 pub use percpu_rundown::{PerCpuDrainable, PerCpuRundown};
 pub use rundown::{Drain, Drainable, Rundown};
 pub use spinlock::SpinLock;

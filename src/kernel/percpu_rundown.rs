@@ -102,9 +102,11 @@ impl Slot {
     }
 }
 
-/// The line `close`, `reopen` and releases on swept slots share; never written per NBL while
-/// the rundown is open.
-#[repr(C, align(128))]
+/// The words `close`, `reopen` and releases on swept slots share; never written per NBL while
+/// the rundown is open. Not padded: it lives inside its owner (the binding, in pool memory that
+/// is only 16-byte aligned), next to fields the data path only reads, and is written only from
+/// the close on, so sharing their line costs nothing in steady state.
+#[repr(C)]
 struct Shared {
     central: AtomicI64,
     closed: AtomicBool,
@@ -135,6 +137,7 @@ impl<S: Deref<Target = [Slot]>> PerCpuCounts<S> {
     }
 
     /// Starts `n` operations on `slot` if the rundown is open. One RMW on that slot's line.
+    #[inline(always)]
     pub fn try_acquire_on(&self, slot: usize, n: u32) -> bool {
         let previous = self.slots[slot]
             .word
@@ -144,6 +147,7 @@ impl<S: Deref<Target = [Slot]>> PerCpuCounts<S> {
 
     /// Ends `n` operations (acquired on any slot) on `slot`. One RMW on that slot's line while
     /// open; after the close swept the slot, one more on `central`.
+    #[inline(always)]
     pub fn release_on(&self, slot: usize, n: u32) -> Drain {
         if n == 0 {
             return Drain::Pending;
@@ -155,6 +159,13 @@ impl<S: Deref<Target = [Slot]>> PerCpuCounts<S> {
             // Counted in the slot; the close's sweep will see it.
             return Drain::Pending;
         }
+        self.release_swept(n)
+    }
+
+    /// The part of a release after its slot was swept: only while closing.
+    #[cold]
+    #[inline(never)]
+    fn release_swept(&self, n: u32) -> Drain {
         let n = i64::from(n);
         record_shared_write(true);
         let before = self.shared.central.fetch_sub(n, Ordering::AcqRel);
@@ -223,6 +234,7 @@ impl<S: Deref<Target = [Slot]>> PerCpuCounts<S> {
     }
 
     /// Operations in flight now (diagnostics only; racy by nature, exact when quiescent).
+    #[cfg(not(windows))]
     pub fn in_flight(&self) -> u32 {
         let central = self.shared.central.load(Ordering::Acquire);
         let total = if self.shared.closed.load(Ordering::Acquire) && central < BIAS / 2 {
@@ -238,9 +250,20 @@ impl<S: Deref<Target = [Slot]>> PerCpuCounts<S> {
         u32::try_from(total.max(0)).unwrap_or(u32::MAX)
     }
 
+    #[cfg(not(windows))]
     pub fn is_open(&self) -> bool {
         !self.shared.closed.load(Ordering::Relaxed)
     }
+}
+
+/// The processor the caller runs on (its system-wide index), for an operation that touches
+/// several per-processor rundowns: one `KeGetCurrentProcessorNumberEx` for all of them. Any
+/// IRQL. Below DISPATCH_LEVEL the caller may migrate right after; that only decides which slot
+/// is written, never whether the accounting is right.
+#[inline(always)]
+pub fn current_processor() -> u32 {
+    // SAFETY: the out-parameter is optional (NULL); callable at any IRQL.
+    unsafe { KeGetCurrentProcessorNumberEx(core::ptr::null_mut()) }
 }
 
 /// The per-processor rundown in pool memory, one slot per active processor, the slot chosen by
@@ -262,16 +285,16 @@ impl PerCpuRundown {
         })
     }
 
-    /// The current processor's slot. A processor added after creation (hot add: its index can
+    /// The slot of processor `cpu`. A processor added after creation (hot add: its index can
     /// exceed the count taken then) shares a slot; correctness never depends on the choice.
-    #[inline]
-    fn current_slot(&self) -> usize {
-        // SAFETY: the out-parameter is optional (NULL); callable at any IRQL.
-        let index = unsafe { KeGetCurrentProcessorNumberEx(core::ptr::null_mut()) } as usize;
+    #[inline(always)]
+    fn slot_of(&self, cpu: u32) -> usize {
+        let index = cpu as usize;
         let slots = self.counts.slot_count();
         if index < slots { index } else { index % slots }
     }
 
+    #[cfg(not(windows))]
     pub fn slot_count(&self) -> usize {
         self.counts.slot_count()
     }
@@ -279,13 +302,26 @@ impl PerCpuRundown {
     /// Starts `n` operations if open: one RMW on the current processor's line.
     #[inline]
     pub fn try_acquire(&self, n: u32) -> bool {
-        self.counts.try_acquire_on(self.current_slot(), n)
+        self.try_acquire_on(current_processor(), n)
+    }
+
+    /// [`PerCpuRundown::try_acquire`] with the processor already known ([`current_processor`]).
+    #[inline(always)]
+    pub fn try_acquire_on(&self, cpu: u32, n: u32) -> bool {
+        self.counts.try_acquire_on(self.slot_of(cpu), n)
     }
 
     /// Ends `n` operations, on whatever processor: see [`PerCpuCounts::release_on`].
+    #[cfg(not(windows))]
     #[inline]
     pub fn release(&self, n: u32) -> Drain {
-        self.counts.release_on(self.current_slot(), n)
+        self.release_on(current_processor(), n)
+    }
+
+    /// [`PerCpuRundown::release`] with the processor already known ([`current_processor`]).
+    #[inline(always)]
+    pub fn release_on(&self, cpu: u32, n: u32) -> Drain {
+        self.counts.release_on(self.slot_of(cpu), n)
     }
 
     /// See [`PerCpuCounts::close`].
@@ -298,10 +334,12 @@ impl PerCpuRundown {
         self.counts.reopen()
     }
 
+    #[cfg(not(windows))]
     pub fn in_flight(&self) -> u32 {
         self.counts.in_flight()
     }
 
+    #[cfg(not(windows))]
     pub fn is_open(&self) -> bool {
         self.counts.is_open()
     }
@@ -333,11 +371,22 @@ impl PerCpuDrainable {
         self.count.try_acquire(n)
     }
 
+    #[inline(always)]
+    pub fn try_acquire_on(&self, cpu: u32, n: u32) -> bool {
+        self.count.try_acquire_on(cpu, n)
+    }
+
     /// Ends `n` operations; the one that drains a closed count wakes the waiter. The release is
     /// the releaser's last access.
     #[inline]
     pub fn release(&self, n: u32) {
-        if self.count.release(n) == Drain::Drained {
+        self.release_on(current_processor(), n);
+    }
+
+    /// [`PerCpuDrainable::release`] with the processor already known ([`current_processor`]).
+    #[inline(always)]
+    pub fn release_on(&self, cpu: u32, n: u32) {
+        if self.count.release_on(cpu, n) == Drain::Drained {
             self.drained.set();
         }
     }
@@ -354,10 +403,12 @@ impl PerCpuDrainable {
         }
     }
 
+    #[cfg(not(windows))]
     pub fn in_flight(&self) -> u32 {
         self.count.in_flight()
     }
 
+    #[cfg(not(windows))]
     pub fn is_open(&self) -> bool {
         self.count.is_open()
     }

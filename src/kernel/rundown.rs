@@ -49,7 +49,6 @@ pub mod shared_writes {
 
 /// Records one write to shared accounting (host builds; nothing in the driver image).
 #[inline(always)]
-#[cfg_attr(windows, allow(dead_code))]
 pub(crate) fn record_shared_write(_shared: bool) {
     #[cfg(all(not(windows), not(chimney_uninstrumented)))]
     if _shared {

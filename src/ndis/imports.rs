@@ -181,10 +181,7 @@ unsafe extern "system" {
 
 // Processor identity for the per-processor rundown (`kernel::percpu_rundown`). Both are plain
 // ntoskrnl.exe exports since Windows 7 (ntddk.h/wdm.h), callable at any IRQL.
-//
-// pe-import: optional — until the forwarding token uses `PerCpuRundown` (issue 11) nothing in
-// the image calls them and the linker drops the imports; once it does, this comment goes and
-// the block is exact like the others.
+#[handler_abi::host_unwind]
 #[cfg_attr(
     windows,
     link(name = "ntoskrnl.exe", kind = "raw-dylib", modifiers = "+verbatim")

@@ -5,7 +5,7 @@ use core::ffi::c_void;
 use core::ptr;
 use core::sync::atomic::{AtomicBool, AtomicPtr, AtomicU32, Ordering};
 
-use crate::kernel::{Drain, Drainable, Event, MiniportHandle, Rundown};
+use crate::kernel::{Drain, Drainable, Event, MiniportHandle, PerCpuRundown};
 use crate::ndis::NdisHandle;
 
 use crate::chimney::entry::AdapterChimney;
@@ -50,7 +50,7 @@ pub struct Adapter {
     state: AtomicU32,
     /// Data-path operations in flight through the miniport edge: host sends not yet completed
     /// up, receive indications not yet returned. Open only while Running.
-    pub nbls_in_flight: Rundown,
+    pub nbls_in_flight: PerCpuRundown,
     nbls_drained: Event,
     /// Set by MiniportPause when it returned PENDING; the drain then calls NdisMPauseComplete.
     pause_pending: AtomicBool,
@@ -72,11 +72,11 @@ pub struct Adapter {
 }
 
 impl Adapter {
-    pub(super) fn new() -> Self {
+    pub(super) fn new(nbls_in_flight: PerCpuRundown) -> Self {
         Self {
             miniport_handle: AtomicPtr::new(ptr::null_mut()),
             state: AtomicU32::new(AdapterState::Absent as u32),
-            nbls_in_flight: Rundown::new_closed_shared(),
+            nbls_in_flight,
             nbls_drained: Event::new(),
             pause_pending: AtomicBool::new(false),
             handle_users: Drainable::new_closed(),
@@ -137,15 +137,20 @@ impl Adapter {
         seen
     }
 
-    /// Ends `n` data-path operations. The release that drains a pause completes it.
-    pub fn release_nbls(&self, n: u32) {
-        if self.nbls_in_flight.release(n) == Drain::Drained {
+    /// Ends `n` data-path operations counted on processor `cpu`'s side (any processor's
+    /// index: see `kernel::percpu_rundown::current_processor`). The release that drains a pause
+    /// completes it.
+    #[inline(always)]
+    pub fn release_nbls_on(&self, cpu: u32, n: u32) {
+        if self.nbls_in_flight.release_on(cpu, n) == Drain::Drained {
             self.on_io_drained();
         }
     }
 
     /// The data path drained. NdisMPauseComplete must be the very last access: once the pause
     /// completed, NDIS may halt the miniport and unbind may free it.
+    #[cold]
+    #[inline(never)]
     fn on_io_drained(&self) {
         self.nbls_drained.set();
         if self.pause_pending.swap(false, Ordering::AcqRel) {

@@ -6,10 +6,11 @@ use core::ptr;
 use core::sync::atomic::{AtomicI32, AtomicPtr, AtomicU32, AtomicU64, Ordering};
 
 use crate::kernel::strings::SetOnceName;
-use crate::kernel::{Drainable, Event, MiniportHandle};
+use crate::kernel::{Event, MiniportHandle, PerCpuDrainable, PerCpuRundown};
 use crate::ndis::{NdisBindParameters, NdisHandle, NdisLinkState, NdisPnpCapabilities, NdisStatus};
 
 use super::adapter::Adapter;
+use super::globals::GLOBALS;
 
 /// What the virtual miniport mirrors from the lower adapter: copied out of NDIS_BIND_PARAMETERS,
 /// whose pointers are valid only during ProtocolBindAdapterEx.
@@ -105,9 +106,12 @@ pub struct Binding {
     /// `NdisBindingHandle`; NdisOpenAdapterEx writes it here directly.
     pub handle: AtomicPtr<c_void>,
     /// Sends forwarded down on this binding and not yet completed (NetEventPause and unbind wait).
-    pub nbls_below: Drainable,
-    /// OIDs forwarded down, PnP references: everything that uses `handle` outside the data path.
-    pub handle_users: Drainable,
+    /// Per processor: written on every forwarded NBL.
+    pub nbls_below: PerCpuDrainable,
+    /// OIDs forwarded down, PnP references, chimney receive indications the host keeps:
+    /// everything that uses `handle` outside the plain data path. Per processor: written per
+    /// chimney receive indication.
+    pub handle_users: PerCpuDrainable,
     /// Completion of a pended NdisOpenAdapterEx / NdisCloseAdapterEx.
     pub open_status: AtomicI32,
     pub open_complete: Event,
@@ -122,20 +126,23 @@ pub struct Binding {
 }
 
 impl Binding {
-    pub fn new(lower: LowerParams) -> Self {
-        Self {
+    /// A binding for `lower`, its per-processor counts allocated from the pool (one slot per
+    /// active processor each). None if an allocation fails. PASSIVE_LEVEL (ProtocolBindAdapterEx).
+    pub fn try_new(lower: LowerParams) -> Option<Self> {
+        let pool = GLOBALS.miniport_driver();
+        Some(Self {
             handle: AtomicPtr::new(ptr::null_mut()),
-            nbls_below: Drainable::new_closed(),
-            handle_users: Drainable::new_closed(),
+            nbls_below: PerCpuDrainable::try_new(pool)?,
+            handle_users: PerCpuDrainable::try_new(pool)?,
             open_status: AtomicI32::new(0),
             open_complete: Event::new(),
             close_complete: Event::new(),
             lower,
             link: LinkState::default(),
             device_name: SetOnceName::new(),
-            adapter: Adapter::new(),
+            adapter: Adapter::new(PerCpuRundown::try_new(pool)?),
             next_in_list: AtomicPtr::new(ptr::null_mut()),
-        }
+        })
     }
 
     /// Initialises the NDIS events in place. Called once, right after the pool allocation.

@@ -8,11 +8,16 @@
 //! receive indications the host keeps ([`Path::BindingOnly`]). A token is also the only way to the
 //! typed handles the counts keep open ([`Forward::lower`], [`Forward::miniport`]).
 //!
-//! Issue 11 will make the counts per-processor; the token is the only code that touches them on
-//! the hot paths, so that change stays inside this file and `kernel::rundown`.
+//! The counts a per-NBL path writes (`Adapter::nbls_in_flight`, `Binding::nbls_below`,
+//! `Binding::handle_users`) are per processor (`kernel::percpu_rundown`): the token asks for
+//! the current processor once per acquire and once per release and writes only that
+//! processor's slot of each, so in steady state forwarding on one CPU and completing on another
+//! writes no line another CPU writes, apart from the connection's own entry. Only
+//! `Adapter::handle_users` (requests: OIDs and state calls, not per NBL) stays one shared word.
 
 use core::ptr::NonNull;
 
+use crate::kernel::percpu_rundown::current_processor;
 use crate::kernel::{BindingHandle, MiniportHandle};
 
 use super::binding::Binding;
@@ -51,8 +56,9 @@ impl<'a> Forward<'a> {
     #[inline]
     pub fn acquire(binding: &'a Binding, path: Path, count: u32) -> Option<Self> {
         let adapter = &binding.adapter;
+        let cpu = current_processor();
         let adapter_ok = match path {
-            Path::Nbls | Path::Indications => adapter.nbls_in_flight.try_acquire(count),
+            Path::Nbls | Path::Indications => adapter.nbls_in_flight.try_acquire_on(cpu, count),
             Path::Requests => adapter.handle_users.try_acquire(count),
             Path::BindingOnly => true,
         };
@@ -66,15 +72,15 @@ impl<'a> Forward<'a> {
             entry: None,
         };
         let binding_ok = match path {
-            Path::Nbls => binding.nbls_below.try_acquire(count),
-            Path::Requests | Path::BindingOnly => binding.handle_users.try_acquire(count),
+            Path::Nbls => binding.nbls_below.try_acquire_on(cpu, count),
+            Path::Requests | Path::BindingOnly => binding.handle_users.try_acquire_on(cpu, count),
             Path::Indications => true,
         };
         if binding_ok {
             Some(token)
         } else {
             // Only the adapter's counts are held: give those back.
-            token.release_adapter();
+            token.release_adapter(cpu);
             core::mem::forget(token);
             None
         }
@@ -168,15 +174,18 @@ impl<'a> Forward<'a> {
     }
 
     #[inline(always)]
-    fn release_adapter(&self) {
+    fn release_adapter(&self, cpu: u32) {
         match self.path {
-            Path::Nbls | Path::Indications => self.binding.adapter.release_nbls(self.count),
+            Path::Nbls | Path::Indications => {
+                self.binding.adapter.release_nbls_on(cpu, self.count);
+            }
             Path::Requests => self.binding.adapter.handle_users.release(self.count),
             Path::BindingOnly => {}
         }
     }
 
-    /// Entry, adapter, then the binding last (nothing is touched after it).
+    /// Entry, adapter, then the binding last (nothing is touched after it). The counts go back
+    /// on the processor this runs on, whichever took them.
     #[inline(always)]
     fn release(&self) {
         if self.count == 0 {
@@ -188,10 +197,11 @@ impl<'a> Forward<'a> {
             // which keep it allocated until released here; it may be freed inside.
             unsafe { OffloadEntry::end_io(entry, self.count) };
         }
-        self.release_adapter();
+        let cpu = current_processor();
+        self.release_adapter(cpu);
         match self.path {
-            Path::Nbls => binding.nbls_below.release(self.count),
-            Path::Requests | Path::BindingOnly => binding.handle_users.release(self.count),
+            Path::Nbls => binding.nbls_below.release_on(cpu, self.count),
+            Path::Requests | Path::BindingOnly => binding.handle_users.release_on(cpu, self.count),
             Path::Indications => {}
         }
     }

@@ -36,7 +36,7 @@ pub use config::{
     Accept, AdapterPolicy, ChimneyNdis, ChimneyPolicy, Completion, DeviceStart, Fault, IrqlMode,
     LowerAdapterConfig, ModelConfig, OpenPolicy, PmCaps,
 };
-pub use exports::processor::{current_processor, set_current_processor};
+pub use exports::processor::{calls_on, current_processor, set_current_processor};
 pub use model::{AdapterId, BindingState, DeviceState, DriverEntryFn, Model};
 pub use oidflows::{OID_MODEL_ECHO_METHOD, OidKind, OidOutcome, OidSpec};
 pub use report::{AdapterCounters, Counters, Report};

@@ -94,6 +94,11 @@ pub fn start_worker() -> JoinHandle<()> {
         .name("ndis-model-dpc".into())
         .spawn(|| {
             irql::mark_worker();
+            // The DPC worker runs on the last processor: a test thread on processor 0 (the
+            // default for the first thread) forwards, the worker completes deferred and
+            // released work elsewhere, as a completion DPC on another CPU does.
+            let processors = crate::exports::processor::processor_count();
+            crate::exports::processor::set_current_processor(Some(processors - 1));
             loop {
                 let w = {
                     let mut s = lock();

@@ -3,7 +3,8 @@
 //! The model has one processor group of `ModelConfig::processors` processors. Each model thread
 //! "runs on" a processor: the one a test set with [`set_current_processor`], else one derived
 //! from the thread (threads are numbered in the order they first ask, modulo the processor
-//! count), so a test can forward on CPU 0 and complete on CPU 1. Both exports are lock-free
+//! count), so a test can forward on CPU 0 and complete on CPU 1. The model's DPC worker runs on
+//! the last processor (see `sched::start_worker`). Both exports are lock-free
 //! (they sit on the driver's per-NBL path once it keeps per-processor counts); their checks
 //! record violations only when one fails.
 
@@ -24,6 +25,9 @@ static PROCESSORS: AtomicU32 = AtomicU32::new(2);
 static NEXT_THREAD: AtomicU32 = AtomicU32::new(0);
 /// Calls of each export (the verifier's per-export call count would need the world lock).
 static CALLS: [AtomicU64; 2] = [AtomicU64::new(0), AtomicU64::new(0)];
+/// `KeGetCurrentProcessorNumberEx` calls answered with each processor index (one group, at most
+/// 64 processors).
+static CALLS_ON: [AtomicU64; 64] = [const { AtomicU64::new(0) }; 64];
 
 thread_local! {
     static CURRENT: Cell<Option<u32>> = const { Cell::new(None) };
@@ -56,6 +60,14 @@ pub fn current_processor() -> u32 {
         .unwrap_or_else(|| ORDINAL.with(|o| *o) % processor_count())
 }
 
+/// `KeGetCurrentProcessorNumberEx` calls so far that answered processor `index`: which
+/// processors the driver's per-processor accounting ran on.
+pub fn calls_on(index: u32) -> u64 {
+    CALLS_ON
+        .get(index as usize)
+        .map_or(0, |c| c.load(Ordering::Relaxed))
+}
+
 /// Calls of (`KeGetCurrentProcessorNumberEx`, `KeQueryActiveProcessorCountEx`) so far.
 pub fn calls() -> (u64, u64) {
     (
@@ -71,13 +83,16 @@ fn fail(check: &'static str, msg: String) {
 /// # Safety
 /// Called by the driver with the documented arguments: `proc_number` NULL or writable.
 #[unsafe(no_mangle)]
-pub unsafe extern "system" fn KeGetCurrentProcessorNumberEx(
+pub unsafe extern "system-unwind" fn KeGetCurrentProcessorNumberEx(
     proc_number: *mut ProcessorNumber,
 ) -> u32 {
     guard(E::KeGetCurrentProcessorNumberEx, 0, || {
         CALLS[0].fetch_add(1, Ordering::Relaxed);
         // Any IRQL: nothing to check there. The out-parameter is optional.
         let index = current_processor();
+        if let Some(c) = CALLS_ON.get(index as usize) {
+            c.fetch_add(1, Ordering::Relaxed);
+        }
         if !proc_number.is_null() {
             if proc_number.is_aligned() {
                 let number = u8::try_from(index).expect("one group of at most 64 processors");
@@ -103,7 +118,7 @@ pub unsafe extern "system" fn KeGetCurrentProcessorNumberEx(
 /// # Safety
 /// Called by the driver with the documented arguments.
 #[unsafe(no_mangle)]
-pub unsafe extern "system" fn KeQueryActiveProcessorCountEx(group_number: u16) -> u32 {
+pub unsafe extern "system-unwind" fn KeQueryActiveProcessorCountEx(group_number: u16) -> u32 {
     guard(E::KeQueryActiveProcessorCountEx, 0, || {
         CALLS[1].fetch_add(1, Ordering::Relaxed);
         let _ = irql::current(); // any IRQL
