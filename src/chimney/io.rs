@@ -39,9 +39,11 @@ pub unsafe fn post(
     let entry = unsafe { OffloadEntry::from_context(offload_context) };
     // Nothing is forwarded once a pause/halt began, the lower binding paused or closes, or the
     // connection is being terminated.
-    let token =
-        entry.and_then(|entry| Forward::acquire(binding, Path::Nbls, count)?.with_entry(entry));
-    let (Some(token), Some(entry)) = (token, entry) else {
+    let Some(entry) = entry else {
+        refuse(kind, binding, miniport, chain);
+        return NDIS_STATUS_PENDING;
+    };
+    let Some(token) = Forward::acquire_with_entry(binding, count, entry) else {
         refuse(kind, binding, miniport, chain);
         return NDIS_STATUS_PENDING;
     };

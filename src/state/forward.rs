@@ -53,37 +53,42 @@ pub struct Forward<'a> {
 impl<'a> Forward<'a> {
     /// Takes the counts of `count` operations on `path`, adapter first; None (nothing held) if any
     /// is closed (pausing, halting, the binding paused or closing).
-    #[inline]
+    #[inline(always)]
     pub fn acquire(binding: &'a Binding, path: Path, count: u32) -> Option<Self> {
-        let adapter = &binding.adapter;
-        let cpu = current_processor();
-        let adapter_ok = match path {
-            Path::Nbls | Path::Indications => adapter.nbls_in_flight.try_acquire_on(cpu, count),
-            Path::Requests => adapter.handle_users.try_acquire(count),
-            Path::BindingOnly => true,
-        };
-        if !adapter_ok {
+        if !take(binding, path, count, current_processor()) {
             return None;
         }
-        let token = Self {
+        Some(Self {
             binding,
             path,
             count,
             entry: None,
-        };
-        let binding_ok = match path {
-            Path::Nbls => binding.nbls_below.try_acquire_on(cpu, count),
-            Path::Requests | Path::BindingOnly => binding.handle_users.try_acquire_on(cpu, count),
-            Path::Indications => true,
-        };
-        if binding_ok {
-            Some(token)
-        } else {
-            // Only the adapter's counts are held: give those back.
-            token.release_adapter(cpu);
-            core::mem::forget(token);
-            None
+        })
+    }
+
+    /// [`Forward::acquire`] on [`Path::Nbls`] plus `count` I/O references on `entry` (chimney
+    /// posts), in one step; None, with nothing held, if any is closed or the entry's terminate
+    /// has begun. The token is built once, when everything is held.
+    #[inline(always)]
+    pub fn acquire_with_entry(
+        binding: &'a Binding,
+        count: u32,
+        entry: &'a OffloadEntry,
+    ) -> Option<Self> {
+        let cpu = current_processor();
+        if !take(binding, Path::Nbls, count, cpu) {
+            return None;
         }
+        if !entry.try_start_io(count) {
+            give_back(binding, Path::Nbls, count, cpu);
+            return None;
+        }
+        Some(Self {
+            binding,
+            path: Path::Nbls,
+            count,
+            entry: Some(NonNull::from(entry)),
+        })
     }
 
     /// Adds `count` I/O references on `entry` (chimney posts). None, with every count given back,
@@ -173,17 +178,6 @@ impl<'a> Forward<'a> {
         unsafe { MiniportHandle::new(self.binding.adapter.miniport_handle()) }
     }
 
-    #[inline(always)]
-    fn release_adapter(&self, cpu: u32) {
-        match self.path {
-            Path::Nbls | Path::Indications => {
-                self.binding.adapter.release_nbls_on(cpu, self.count);
-            }
-            Path::Requests => self.binding.adapter.handle_users.release(self.count),
-            Path::BindingOnly => {}
-        }
-    }
-
     /// Entry, adapter, then the binding last (nothing is touched after it). The counts go back
     /// on the processor this runs on, whichever took them.
     #[inline(always)]
@@ -191,19 +185,65 @@ impl<'a> Forward<'a> {
         if self.count == 0 {
             return;
         }
-        let binding = self.binding;
         if let Some(entry) = self.entry {
             // SAFETY: the token holds `count` references on the entry (with_entry/completed),
             // which keep it allocated until released here; it may be freed inside.
             unsafe { OffloadEntry::end_io(entry, self.count) };
         }
-        let cpu = current_processor();
-        self.release_adapter(cpu);
-        match self.path {
-            Path::Nbls => binding.nbls_below.release_on(cpu, self.count),
-            Path::Requests | Path::BindingOnly => binding.handle_users.release_on(cpu, self.count),
-            Path::Indications => {}
-        }
+        release_counts(self.binding, self.path, self.count, current_processor());
+    }
+}
+
+/// Takes the adapter's, then the binding's count of `count` operations on `path`, on processor
+/// `cpu`'s slots; false, with nothing held, if either is closed.
+#[inline(always)]
+fn take(binding: &Binding, path: Path, count: u32, cpu: u32) -> bool {
+    let adapter = &binding.adapter;
+    let adapter_ok = match path {
+        Path::Nbls | Path::Indications => adapter.nbls_in_flight.try_acquire_on(cpu, count),
+        Path::Requests => adapter.handle_users.try_acquire(count),
+        Path::BindingOnly => true,
+    };
+    if !adapter_ok {
+        return false;
+    }
+    let binding_ok = match path {
+        Path::Nbls => binding.nbls_below.try_acquire_on(cpu, count),
+        Path::Requests | Path::BindingOnly => binding.handle_users.try_acquire_on(cpu, count),
+        Path::Indications => true,
+    };
+    if !binding_ok {
+        // Only the adapter's count is held: give it back.
+        release_adapter(binding, path, count, cpu);
+    }
+    binding_ok
+}
+
+/// Gives back what [`take`] took when a later step of the acquire failed. Out of line: only
+/// while closing.
+#[cold]
+#[inline(never)]
+fn give_back(binding: &Binding, path: Path, count: u32, cpu: u32) {
+    release_counts(binding, path, count, cpu);
+}
+
+/// The adapter's count, then the binding's last.
+#[inline(always)]
+fn release_counts(binding: &Binding, path: Path, count: u32, cpu: u32) {
+    release_adapter(binding, path, count, cpu);
+    match path {
+        Path::Nbls => binding.nbls_below.release_on(cpu, count),
+        Path::Requests | Path::BindingOnly => binding.handle_users.release_on(cpu, count),
+        Path::Indications => {}
+    }
+}
+
+#[inline(always)]
+fn release_adapter(binding: &Binding, path: Path, count: u32, cpu: u32) {
+    match path {
+        Path::Nbls | Path::Indications => binding.adapter.release_nbls_on(cpu, count),
+        Path::Requests => binding.adapter.handle_users.release(count),
+        Path::BindingOnly => {}
     }
 }
 
