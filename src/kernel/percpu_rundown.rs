@@ -234,7 +234,7 @@ impl<S: Deref<Target = [Slot]>> PerCpuCounts<S> {
     }
 
     /// Operations in flight now (diagnostics only; racy by nature, exact when quiescent).
-    #[cfg(not(windows))]
+    #[cfg(any(test, not(windows)))]
     pub fn in_flight(&self) -> u32 {
         let central = self.shared.central.load(Ordering::Acquire);
         let total = if self.shared.closed.load(Ordering::Acquire) && central < BIAS / 2 {
@@ -250,7 +250,7 @@ impl<S: Deref<Target = [Slot]>> PerCpuCounts<S> {
         u32::try_from(total.max(0)).unwrap_or(u32::MAX)
     }
 
-    #[cfg(not(windows))]
+    #[cfg(any(test, not(windows)))]
     pub fn is_open(&self) -> bool {
         !self.shared.closed.load(Ordering::Relaxed)
     }

@@ -153,7 +153,7 @@ impl Rundown {
     }
 
     /// Operations in flight now (diagnostics only; racy by nature).
-    #[cfg(not(windows))]
+    #[cfg(any(test, not(windows)))]
     pub fn in_flight(&self) -> u32 {
         self.word.load(Ordering::Relaxed) & !CLOSED
     }
