@@ -17,7 +17,10 @@
 //!
 //! Which of the first four a [`Forward`] holds depends on its [`Path`]: `Nbls` (adapter
 //! `nbls_in_flight` + binding `nbls_below`), `Indications` (adapter `nbls_in_flight`), `Requests`
-//! (both `handle_users`), `BindingOnly` (binding `handle_users`).
+//! (both `handle_users`), `BindingOnly` (binding `handle_users`). The three written per NBL
+//! (`Adapter::nbls_in_flight`, `Binding::nbls_below`, `Binding::handle_users`) are per processor
+//! (`kernel::percpu_rundown`): one slot each per processor, written only on the processor the
+//! forward or the completion runs on; `Adapter::handle_users` (requests) is one shared word.
 //! (The chimney offload entries, which only the chimney flows use, are in `crate::chimney::entry`.)
 
 pub mod adapter;
