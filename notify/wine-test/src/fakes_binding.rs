@@ -44,12 +44,7 @@ fn enum_next<T: Clone>(
 macro_rules! enumerator_impl {
     ($name_impl:ident: $interface:ident / $interface_impl:ident<$item:ident>) => {
         impl $interface_impl for $name_impl {
-            fn Next(
-                &self,
-                celt: u32,
-                out: *mut Option<$item>,
-                fetched: *mut u32,
-            ) -> Result<()> {
+            fn Next(&self, celt: u32, out: *mut Option<$item>, fetched: *mut u32) -> Result<()> {
                 enum_next(&self.items, &self.next, celt, out, fetched)
             }
             fn Skip(&self, _: u32) -> Result<()> {
