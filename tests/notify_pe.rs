@@ -13,7 +13,7 @@ use std::path::Path;
 #[allow(dead_code)] // the driver's PE test uses the rest
 #[path = "support/pe.rs"]
 mod support;
-use support::{Pe, built_image_path, load_built_image, pe_checksum, read_u16};
+use support::{Pe, built_image_path, checksum_and_section_problems, load_built_image, read_u16};
 
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 /// What NetCfg calls (docs/windows.md §4): no DllRegisterServer/DllUnregisterServer.
@@ -25,8 +25,6 @@ const IMAGE_FILE_DLL: u16 = 0x2000;
 const IMAGE_SUBSYSTEM_WINDOWS_GUI: u16 = 2;
 const DLLCHAR_DYNAMIC_BASE: u16 = 0x0040;
 const DLLCHAR_NX_COMPAT: u16 = 0x0100;
-const SCN_EXECUTE: u32 = 0x2000_0000;
-const SCN_WRITE: u32 = 0x8000_0000;
 
 fn load() -> Option<Pe> {
     load_built_image(
@@ -93,21 +91,7 @@ fn header_problems(pe: &Pe) -> Vec<String> {
             pe.entry_point
         ));
     }
-    let computed = pe_checksum(&pe.data, pe.checksum_offset);
-    if pe.checksum != computed {
-        problems.push(format!(
-            "CheckSum {:#x}, computed {computed:#x}",
-            pe.checksum
-        ));
-    }
-    for s in &pe.sections {
-        if s.characteristics & (SCN_WRITE | SCN_EXECUTE) == SCN_WRITE | SCN_EXECUTE {
-            problems.push(format!("section {} is writable and executable", s.name));
-        }
-        if s.characteristics == 0 {
-            problems.push(format!("section {} has no characteristics", s.name));
-        }
-    }
+    problems.extend(checksum_and_section_problems(pe));
     problems
 }
 

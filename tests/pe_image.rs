@@ -90,24 +90,7 @@ fn image_is_a_native_amd64_driver() {
     if pe.dll_characteristics & FORCE_INTEGRITY != 0 {
         problems.push("FORCE_INTEGRITY is set on an unsigned image: it would not load".into());
     }
-    let computed = pe_checksum(&pe.data, pe.checksum_offset);
-    if pe.checksum != computed {
-        problems.push(format!(
-            "CheckSum {:#x}, computed {computed:#x} (linked without /RELEASE?)",
-            pe.checksum
-        ));
-    }
-
-    const SCN_EXECUTE: u32 = 0x2000_0000;
-    const SCN_WRITE: u32 = 0x8000_0000;
-    for s in &pe.sections {
-        if s.characteristics == 0 {
-            problems.push(format!("section {:?} has zero characteristics", s.name));
-        }
-        if s.characteristics & SCN_EXECUTE != 0 && s.characteristics & SCN_WRITE != 0 {
-            problems.push(format!("section {:?} is writable and executable", s.name));
-        }
-    }
+    problems.extend(checksum_and_section_problems(&pe));
 
     match pe.exports() {
         Err(e) => problems.push(format!("export table: {e}")),

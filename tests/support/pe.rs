@@ -612,6 +612,32 @@ impl Pe {
     }
 }
 
+pub(crate) const SCN_EXECUTE: u32 = 0x2000_0000;
+pub(crate) const SCN_WRITE: u32 = 0x8000_0000;
+
+/// Problems of the rules every shipped image follows: the optional-header CheckSum is the
+/// computed one (/RELEASE writes it), and no section is writable and executable or has no
+/// characteristics.
+pub(crate) fn checksum_and_section_problems(pe: &Pe) -> Vec<String> {
+    let mut problems = Vec::new();
+    let computed = pe_checksum(&pe.data, pe.checksum_offset);
+    if pe.checksum != computed {
+        problems.push(format!(
+            "CheckSum {:#x}, computed {computed:#x} (linked without /RELEASE?)",
+            pe.checksum
+        ));
+    }
+    for s in &pe.sections {
+        if s.characteristics == 0 {
+            problems.push(format!("section {:?} has zero characteristics", s.name));
+        }
+        if s.characteristics & SCN_EXECUTE != 0 && s.characteristics & SCN_WRITE != 0 {
+            problems.push(format!("section {:?} is writable and executable", s.name));
+        }
+    }
+    problems
+}
+
 /// The PE image checksum (as `CheckSumMappedFile`): the one's-complement-style 16-bit sum of the
 /// file with the CheckSum field taken as zero, folded, plus the file length.
 pub(crate) fn pe_checksum(data: &[u8], checksum_offset: usize) -> u32 {
