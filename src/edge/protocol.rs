@@ -108,7 +108,7 @@ unsafe extern "system" fn bind_adapter(
     let Some(new_binding) = PoolBox::try_new(GLOBALS.miniport_driver(), Binding::new(lower)) else {
         return NDIS_STATUS_RESOURCES;
     };
-    new_binding.init_in_place();
+    new_binding.init_in_place(new_binding.as_ptr());
     new_binding.link.store(&NdisLinkState {
         media_connect_state: parameters.media_connect_state,
         media_duplex_state: parameters.media_duplex_state,
@@ -343,7 +343,7 @@ unsafe extern "system" fn unbind_adapter(
     close_lower(binding);
     // SAFETY: the binding came from PoolBox::into_raw in bind; it is unpublished, its miniport
     // is gone, everything on it drained and the adapter closed: NDIS holds no reference to it.
-    drop(unsafe { PoolBox::from_raw(ptr::from_ref(binding).cast_mut()) });
+    drop(unsafe { PoolBox::from_raw(binding.allocation()) });
     NDIS_STATUS_SUCCESS
 }
 

@@ -2,7 +2,6 @@
 //! in-flight accounting.
 
 use core::ffi::c_void;
-use core::mem::offset_of;
 use core::ptr;
 use core::sync::atomic::{AtomicBool, AtomicPtr, AtomicU32, Ordering};
 
@@ -77,6 +76,11 @@ pub struct Adapter {
     /// Our interface index while an interface stack entry (ours over the bound adapter's) is
     /// registered; 0 when none.
     pub if_stack_higher: AtomicU32,
+    /// The Binding this adapter is embedded in, stored by `init_in_place` from a pointer to the
+    /// whole Binding. (Stepping back from `&self` by the field offset would leave the memory
+    /// that `&self` may access — undefined behaviour under Rust's aliasing rules, which Miri's
+    /// Stacked Borrows check reports.)
+    enclosing: AtomicPtr<Binding>,
 }
 
 impl Adapter {
@@ -92,10 +96,13 @@ impl Adapter {
             handlers: Drainable::new_closed(),
             chimney: AdapterChimney::new(),
             if_stack_higher: AtomicU32::new(0),
+            enclosing: AtomicPtr::new(ptr::null_mut()),
         }
     }
 
-    pub(super) fn init_in_place(&self) {
+    /// `enclosing` is the Binding whose `adapter` field this is.
+    pub(super) fn init_in_place(&self, enclosing: *mut Binding) {
+        self.enclosing.store(enclosing, Ordering::Relaxed);
         self.io_drained.init();
         self.requests.init();
         self.lifecycle.init();
@@ -105,16 +112,20 @@ impl Adapter {
         debug_assert!(opened);
     }
 
+    pub(super) fn enclosing(&self) -> *mut Binding {
+        self.enclosing.load(Ordering::Relaxed)
+    }
+
     /// The binding this adapter is embedded in.
     pub fn binding(&self) -> &Binding {
-        // An Adapter is only ever constructed as the `adapter` field of a Binding (`Adapter::new`
-        // is private to `state`), so stepping back by the field offset yields the enclosing
-        // Binding, which lives at least as long as the Adapter.
-        let offset = offset_of!(Binding, adapter);
-        let binding = ptr::from_ref(self)
-            .wrapping_byte_sub(offset)
-            .cast::<Binding>();
-        // SAFETY: `binding` points at the live Binding enclosing this Adapter (see above).
+        // Set before the binding is published (Binding::init_in_place runs right after the
+        // allocation, before any handle or context is given to NDIS), so Relaxed suffices: every
+        // reader got `self` through a publication that happened after the store.
+        let binding = self.enclosing.load(Ordering::Relaxed);
+        debug_assert!(!binding.is_null());
+        // SAFETY: an Adapter is only ever constructed as the `adapter` field of a Binding
+        // (`Adapter::new` is private to `state`), and `enclosing` is that Binding's address with
+        // provenance over all of it; the Binding outlives the Adapter embedded in it.
         unsafe { &*binding }
     }
 

@@ -171,13 +171,16 @@ impl Binding {
         }
     }
 
-    /// Initialises the NDIS events in place. Called once, right after the pool allocation.
-    pub fn init_in_place(&self) {
+    /// Initialises the NDIS events in place. Called once, right after the pool allocation, with
+    /// `this` the allocation's own pointer (`PoolBox::as_ptr`): the one pointer that may free the
+    /// binding and reach all of it from the embedded adapter.
+    pub fn init_in_place(&self, this: *mut Binding) {
         self.sends.init();
         self.requests.init();
         self.open_complete.init();
         self.close_complete.init();
-        self.adapter.init_in_place();
+        debug_assert!(ptr::eq(this, self));
+        self.adapter.init_in_place(this);
     }
 
     /// Recovers the binding from the ProtocolBindingContext NDIS passes back.
@@ -188,6 +191,12 @@ impl Binding {
     pub unsafe fn from_context<'a>(context: NdisHandle) -> &'a Self {
         // SAFETY: caller contract.
         unsafe { &*context.cast::<Self>() }
+    }
+
+    /// The pointer the binding was allocated at (given to `init_in_place`), for the free in
+    /// unbind: a pointer made from `&self` may only read the binding, not free it.
+    pub fn allocation(&self) -> *mut Binding {
+        self.adapter.enclosing()
     }
 
     pub fn as_context(&self) -> NdisHandle {

@@ -23,6 +23,7 @@ mod host;
 mod irql;
 mod lower;
 mod nbl;
+mod rawbox;
 mod sched;
 mod world;
 

@@ -7,6 +7,7 @@ use chimney_im::ndis::*;
 
 use crate::config::{LowerAdapterConfig, ModelConfig};
 use crate::oidflows::{self, OidOutcome, OidSpec};
+use crate::rawbox::RawBox;
 use crate::report::{AdapterCounters, Report};
 use crate::verifier::{Export, FailureMode, Violation};
 use crate::world::{
@@ -53,8 +54,8 @@ pub struct Model {
     worker: Option<JoinHandle<()>>,
     entry_status: NtStatus,
     unloaded: bool,
-    _driver_object: Box<[u64; 42]>,
-    _registry_path: (Box<UnicodeString>, Box<[u16]>),
+    _driver_object: RawBox<[u64; 42]>,
+    _registry_path: (RawBox<UnicodeString>, RawBox<[u16]>),
     _guard: MutexGuard<'static, ()>,
 }
 
@@ -76,17 +77,17 @@ impl Model {
         for (e, n) in inject {
             w.inject.fail_nth(e, n);
         }
-        let mut dobj = Box::new([0u64; 42]);
-        w.driver_object = dobj.as_mut_ptr() as usize;
+        let dobj = RawBox::new([0u64; 42]);
+        w.driver_object = dobj.ptr() as usize;
         for a in adapters {
             push_adapter(&mut w, a);
         }
         world::install(w);
         let worker = Some(sched::start_worker());
-        let (mut rp, rbuf) =
+        let (rp, rbuf) =
             flows::ustr("\\REGISTRY\\MACHINE\\SYSTEM\\CurrentControlSet\\Services\\ChimneyImP");
-        let dp = dobj.as_mut_ptr().cast::<DriverObject>();
-        let rpp: *mut UnicodeString = &raw mut *rp;
+        let dp = dobj.ptr().cast::<DriverObject>();
+        let rpp: *mut UnicodeString = rp.ptr();
         // SAFETY: the driver's entry point with a model driver object and registry path that live
         // as long as the Model.
         let st = drv::call("DriverEntry", PASSIVE_LEVEL, || unsafe { entry(dp, rpp) });
@@ -415,7 +416,7 @@ impl Model {
             w.mp.as_ref().map(|m| m.h.unload)
         });
         if let Some(u) = unload {
-            let dp = self._driver_object.as_mut_ptr().cast::<DriverObject>();
+            let dp = self._driver_object.ptr().cast::<DriverObject>();
             // SAFETY: the driver's MiniportDriverUnload with its driver object.
             drv::call("MiniportDriverUnload", PASSIVE_LEVEL, || unsafe { u(dp) });
         }

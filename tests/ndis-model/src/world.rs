@@ -190,8 +190,8 @@ pub struct ConfigRec {
     pub open: bool,
     /// Parameter blocks handed out; poisoned on close, kept until the model goes away.
     pub params: Vec<(
-        Box<chimney_im::ndis::NdisConfigurationParameter>,
-        Box<[u16]>,
+        crate::rawbox::RawBox<chimney_im::ndis::NdisConfigurationParameter>,
+        crate::rawbox::RawBox<[u16]>,
     )>,
 }
 
