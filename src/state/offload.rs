@@ -92,6 +92,10 @@ pub struct CallRecord {
     holder: AtomicPtr<OffloadEntry>,
     /// What to do when `pending` reaches zero (terminate): a `fn(NonNull<CallRecord>)`.
     on_done: AtomicPtr<()>,
+    /// A pool record's own allocation pointer (null when embedded): `free` gives the block back
+    /// through it, since the pointers the call paths hold are made from shared references and
+    /// may only read the record (Rust's aliasing rules; Miri's Stacked Borrows checks them).
+    this: AtomicPtr<CallRecord>,
 }
 
 impl CallRecord {
@@ -109,12 +113,14 @@ impl CallRecord {
             deferred_io: AtomicU32::new(0),
             holder: AtomicPtr::new(ptr::null_mut()),
             on_done: AtomicPtr::new(ptr::null_mut()),
+            this: AtomicPtr::new(ptr::null_mut()),
         }
     }
 
     /// A record of its own from the pool (initiate, update, invalidate, query).
     pub fn allocate() -> Option<NonNull<Self>> {
         let record = PoolBox::try_new(GLOBALS.miniport_driver(), Self::new())?;
+        record.this.store(record.as_ptr(), Ordering::Relaxed);
         NonNull::new(record.into_raw())
     }
 
@@ -196,10 +202,13 @@ impl CallRecord {
     /// to its holder entry, which has drained).
     pub unsafe fn free(this: NonNull<Self>) {
         // SAFETY: caller contract: still live here.
-        let holder = unsafe { this.as_ref() }.holder.load(Ordering::Acquire);
+        let record = unsafe { this.as_ref() };
+        let holder = record.holder.load(Ordering::Acquire);
         if holder.is_null() {
-            // SAFETY: a pool record came from `allocate` (PoolBox::into_raw).
-            drop(unsafe { PoolBox::from_raw(this.as_ptr()) });
+            let own = record.this.load(Ordering::Relaxed);
+            debug_assert!(ptr::eq(own, this.as_ptr()));
+            // SAFETY: a pool record: `own` is what `allocate` got from PoolBox (into_raw'd there).
+            drop(unsafe { PoolBox::from_raw(own) });
         } else {
             // SAFETY: the holder entry drained and waited for its record's call to complete.
             unsafe { OffloadEntry::free(holder) };
@@ -227,6 +236,9 @@ pub struct OffloadEntry {
     terminate: AtomicPtr<CallRecord>,
     /// Storage for the terminate call's record when this entry holds it.
     terminate_record: CallRecord,
+    /// The entry's own allocation pointer: the handle given to NDIS is made from it (so a
+    /// completion can reach the whole entry from the handle), and so is the free.
+    this: AtomicPtr<OffloadEntry>,
 }
 
 // SAFETY: shared between CPUs through NDIS; every mutable field is atomic or written by NDIS and
@@ -253,11 +265,13 @@ impl OffloadEntry {
             published: AtomicBool::new(NOT_PUBLISHED),
             terminate: AtomicPtr::new(ptr::null_mut()),
             terminate_record: CallRecord::new(),
+            this: AtomicPtr::new(ptr::null_mut()),
         };
         let Some(entry) = PoolBox::try_new(GLOBALS.miniport_driver(), value) else {
             adapter.chimney.offloads.release(1);
             return None;
         };
+        entry.this.store(entry.as_ptr(), Ordering::Relaxed);
         let opened = entry.io.reopen() && entry.io.try_acquire(1);
         debug_assert!(opened);
         NonNull::new(entry.into_raw())
@@ -284,7 +298,10 @@ impl OffloadEntry {
     }
 
     pub fn handle_ptr(&self) -> *mut NdisOffloadHandle {
-        self.offload_handle.get()
+        // The entry's allocation pointer (`offload_handle` is the first field), not
+        // `offload_handle.get()`: NDIS hands this pointer back and `from_handle` reads the whole
+        // entry through it, which a pointer made from the field alone may not do.
+        self.this.load(Ordering::Relaxed).cast()
     }
 
     pub fn upper_handle(&self) -> *mut NdisOffloadHandle {
@@ -355,7 +372,7 @@ impl OffloadEntry {
     pub fn claim_terminate_record(&self) -> &CallRecord {
         self.terminate_record
             .holder
-            .store(ptr::from_ref(self).cast_mut(), Ordering::Release);
+            .store(self.this.load(Ordering::Relaxed), Ordering::Release);
         &self.terminate_record
     }
 
@@ -406,8 +423,11 @@ impl OffloadEntry {
         let adapter = unsafe { (*entry).adapter };
         // SAFETY: the adapter outlives its entries (halt waits for `offloads` to drain).
         let adapter = unsafe { &*adapter };
-        // SAFETY: `entry` came from PoolBox::into_raw in `create`.
-        drop(unsafe { PoolBox::from_raw(entry) });
+        // SAFETY: caller contract: a live entry; `this` is what `create` got from PoolBox.
+        let own = unsafe { (*entry).this.load(Ordering::Relaxed) };
+        debug_assert!(ptr::eq(own, entry));
+        // SAFETY: `own` came from PoolBox::into_raw in `create`.
+        drop(unsafe { PoolBox::from_raw(own) });
         adapter.chimney.offloads.release(1);
     }
 }

@@ -6,6 +6,7 @@ use std::thread::JoinHandle;
 use chimney_im::ndis::*;
 
 use crate::config::{LowerAdapterConfig, ModelConfig};
+use crate::handlers::{MpHandlers, PtHandlers};
 use crate::oidflows::{self, OidOutcome, OidSpec};
 use crate::rawbox::RawBox;
 use crate::report::{AdapterCounters, Report};
@@ -47,6 +48,15 @@ pub struct BindingState {
     pub oids_below: usize,
 }
 
+/// See [`Model::ndis_handles`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct NdisHandles {
+    pub miniport_driver: usize,
+    pub protocol: usize,
+    pub binding: usize,
+    pub miniport: usize,
+}
+
 static LOAD_LOCK: Mutex<()> = Mutex::new(());
 
 /// A loaded driver inside the model. One per process at a time (`load` serialises tests).
@@ -65,7 +75,8 @@ impl Model {
         Self::load_with(cfg, chimney_im::DriverEntry)
     }
 
-    /// Loads a driver through `entry` (the model's self-tests use a reference driver).
+    /// Loads a driver through `entry`: `chimney_im::DriverEntry`, or a deliberately faulty
+    /// stand-in (tests/model_checks_fire.rs) to show a verifier check firing.
     pub fn load_with(cfg: ModelConfig, entry: DriverEntryFn) -> Model {
         let guard = LOAD_LOCK.lock().unwrap_or_else(PoisonError::into_inner);
         std::hint::black_box(&crate::exports::EXPORTS);
@@ -354,6 +365,28 @@ impl Model {
     /// Calls so far of `export`.
     pub fn calls(&self, export: Export) -> u64 {
         world::with(|w| w.inject.calls().get(&export).copied().unwrap_or(0))
+    }
+
+    /// Fault injection on the driver's side of the boundary: lets `f` replace handlers in the
+    /// tables the driver registered (e.g. with a wrapper that calls the original and then
+    /// misbehaves), so a test can show a check firing on a handler that breaks its rule.
+    pub fn replace_handlers(&mut self, f: impl FnOnce(&mut MpHandlers, &mut PtHandlers)) {
+        world::with(|w| {
+            if let (Some(mp), Some(pt)) = (w.mp.as_mut(), w.pt.as_mut()) {
+                f(&mut mp.h, &mut pt.h);
+            }
+        });
+    }
+
+    /// The handles NDIS gave the driver, for tests that act as a faulty driver and call the
+    /// exports themselves: (miniport driver, protocol driver, binding of `a`, miniport of `a`).
+    pub fn ndis_handles(&self, a: AdapterId) -> NdisHandles {
+        world::with(|w| NdisHandles {
+            miniport_driver: w.mp.as_ref().map_or(0, |m| m.handle),
+            protocol: w.pt.as_ref().map_or(0, |p| p.handle),
+            binding: w.adapters[a.0].binding.handle,
+            miniport: w.adapters[a.0].dev.handle,
+        })
     }
 
     pub fn report(&self) -> Report {

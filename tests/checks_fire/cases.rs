@@ -1,0 +1,391 @@
+//! The cases: one per check shown to fire. Each fault is a deliberately wrong call, as a buggy
+//! driver would make it; the model validates every pointer against its own tables before use.
+
+use std::time::Duration;
+
+use chimney_im::ndis::*;
+use ndis_model::exports::{binding, datapath, device, memory, oid, registration, sync};
+use ndis_model::testkit::one_adapter;
+use ndis_model::*;
+
+use super::Case;
+use super::faulty::{self, install};
+use super::standin;
+
+const A: AdapterId = AdapterId(0);
+
+fn adapter() -> Model {
+    one_adapter(AdapterPolicy::default(), 77)
+}
+
+fn short_waits() -> Model {
+    let mut c = ModelConfig::default()
+        .seed(78)
+        .with_adapter(LowerAdapterConfig::ethernet(1));
+    c.deadlock_timeout = Duration::from_millis(200);
+    Model::load(c)
+}
+
+fn h(v: usize) -> NdisHandle {
+    v as NdisHandle
+}
+
+/// A pool block allocated against the miniport driver handle.
+fn alloc(m: &Model, len: u32) -> *mut core::ffi::c_void {
+    let d = m.ndis_handles(A).miniport_driver;
+    // SAFETY: a valid driver handle and a non-zero length.
+    let p = unsafe { memory::NdisAllocateMemoryWithTagPriority(h(d), len, 0x7453_6554, 32) };
+    assert!(!p.is_null());
+    p
+}
+
+/// An NBL the model never handed out (plain memory, zeroed).
+fn foreign_nbl() -> *mut NetBufferList {
+    // SAFETY: NetBufferList is plain data (integers and raw pointers); all-zero is valid.
+    Box::into_raw(Box::new(unsafe { std::mem::zeroed::<NetBufferList>() }))
+}
+
+macro_rules! case {
+    ($check:literal, also [$($also:literal),*], $setup:expr, |$m:ident| $fault:block) => {
+        Case {
+            check: $check,
+            also: &[$($also),*],
+            setup: $setup,
+            fault: {
+                #[allow(unused_variables, clippy::undocumented_unsafe_blocks)]
+                fn f($m: &mut Model) $fault
+                f
+            },
+        }
+    };
+    ($check:literal, $setup:expr, |$m:ident| $fault:block) => {
+        case!($check, also [], $setup, |$m| $fault)
+    };
+}
+
+pub static CASES: &[Case] = &[
+    // ---- pool memory ----
+    case!("memory.free_known_block", adapter, |m| {
+        // SAFETY: a pointer the model never handed out; it is looked up, not touched.
+        unsafe { memory::NdisFreeMemory(0x1234 as *mut _, 8, 0) };
+    }),
+    case!("memory.free_length_matches", adapter, |m| {
+        let p = alloc(m, 32);
+        // SAFETY: the block just allocated, freed with the wrong length (the fault).
+        unsafe { memory::NdisFreeMemory(p, 16, 0) };
+    }),
+    case!("memory.free_flags_zero", adapter, |m| {
+        let p = alloc(m, 32);
+        // SAFETY: the block just allocated, freed with non-zero flags (the fault).
+        unsafe { memory::NdisFreeMemory(p, 32, 1) };
+    }),
+    case!("memory.length_nonzero", adapter, |m| {
+        let d = m.ndis_handles(A).miniport_driver;
+        // SAFETY: a zero-length allocation (the fault); the model returns NULL.
+        let p = unsafe { memory::NdisAllocateMemoryWithTagPriority(h(d), 0, 1, 32) };
+        assert!(p.is_null());
+    }),
+    case!("memory.handle_valid", adapter, |m| {
+        // SAFETY: a bogus NDIS handle (the fault); the model only looks it up.
+        let p = unsafe { memory::NdisAllocateMemoryWithTagPriority(h(0x4242), 16, 1, 32) };
+        if !p.is_null() {
+            // SAFETY: the block just allocated, freed as allocated.
+            unsafe { memory::NdisFreeMemory(p, 16, 0) };
+        }
+    }),
+    case!("teardown.memory_freed", adapter, |m| {
+        let _leaked = alloc(m, 64);
+    }),
+    case!("nbl_context.driver_owns_nbl", adapter, |m| {
+        let nbl = foreign_nbl();
+        // SAFETY: an NBL the driver does not own (the fault); looked up before use.
+        unsafe { memory::NdisAllocateNetBufferListContext(nbl, 16, 0, 1) };
+    }),
+    // ---- spin locks, events, IRQL ----
+    case!("spinlock.release_by_owner", adapter, |m| {
+        let mut lock: KspinLock = 0;
+        // SAFETY: releases a lock nobody holds (the fault); the lock word is not touched.
+        unsafe { sync::KeReleaseSpinLock(&raw mut lock, 0) };
+    }),
+    case!("spinlock.dpc_variant_at_dispatch", adapter, |m| {
+        let mut lock: KspinLock = 0;
+        // SAFETY: the DPC-level variants at PASSIVE_LEVEL (the fault), on a valid lock.
+        unsafe {
+            sync::KeAcquireSpinLockAtDpcLevel(&raw mut lock);
+            sync::KeReleaseSpinLockFromDpcLevel(&raw mut lock);
+        }
+    }),
+    case!("spinlock.release_restores_old_irql", adapter, |m| {
+        let mut lock: KspinLock = 0;
+        // SAFETY: a valid lock, released with an IRQL other than the one acquire returned (the
+        // fault); then once more, to bring this thread back to PASSIVE_LEVEL for later cases.
+        unsafe {
+            let old = sync::KeAcquireSpinLockRaiseToDpc(&raw mut lock);
+            sync::KeReleaseSpinLock(&raw mut lock, old + 1);
+            let _ = sync::KeAcquireSpinLockRaiseToDpc(&raw mut lock);
+            sync::KeReleaseSpinLock(&raw mut lock, old);
+        }
+    }),
+    case!("lock.not_held_across_ndis_call", adapter, |m| {
+        let p = alloc(m, 16);
+        let mut lock: KspinLock = 0;
+        // SAFETY: a valid lock and block; NdisFreeMemory with the lock held is the fault.
+        unsafe {
+            let old = sync::KeAcquireSpinLockRaiseToDpc(&raw mut lock);
+            memory::NdisFreeMemory(p, 16, 0);
+            sync::KeReleaseSpinLock(&raw mut lock, old);
+        }
+    }),
+    case!(
+        "irql.export_max",
+        also["lock.not_held_across_ndis_call"],
+        adapter,
+        |m| {
+            let mut ev = NdisEvent { opaque: [0; 24] };
+            let mut lock: KspinLock = 0;
+            // SAFETY: valid event and lock; waiting (PASSIVE only) at DISPATCH_LEVEL is the fault —
+            // the one way to be at DISPATCH_LEVEL is to hold a spin lock, hence the second check.
+            unsafe {
+                sync::NdisInitializeEvent(&raw mut ev);
+                sync::NdisSetEvent(&raw mut ev);
+                let old = sync::KeAcquireSpinLockRaiseToDpc(&raw mut lock);
+                sync::NdisWaitEvent(&raw mut ev, 1);
+                sync::KeReleaseSpinLock(&raw mut lock, old);
+            }
+        }
+    ),
+    case!("event.initialized", adapter, |m| {
+        let mut ev = NdisEvent { opaque: [0; 24] };
+        // SAFETY: setting an event never initialised (the fault).
+        unsafe { sync::NdisSetEvent(&raw mut ev) };
+    }),
+    case!("event.wait_satisfied", short_waits, |m| {
+        let mut ev = NdisEvent { opaque: [0; 24] };
+        // SAFETY: a valid event nobody will set, waited on forever (the fault).
+        unsafe {
+            sync::NdisInitializeEvent(&raw mut ev);
+            sync::NdisWaitEvent(&raw mut ev, 0);
+        }
+    }),
+    // ---- miniport edge ----
+    case!("handle.miniport", adapter, |m| {
+        // SAFETY: a bogus miniport handle (the fault); the model only looks it up.
+        unsafe { device::NdisMPauseComplete(h(0x42)) };
+    }),
+    case!("pause.complete_only_when_pending", adapter, |m| {
+        let mh = m.ndis_handles(A).miniport;
+        // SAFETY: the real miniport handle; no pause is pending (the fault).
+        unsafe { device::NdisMPauseComplete(h(mh)) };
+    }),
+    case!("restart.complete_only_when_pending", adapter, |m| {
+        let mh = m.ndis_handles(A).miniport;
+        // SAFETY: the real miniport handle; no restart is pending (the fault).
+        unsafe { device::NdisMRestartComplete(h(mh), NDIS_STATUS_SUCCESS) };
+    }),
+    case!("pnp.notification_not_null", adapter, |m| {
+        let mh = m.ndis_handles(A).miniport;
+        // SAFETY: a NULL notification (the fault); the model checks it before use.
+        unsafe { device::NdisMNetPnPEvent(h(mh), std::ptr::null_mut()) };
+    }),
+    case!("ifstack.delete_known", adapter, |m| {
+        // SAFETY: deletes an entry never added (the fault).
+        unsafe { device::NdisIfDeleteIfStackEntry(999, 998) };
+    }),
+    case!("status.indication_not_null", adapter, |m| {
+        let mh = m.ndis_handles(A).miniport;
+        // SAFETY: a NULL status indication (the fault).
+        unsafe { oid::NdisMIndicateStatusEx(h(mh), std::ptr::null_mut()) };
+    }),
+    case!("send_complete.driver_owns_nbl", adapter, |m| {
+        let mh = m.ndis_handles(A).miniport;
+        // SAFETY: completes an NBL the driver does not own (the fault); looked up before use.
+        unsafe { datapath::NdisMSendNetBufferListsComplete(h(mh), foreign_nbl(), 0) };
+    }),
+    case!("receive.driver_owns_nbl", adapter, |m| {
+        let mh = m.ndis_handles(A).miniport;
+        // SAFETY: indicates an NBL the driver does not own (the fault); looked up before use.
+        unsafe { datapath::NdisMIndicateReceiveNetBufferLists(h(mh), foreign_nbl(), 0, 1, 0) };
+    }),
+    // ---- protocol edge ----
+    case!("handle.binding", adapter, |m| {
+        // SAFETY: a bogus binding handle (the fault); the model only looks it up.
+        unsafe { oid::NdisCancelOidRequest(h(0x42), 0x77 as *mut _) };
+    }),
+    case!("oid.request_not_null", adapter, |m| {
+        let b = m.ndis_handles(A).binding;
+        // SAFETY: a NULL request (the fault).
+        unsafe { oid::NdisOidRequest(h(b), std::ptr::null_mut()) };
+    }),
+    case!("send.driver_owns_nbl", adapter, |m| {
+        let b = m.ndis_handles(A).binding;
+        // SAFETY: sends an NBL the driver does not own (the fault); looked up before use.
+        unsafe { datapath::NdisSendNetBufferLists(h(b), foreign_nbl(), 0, 0) };
+    }),
+    case!("return_down.driver_owns_nbl", adapter, |m| {
+        let b = m.ndis_handles(A).binding;
+        // SAFETY: returns an NBL the driver does not own (the fault); looked up before use.
+        unsafe { datapath::NdisReturnNetBufferLists(h(b), foreign_nbl(), 0) };
+    }),
+    case!("clone.free_known", adapter, |m| {
+        let b = m.ndis_handles(A).binding;
+        // SAFETY: frees a clone never allocated (the fault); looked up before use.
+        unsafe { oid::NdisFreeCloneOidRequest(h(b), 0x1234 as *mut _) };
+    }),
+    case!("handle.bind_context", adapter, |m| {
+        // SAFETY: a bogus bind context (the fault).
+        unsafe { binding::NdisCompleteBindAdapterEx(h(0x42), NDIS_STATUS_SUCCESS) };
+    }),
+    case!("handle.unbind_context", adapter, |m| {
+        // SAFETY: a bogus unbind context (the fault).
+        unsafe { binding::NdisCompleteUnbindAdapterEx(h(0x42)) };
+    }),
+    case!("handle.config", adapter, |m| {
+        let mut st: NdisStatus = 0;
+        let mut p: *mut NdisConfigurationParameter = std::ptr::null_mut();
+        // SAFETY: a bogus configuration handle (the fault); valid out parameters.
+        unsafe {
+            binding::NdisReadConfiguration(
+                &raw mut st,
+                &raw mut p,
+                h(0x42),
+                std::ptr::null_mut(),
+                0,
+            )
+        };
+    }),
+    // Closing the binding behind NDIS's back leaves the model no binding to unbind, so at unload
+    // the virtual miniport is still there (with its allocations and interface stack entry).
+    case!("close.only_in_unbind_or_failed_bind",
+        also ["deregister.miniports_halted", "teardown.if_stack_entries_deleted", "teardown.memory_freed"],
+        adapter, |m| {
+        let b = m.ndis_handles(A).binding;
+        // SAFETY: the real binding handle, closed outside unbind (the fault).
+        unsafe { binding::NdisCloseAdapterEx(h(b)) };
+    }),
+    // ---- registration ----
+    case!("handle.miniport_driver", adapter, |m| {
+        let p = m.ndis_handles(A).protocol;
+        // SAFETY: a bogus miniport driver handle (the fault).
+        unsafe { registration::NdisIMAssociateMiniport(h(0x42), h(p)) };
+    }),
+    case!("handle.protocol_driver", adapter, |m| {
+        let d = m.ndis_handles(A).miniport_driver;
+        // SAFETY: a bogus protocol handle (the fault).
+        unsafe { registration::NdisIMAssociateMiniport(h(d), h(0x42)) };
+    }),
+    // ---- faulty stand-in drivers ----
+    case!(
+        "driver_entry.registered_both_edges",
+        || Model::load_with(ModelConfig::default().seed(79), standin::registers_nothing),
+        |m| {}
+    ),
+    case!(
+        "driver_entry.failure_cleans_up",
+        || Model::load_with(
+            ModelConfig::default().seed(80),
+            standin::fails_after_registering
+        ),
+        |m| {}
+    ),
+    // Returning with a lock held is also returning at DISPATCH_LEVEL, and the lock is still held
+    // when the model unloads the driver.
+    case!("handler.returns_without_spin_locks",
+        also ["handler.returns_at_entry_irql", "teardown.spin_locks_released"],
+        || Model::load_with(ModelConfig::default().seed(81), standin::returns_holding_a_lock),
+        |m| {}),
+    case!(
+        "registration.miniport_once",
+        also["registration.protocol_once"],
+        || Model::load_with(ModelConfig::default().seed(82), standin::registers_twice),
+        |m| {}
+    ),
+    // ---- faulty handlers (chimney-im's replaced or wrapped after load) ----
+    // Sends swallowed by the miniport never drain: not at pause, not at halt, never returned.
+    case!("pause.miniport_sends_drained", also ["halt.sends_drained", "teardown.nbls_returned"], adapter, |m| {
+        install(m, |mp, _| mp.send = faulty::send_drops);
+        m.host_send(A, 2);
+        m.pause_miniport(A);
+    }),
+    case!("pause.returns_success_or_pending", adapter, |m| {
+        install(m, |mp, _| mp.pause = faulty::pause_fails);
+        m.pause_miniport(A);
+    }),
+    case!("pause.pending_completed", short_waits, |m| {
+        install(m, |mp, _| mp.pause = faulty::pause_pends_forever);
+        m.pause_miniport(A);
+    }),
+    case!("restart.pending_completed", short_waits, |m| {
+        m.pause_miniport(A);
+        install(m, |mp, _| mp.restart = faulty::restart_pends_forever);
+        m.restart_miniport(A);
+    }),
+    case!("unbind.returns_success_or_pending", adapter, |m| {
+        install(m, |_, pt| pt.unbind = faulty::unbind_fails);
+        m.unbind(A);
+    }),
+    // An unbind that never completes leaves the binding and everything under it at unload.
+    case!("unbind.pending_unbind_completed",
+        also ["deregister.bindings_closed", "deregister.miniports_halted", "teardown.bindings_closed",
+            "teardown.if_stack_entries_deleted", "teardown.memory_freed", "unbind.binding_closed",
+            "unbind.virtual_miniport_stopped"],
+        short_waits, |m| {
+        install(m, |_, pt| pt.unbind = faulty::unbind_pends_forever);
+        m.unbind(A);
+    }),
+    case!("pnp.pause_succeeds", adapter, |m| {
+        install(m, |_, pt| pt.pnp = faulty::pnp_pause_fails);
+        m.pause_binding(A);
+    }),
+    // The handler pends every event, so the pause before unload's unbind never completes either.
+    case!(
+        "pnp.pending_event_completed",
+        also["pnp.pause_succeeds"],
+        short_waits,
+        |m| {
+            install(m, |_, pt| pt.pnp = faulty::pnp_pends_forever);
+            m.reconfigure(Some(A));
+        }
+    ),
+    case!(
+        "bind.success_means_open",
+        || Model::load(ModelConfig::default().seed(83)),
+        |m| {
+            install(m, |_, pt| pt.bind = faulty::bind_claims_success);
+            let a = m.add_adapter(LowerAdapterConfig::ethernet(1));
+            m.bind(a);
+        }
+    ),
+    case!(
+        "bind.pending_bind_completed",
+        || {
+            let mut c = ModelConfig::default().seed(84);
+            c.deadlock_timeout = Duration::from_millis(200);
+            Model::load(c)
+        },
+        |m| {
+            install(m, |_, pt| pt.bind = faulty::bind_pends_forever);
+            let a = m.add_adapter(LowerAdapterConfig::ethernet(1));
+            m.bind(a);
+        }
+    ),
+    // The OID that never completes is still outstanding when the miniport halts.
+    case!(
+        "oid.pending_request_completed",
+        also["halt.host_oid_finished_first"],
+        short_waits,
+        |m| {
+            install(m, |mp, _| mp.oid_request = faulty::oid_pends_forever);
+            m.host_oid(A, &OidSpec::query(oids::OID_GEN_LINK_SPEED, 4));
+        }
+    ),
+    // Receives never returned are also outstanding when the binding is closed.
+    case!(
+        "teardown.nbls_returned",
+        also["close.nothing_outstanding"],
+        adapter,
+        |m| {
+            install(m, |_, pt| pt.receive = faulty::receive_drops);
+            m.lower_indicate(A, 2, false);
+        }
+    ),
+];

@@ -1,0 +1,120 @@
+//! Faulty handlers: installed with `Model::replace_handlers` in place of chimney-im's, each
+//! breaking one rule (some after calling the real handler, some instead of it).
+
+use std::sync::Mutex;
+
+use chimney_im::ndis::*;
+use ndis_model::{Model, MpHandlers, PtHandlers};
+
+/// The real handlers the wrappers call.
+static REAL: Mutex<Option<(MpHandlers, PtHandlers)>> = Mutex::new(None);
+
+fn real() -> (MpHandlers, PtHandlers) {
+    REAL.lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .expect("handlers replaced")
+}
+
+/// Replaces handlers through `f`, keeping the real tables for the wrappers.
+pub fn install(m: &mut Model, f: fn(&mut MpHandlers, &mut PtHandlers)) {
+    m.replace_handlers(|mp, pt| {
+        *REAL
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some((*mp, *pt));
+        f(mp, pt);
+    });
+}
+
+pub unsafe extern "system" fn send_drops(
+    _: NdisHandle,
+    _: *mut NetBufferList,
+    _: NdisPortNumber,
+    _: u32,
+) {
+}
+
+pub unsafe extern "system" fn receive_drops(
+    _: NdisHandle,
+    _: *mut NetBufferList,
+    _: NdisPortNumber,
+    _: u32,
+    _: u32,
+) {
+}
+
+pub unsafe extern "system" fn pause_fails(
+    c: NdisHandle,
+    p: *mut MiniportPauseParameters,
+) -> NdisStatus {
+    // SAFETY: NDIS's own arguments, forwarded to the real handler.
+    let _ = unsafe { (real().0.pause)(c, p) };
+    NDIS_STATUS_FAILURE
+}
+
+pub unsafe extern "system" fn pause_pends_forever(
+    _: NdisHandle,
+    _: *mut MiniportPauseParameters,
+) -> NdisStatus {
+    NDIS_STATUS_PENDING
+}
+
+pub unsafe extern "system" fn restart_pends_forever(
+    _: NdisHandle,
+    _: *mut MiniportRestartParameters,
+) -> NdisStatus {
+    NDIS_STATUS_PENDING
+}
+
+pub unsafe extern "system" fn unbind_fails(u: NdisHandle, c: NdisHandle) -> NdisStatus {
+    // SAFETY: NDIS's own arguments, forwarded to the real handler.
+    let _ = unsafe { (real().1.unbind)(u, c) };
+    NDIS_STATUS_FAILURE
+}
+
+pub unsafe extern "system" fn unbind_pends_forever(_: NdisHandle, _: NdisHandle) -> NdisStatus {
+    NDIS_STATUS_PENDING
+}
+
+pub unsafe extern "system" fn pnp_pause_fails(
+    c: NdisHandle,
+    n: *mut NetPnpEventNotification,
+) -> NdisStatus {
+    // SAFETY: NDIS's own arguments, forwarded to the real handler; `n` is valid for the call.
+    let st = unsafe { (real().1.pnp)(c, n) };
+    // SAFETY: as above.
+    if unsafe { (*n).net_pnp_event.net_event } == net_event::PAUSE {
+        NDIS_STATUS_FAILURE
+    } else {
+        st
+    }
+}
+
+pub unsafe extern "system" fn pnp_pends_forever(
+    _: NdisHandle,
+    _: *mut NetPnpEventNotification,
+) -> NdisStatus {
+    NDIS_STATUS_PENDING
+}
+
+pub unsafe extern "system" fn bind_claims_success(
+    _: NdisHandle,
+    _: NdisHandle,
+    _: *mut NdisBindParameters,
+) -> NdisStatus {
+    NDIS_STATUS_SUCCESS
+}
+
+pub unsafe extern "system" fn bind_pends_forever(
+    _: NdisHandle,
+    _: NdisHandle,
+    _: *mut NdisBindParameters,
+) -> NdisStatus {
+    NDIS_STATUS_PENDING
+}
+
+pub unsafe extern "system" fn oid_pends_forever(
+    _: NdisHandle,
+    _: *mut NdisOidRequest,
+) -> NdisStatus {
+    NDIS_STATUS_PENDING
+}
