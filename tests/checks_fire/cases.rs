@@ -388,4 +388,167 @@ pub static CASES: &[Case] = &[
             m.lower_indicate(A, 2, false);
         }
     ),
+    // ---- more export misuse ----
+    case!("spinlock.no_recursive_acquire", adapter, |m| {
+        let mut lock: KspinLock = 0;
+        // SAFETY: a valid lock, acquired twice on one thread (the fault; the model refuses the
+        // second acquire instead of spinning), then released.
+        unsafe {
+            let old = sync::KeAcquireSpinLockRaiseToDpc(&raw mut lock);
+            let _ = sync::KeAcquireSpinLockRaiseToDpc(&raw mut lock);
+            sync::KeReleaseSpinLock(&raw mut lock, old);
+        }
+    }),
+    case!("ifstack.higher_is_initializing_miniport", adapter, |m| {
+        // SAFETY: an interface stack entry outside MiniportInitializeEx (the fault).
+        unsafe { device::NdisIfAddIfStackEntry(999, 10) };
+    }),
+    case!("attributes.only_during_initialize", adapter, |m| {
+        let mh = m.ndis_handles(A).miniport;
+        // SAFETY: attributes set outside MiniportInitializeEx (the fault); the model refuses
+        // before reading them.
+        unsafe { device::NdisMSetMiniportAttributes(h(mh), std::ptr::null_mut()) };
+    }),
+    case!("device.instance_name_from_upper_bindings", adapter, |m| {
+        let d = m.ndis_handles(A).miniport_driver;
+        let mut text: Vec<u16> = "\\DEVICE\\{no-such-instance}".encode_utf16().collect();
+        let len = u16::try_from(text.len() * 2).expect("short");
+        let mut name = UnicodeString {
+            length: len,
+            maximum_length: len,
+            buffer: text.as_mut_ptr(),
+        };
+        // SAFETY: a valid NDIS_STRING naming no UpperBindings entry (the fault).
+        unsafe {
+            device::NdisIMInitializeDeviceInstanceEx(h(d), &raw mut name, std::ptr::null_mut())
+        };
+    }),
+    case!("status.header", adapter, |m| {
+        let mh = m.ndis_handles(A).miniport;
+        let mut s = status_indication(mh);
+        s.header.kind = 0;
+        // SAFETY: a valid indication with a wrong header (the fault).
+        unsafe { oid::NdisMIndicateStatusEx(h(mh), &raw mut s) };
+    }),
+    case!("status.source_handle_is_miniport", adapter, |m| {
+        let mh = m.ndis_handles(A).miniport;
+        let mut s = status_indication(mh);
+        s.source_handle = h(0x42);
+        // SAFETY: a valid indication whose SourceHandle is not the miniport's (the fault).
+        unsafe { oid::NdisMIndicateStatusEx(h(mh), &raw mut s) };
+    }),
+    case!("clone.source_is_binding", adapter, |m| {
+        let mh = m.ndis_handles(A).miniport;
+        // SAFETY: a clone against the miniport handle instead of the binding (the fault).
+        unsafe {
+            oid::NdisAllocateCloneOidRequest(h(mh), std::ptr::null_mut(), 0, std::ptr::null_mut())
+        };
+    }),
+    case!("clone.parameters", adapter, |m| {
+        let b = m.ndis_handles(A).binding;
+        // SAFETY: NULL request and out pointers (the fault); checked before use.
+        unsafe {
+            oid::NdisAllocateCloneOidRequest(h(b), std::ptr::null_mut(), 0, std::ptr::null_mut())
+        };
+    }),
+    case!("pnp.complete_matches_pending_event", adapter, |m| {
+        let b = m.ndis_handles(A).binding;
+        // SAFETY: completes a PnP event that is not pending (the fault); only compared.
+        unsafe { binding::NdisCompleteNetPnPEvent(h(b), 0x1234 as *mut _, NDIS_STATUS_SUCCESS) };
+    }),
+    case!("config.parameters", adapter, |m| {
+        // SAFETY: NULL object and out pointer (the fault); checked before use.
+        unsafe { binding::NdisOpenConfigurationEx(std::ptr::null_mut(), std::ptr::null_mut()) };
+    }),
+    case!("config.object_header", adapter, |m| {
+        let b = m.ndis_handles(A).binding;
+        open_and_close_config(NdisObjectHeader::new(0, 1, 0x18), h(b));
+    }),
+    case!("config.handle_is_binding_or_miniport", adapter, |m| {
+        let header = NdisObjectHeader::new(object_type::CONFIGURATION_OBJECT, 1, 0x18);
+        open_and_close_config(header, h(0x42));
+    }),
+    case!("oid.complete_matches_request", adapter, |m| {
+        let mh = m.ndis_handles(A).miniport;
+        // SAFETY: completes a request NDIS never issued (the fault); looked up before use.
+        unsafe { oid::NdisMOidRequestComplete(h(mh), 0x1234 as *mut _, NDIS_STATUS_SUCCESS) };
+    }),
+    case!(
+        "registration.inside_driver_entry",
+        also["registration.protocol_once"],
+        adapter,
+        |m| {
+            // SAFETY: registering after DriverEntry returned (the fault), NULL characteristics.
+            unsafe {
+                registration::NdisRegisterProtocolDriver(
+                    std::ptr::null_mut(),
+                    std::ptr::null_mut(),
+                    std::ptr::null_mut(),
+                )
+            };
+        }
+    ),
+    case!(
+        "registration.protocol_characteristics",
+        || Model::load_with(
+            ModelConfig::default().seed(86),
+            standin::protocol_without_characteristics
+        ),
+        |m| {}
+    ),
+    case!(
+        "registration.miniport_characteristics",
+        || Model::load_with(
+            ModelConfig::default().seed(87),
+            standin::miniport_without_characteristics
+        ),
+        |m| {}
+    ),
+    // A NULL characteristics pointer stops registration right after the driver-object check.
+    case!(
+        "registration.driver_object",
+        also["registration.miniport_characteristics"],
+        || Model::load_with(
+            ModelConfig::default().seed(88),
+            standin::miniport_with_foreign_driver_object
+        ),
+        |m| {}
+    ),
 ];
+
+/// A well-formed status indication from the virtual miniport (no buffer).
+fn status_indication(mh: usize) -> NdisStatusIndication {
+    NdisStatusIndication {
+        header: NdisObjectHeader::new(
+            object_type::STATUS_INDICATION,
+            NDIS_STATUS_INDICATION_REVISION_1,
+            NDIS_SIZEOF_STATUS_INDICATION_REVISION_1,
+        ),
+        source_handle: h(mh),
+        port_number: 0,
+        status_code: 0x4001_0012,
+        flags: 0,
+        destination_handle: std::ptr::null_mut(),
+        request_id: std::ptr::null_mut(),
+        status_buffer: std::ptr::null_mut(),
+        status_buffer_size: 0,
+        guid: [0; 4],
+        ndis_reserved: [std::ptr::null_mut(); 4],
+    }
+}
+
+/// NdisOpenConfigurationEx with `header` and `handle`, closing what it opened.
+fn open_and_close_config(header: NdisObjectHeader, handle: NdisHandle) {
+    let mut obj = NdisConfigurationObject {
+        header,
+        ndis_handle: handle,
+        flags: 0,
+    };
+    let mut ch: NdisHandle = std::ptr::null_mut();
+    // SAFETY: valid object and out pointer; the object's content is the fault.
+    let st = unsafe { binding::NdisOpenConfigurationEx(&raw mut obj, &raw mut ch) };
+    if st == NDIS_STATUS_SUCCESS && !ch.is_null() {
+        // SAFETY: the handle just opened.
+        unsafe { binding::NdisCloseConfiguration(ch) };
+    }
+}

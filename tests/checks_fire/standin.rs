@@ -2,7 +2,7 @@
 //! through `Model::load_with` exactly like the real driver.
 
 use chimney_im::ndis::{DriverObject, KspinLock, NtStatus, UnicodeString};
-use ndis_model::exports::sync;
+use ndis_model::exports::{registration, sync};
 
 /// NTSTATUS STATUS_UNSUCCESSFUL.
 const STATUS_UNSUCCESSFUL: NtStatus = 0xC000_0001_u32.cast_signed();
@@ -52,4 +52,61 @@ pub unsafe extern "system" fn registers_twice(
         chimney_im::DriverEntry(driver_object, registry_path);
         first
     }
+}
+
+/// Registers the protocol with no characteristics, then fails (nothing left registered).
+pub unsafe extern "system" fn protocol_without_characteristics(
+    _driver_object: *mut DriverObject,
+    _registry_path: *mut UnicodeString,
+) -> NtStatus {
+    let mut h = core::ptr::null_mut();
+    // SAFETY: a NULL characteristics pointer (the fault); the model checks it before use.
+    unsafe {
+        registration::NdisRegisterProtocolDriver(
+            core::ptr::null_mut(),
+            core::ptr::null_mut(),
+            &raw mut h,
+        )
+    };
+    STATUS_UNSUCCESSFUL
+}
+
+/// Registers the miniport with no characteristics, then fails.
+pub unsafe extern "system" fn miniport_without_characteristics(
+    driver_object: *mut DriverObject,
+    registry_path: *mut UnicodeString,
+) -> NtStatus {
+    let mut h = core::ptr::null_mut();
+    // SAFETY: the model's own driver object; NULL characteristics (the fault).
+    unsafe {
+        registration::NdisMRegisterMiniportDriver(
+            driver_object,
+            registry_path,
+            core::ptr::null_mut(),
+            core::ptr::null_mut(),
+            &raw mut h,
+        )
+    };
+    STATUS_UNSUCCESSFUL
+}
+
+/// Registers the miniport against a driver object that is not its own, then fails.
+pub unsafe extern "system" fn miniport_with_foreign_driver_object(
+    _driver_object: *mut DriverObject,
+    registry_path: *mut UnicodeString,
+) -> NtStatus {
+    let mut other = [0u64; 42];
+    let mut h = core::ptr::null_mut();
+    // SAFETY: a driver object that is not the one DriverEntry got (the fault); NULL
+    // characteristics, so the model stops after its checks.
+    unsafe {
+        registration::NdisMRegisterMiniportDriver(
+            other.as_mut_ptr().cast(),
+            registry_path,
+            core::ptr::null_mut(),
+            core::ptr::null_mut(),
+            &raw mut h,
+        )
+    };
+    STATUS_UNSUCCESSFUL
 }
