@@ -514,7 +514,54 @@ pub static CASES: &[Case] = &[
         ),
         |m| {}
     ),
+    // ---- data-path wrappers that own the NBLs they misuse ----
+    case!("send_complete.refused_send_fails", adapter, |m| {
+        data_path_fault(m.ndis_handles(A).miniport, 0, 0);
+        install(m, |mp, _| mp.send = faulty::send_completes_at_once);
+        m.host_send(A, 2);
+    }),
+    case!("flags.dispatch_level_matches_irql", adapter, |m| {
+        data_path_fault(m.ndis_handles(A).miniport, NDIS_STATUS_FAILURE, 1);
+        install(m, |mp, _| mp.send = faulty::send_completes_at_once);
+        m.host_send(A, 2);
+    }),
+    case!("send_complete.same_adapter", two_adapters, |m| {
+        data_path_fault(
+            m.ndis_handles(AdapterId(1)).miniport,
+            NDIS_STATUS_FAILURE,
+            0,
+        );
+        install(m, |mp, _| mp.send = faulty::send_completes_at_once);
+        m.host_send(A, 2);
+    }),
+    case!("return_down.not_for_resources_indications", adapter, |m| {
+        data_path_fault(m.ndis_handles(A).binding, 0, 0);
+        install(m, |_, pt| pt.receive = faulty::receive_returns_at_once);
+        m.lower_indicate(A, 2, true);
+    }),
+    case!("return_down.same_adapter", two_adapters, |m| {
+        data_path_fault(m.ndis_handles(AdapterId(1)).binding, 0, 0);
+        install(m, |_, pt| pt.receive = faulty::receive_returns_at_once);
+        m.lower_indicate(A, 2, false);
+    }),
 ];
+
+fn two_adapters() -> Model {
+    Model::load(
+        ModelConfig::default()
+            .seed(89)
+            .with_adapter(LowerAdapterConfig::ethernet(1))
+            .with_adapter(LowerAdapterConfig::ethernet(2)),
+    )
+}
+
+/// Sets what the data-path wrappers of `faulty` use: the handle, the status, the flag flip.
+fn data_path_fault(handle: usize, status: NdisStatus, flip_dispatch: u32) {
+    use std::sync::atomic::Ordering::Relaxed;
+    faulty::HANDLE.store(handle, Relaxed);
+    faulty::STATUS.store(status, Relaxed);
+    faulty::FLIP_DISPATCH.store(flip_dispatch, Relaxed);
+}
 
 /// A well-formed status indication from the virtual miniport (no buffer).
 fn status_indication(mh: usize) -> NdisStatusIndication {

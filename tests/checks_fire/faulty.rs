@@ -118,3 +118,51 @@ pub unsafe extern "system" fn oid_pends_forever(
 ) -> NdisStatus {
     NDIS_STATUS_PENDING
 }
+
+/// The NDIS handle the data-path wrappers below use (set by the case before installing them).
+pub static HANDLE: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+/// Completion status the send wrappers write into each NBL first (0: leave it as the host set it).
+pub static STATUS: std::sync::atomic::AtomicI32 = std::sync::atomic::AtomicI32::new(0);
+/// XORed into the DISPATCH_LEVEL flag of completions and returns (1: claim the wrong IRQL).
+pub static FLIP_DISPATCH: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+
+fn handle() -> NdisHandle {
+    HANDLE.load(std::sync::atomic::Ordering::Relaxed) as NdisHandle
+}
+
+/// MiniportSendNetBufferLists that completes every send at once, never passing it down, through
+/// `HANDLE`, with `STATUS` and (maybe) a wrong DISPATCH_LEVEL flag.
+pub unsafe extern "system" fn send_completes_at_once(
+    _: NdisHandle,
+    nbls: *mut NetBufferList,
+    _: NdisPortNumber,
+    flags: u32,
+) {
+    let status = STATUS.load(std::sync::atomic::Ordering::Relaxed);
+    let mut p = nbls;
+    while !p.is_null() && status != 0 {
+        // SAFETY: the host's NBLs, owned by this handler until completed.
+        unsafe {
+            (*p).status = status;
+            p = (*p).header.data.next;
+        }
+    }
+    let dispatch = (flags & 1) ^ FLIP_DISPATCH.load(std::sync::atomic::Ordering::Relaxed);
+    // SAFETY: completes NBLs this handler owns; the handle and flags are the case's fault.
+    unsafe {
+        ndis_model::exports::datapath::NdisMSendNetBufferListsComplete(handle(), nbls, dispatch)
+    };
+}
+
+/// ProtocolReceiveNetBufferLists that returns every receive at once through `HANDLE`, whatever
+/// the receive flags said (NDIS_RECEIVE_FLAGS_RESOURCES included).
+pub unsafe extern "system" fn receive_returns_at_once(
+    _: NdisHandle,
+    nbls: *mut NetBufferList,
+    _: NdisPortNumber,
+    _: u32,
+    flags: u32,
+) {
+    // SAFETY: returns NBLs this handler was given; the handle and the timing are the fault.
+    unsafe { ndis_model::exports::datapath::NdisReturnNetBufferLists(handle(), nbls, flags & 1) };
+}
