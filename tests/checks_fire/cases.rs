@@ -544,7 +544,43 @@ pub static CASES: &[Case] = &[
         install(m, |_, pt| pt.receive = faulty::receive_returns_at_once);
         m.lower_indicate(A, 2, false);
     }),
+    // ---- a stand-in receive path (tests/checks_fire/faulty.rs) with one fault each ----
+    case!("receive.count_matches_chain", adapter, |m| {
+        stand_in_receive(m, m.ndis_handles(A).miniport, 1);
+        m.lower_indicate(A, 2, false);
+    }),
+    // NDIS routes the host's return by SourceHandle: with the wrong one the NBLs never come back,
+    // so pause, halt, close and unload all find them outstanding.
+    case!("receive.source_handle_is_miniport",
+        also ["return_up.routed_by_source_handle", "pause.miniport_receives_returned",
+            "halt.receives_returned", "close.nothing_outstanding", "teardown.nbls_returned"],
+        adapter, |m| {
+        stand_in_receive(m, m.ndis_handles(A).miniport, 0);
+        faulty::UP_SOURCE.store(
+            m.ndis_handles(A).binding,
+            std::sync::atomic::Ordering::Relaxed,
+        );
+        m.lower_indicate(A, 2, false);
+    }),
+    case!("receive.same_adapter", two_adapters, |m| {
+        stand_in_receive(m, m.ndis_handles(AdapterId(1)).miniport, 0);
+        m.lower_indicate(A, 2, false);
+    }),
 ];
+
+/// Installs the stand-in receive path: indications go up through `up` (with `extra` added to
+/// the count), returns go back down through adapter 0's binding.
+fn stand_in_receive(m: &mut Model, up: usize, extra: u32) {
+    use std::sync::atomic::Ordering::Relaxed;
+    data_path_fault(m.ndis_handles(A).binding, 0, 0);
+    faulty::UP_HANDLE.store(up, Relaxed);
+    faulty::COUNT_EXTRA.store(extra, Relaxed);
+    faulty::UP_SOURCE.store(0, Relaxed);
+    install(m, |mp, pt| {
+        pt.receive = faulty::receive_indicates_up;
+        mp.return_nbls = faulty::return_goes_down;
+    });
+}
 
 fn two_adapters() -> Model {
     Model::load(

@@ -166,3 +166,73 @@ pub unsafe extern "system" fn receive_returns_at_once(
     // SAFETY: returns NBLs this handler was given; the handle and the timing are the fault.
     unsafe { ndis_model::exports::datapath::NdisReturnNetBufferLists(handle(), nbls, flags & 1) };
 }
+
+/// A stand-in receive path: ProtocolReceiveNetBufferLists indicating the lower's NBLs straight up
+/// (SourceHandle set to `UP_HANDLE`, the original kept) and MiniportReturnNetBufferLists putting
+/// the original SourceHandle back and returning them down through `HANDLE`. `COUNT_EXTRA` is
+/// added to NumberOfNetBufferLists (the fault of one case).
+pub static UP_HANDLE: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+pub static COUNT_EXTRA: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+/// When non-zero: the SourceHandle put in indicated NBLs instead of `UP_HANDLE` (a fault).
+pub static UP_SOURCE: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+static SAVED_SOURCE: Mutex<Vec<(usize, usize)>> = Mutex::new(Vec::new());
+
+pub unsafe extern "system" fn receive_indicates_up(
+    _: NdisHandle,
+    nbls: *mut NetBufferList,
+    port: NdisPortNumber,
+    count: u32,
+    flags: u32,
+) {
+    use std::sync::atomic::Ordering::Relaxed;
+    let up = UP_HANDLE.load(Relaxed);
+    let source = match UP_SOURCE.load(Relaxed) {
+        0 => up,
+        s => s,
+    };
+    let mut p = nbls;
+    while !p.is_null() {
+        // SAFETY: the lower's NBLs, owned by this handler until indicated up.
+        unsafe {
+            SAVED_SOURCE
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .push((p as usize, (*p).source_handle as usize));
+            (*p).source_handle = source as NdisHandle;
+            p = (*p).header.data.next;
+        }
+    }
+    let count = count + COUNT_EXTRA.load(Relaxed);
+    // SAFETY: indicates NBLs this handler owns, at the IRQL NDIS called it at.
+    unsafe {
+        ndis_model::exports::datapath::NdisMIndicateReceiveNetBufferLists(
+            up as NdisHandle,
+            nbls,
+            port,
+            count,
+            flags & 1,
+        )
+    };
+}
+
+pub unsafe extern "system" fn return_goes_down(
+    _: NdisHandle,
+    nbls: *mut NetBufferList,
+    flags: u32,
+) {
+    let mut p = nbls;
+    while !p.is_null() {
+        let mut saved = SAVED_SOURCE
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(i) = saved.iter().position(|(n, _)| *n == p as usize) {
+            let (_, src) = saved.swap_remove(i);
+            // SAFETY: an NBL the host returned to this handler.
+            unsafe { (*p).source_handle = src as NdisHandle };
+        }
+        // SAFETY: as above.
+        p = unsafe { (*p).header.data.next };
+    }
+    // SAFETY: returns the NBLs to the binding they came from.
+    unsafe { ndis_model::exports::datapath::NdisReturnNetBufferLists(handle(), nbls, flags & 1) };
+}
