@@ -117,10 +117,9 @@ fn path_cost(m: &Measured, name: &str) -> (u32, String) {
     );
     let mut best = (0, String::new());
     for i in 0..m.fns.len() {
-        if target.contains(&i) || m.graph[i].iter().any(|j| target.contains(j)) {
-            if m.depth[i] > best.0 {
-                best = (m.depth[i], m.fns[i].name.clone());
-            }
+        let on_path = target.contains(&i) || m.graph[i].iter().any(|j| target.contains(j));
+        if on_path && m.depth[i] > best.0 {
+            best = (m.depth[i], m.fns[i].name.clone());
         }
     }
     best

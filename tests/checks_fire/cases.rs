@@ -52,7 +52,7 @@ macro_rules! case {
             also: &[$($also),*],
             setup: $setup,
             fault: {
-                #[allow(unused_variables, clippy::undocumented_unsafe_blocks)]
+                #[allow(unused_variables)]
                 fn f($m: &mut Model) $fault
                 f
             },
@@ -109,32 +109,31 @@ pub static CASES: &[Case] = &[
     }),
     case!("spinlock.dpc_variant_at_dispatch", adapter, |m| {
         let mut lock: KspinLock = 0;
-        // SAFETY: the DPC-level variants at PASSIVE_LEVEL (the fault), on a valid lock.
-        unsafe {
-            sync::KeAcquireSpinLockAtDpcLevel(&raw mut lock);
-            sync::KeReleaseSpinLockFromDpcLevel(&raw mut lock);
-        }
+        // SAFETY: the DPC-level variant at PASSIVE_LEVEL (the fault), on a valid lock.
+        unsafe { sync::KeAcquireSpinLockAtDpcLevel(&raw mut lock) };
+        // SAFETY: releases the lock just acquired.
+        unsafe { sync::KeReleaseSpinLockFromDpcLevel(&raw mut lock) };
     }),
     case!("spinlock.release_restores_old_irql", adapter, |m| {
         let mut lock: KspinLock = 0;
-        // SAFETY: a valid lock, released with an IRQL other than the one acquire returned (the
-        // fault); then once more, to bring this thread back to PASSIVE_LEVEL for later cases.
-        unsafe {
-            let old = sync::KeAcquireSpinLockRaiseToDpc(&raw mut lock);
-            sync::KeReleaseSpinLock(&raw mut lock, old + 1);
-            let _ = sync::KeAcquireSpinLockRaiseToDpc(&raw mut lock);
-            sync::KeReleaseSpinLock(&raw mut lock, old);
-        }
+        // SAFETY: a valid lock on this frame.
+        let old = unsafe { sync::KeAcquireSpinLockRaiseToDpc(&raw mut lock) };
+        // SAFETY: released with an IRQL other than the one acquire returned (the fault).
+        unsafe { sync::KeReleaseSpinLock(&raw mut lock, old + 1) };
+        // SAFETY: once more, correctly, to bring this thread back to PASSIVE_LEVEL.
+        let _ = unsafe { sync::KeAcquireSpinLockRaiseToDpc(&raw mut lock) };
+        // SAFETY: releases the lock just acquired.
+        unsafe { sync::KeReleaseSpinLock(&raw mut lock, old) };
     }),
     case!("lock.not_held_across_ndis_call", adapter, |m| {
         let p = alloc(m, 16);
         let mut lock: KspinLock = 0;
-        // SAFETY: a valid lock and block; NdisFreeMemory with the lock held is the fault.
-        unsafe {
-            let old = sync::KeAcquireSpinLockRaiseToDpc(&raw mut lock);
-            memory::NdisFreeMemory(p, 16, 0);
-            sync::KeReleaseSpinLock(&raw mut lock, old);
-        }
+        // SAFETY: a valid lock on this frame.
+        let old = unsafe { sync::KeAcquireSpinLockRaiseToDpc(&raw mut lock) };
+        // SAFETY: the block just allocated, freed with the lock held (the fault).
+        unsafe { memory::NdisFreeMemory(p, 16, 0) };
+        // SAFETY: releases the lock acquired above.
+        unsafe { sync::KeReleaseSpinLock(&raw mut lock, old) };
     }),
     case!(
         "irql.export_max",
@@ -143,15 +142,17 @@ pub static CASES: &[Case] = &[
         |m| {
             let mut ev = NdisEvent { opaque: [0; 24] };
             let mut lock: KspinLock = 0;
-            // SAFETY: valid event and lock; waiting (PASSIVE only) at DISPATCH_LEVEL is the fault —
-            // the one way to be at DISPATCH_LEVEL is to hold a spin lock, hence the second check.
-            unsafe {
-                sync::NdisInitializeEvent(&raw mut ev);
-                sync::NdisSetEvent(&raw mut ev);
-                let old = sync::KeAcquireSpinLockRaiseToDpc(&raw mut lock);
-                sync::NdisWaitEvent(&raw mut ev, 1);
-                sync::KeReleaseSpinLock(&raw mut lock, old);
-            }
+            // SAFETY: an event on this frame, initialised and set.
+            unsafe { sync::NdisInitializeEvent(&raw mut ev) };
+            // SAFETY: as above.
+            unsafe { sync::NdisSetEvent(&raw mut ev) };
+            // SAFETY: a valid lock on this frame.
+            let old = unsafe { sync::KeAcquireSpinLockRaiseToDpc(&raw mut lock) };
+            // SAFETY: waiting (PASSIVE only) at DISPATCH_LEVEL is the fault — the one way to be
+            // at DISPATCH_LEVEL is to hold a spin lock, hence the second check.
+            unsafe { sync::NdisWaitEvent(&raw mut ev, 1) };
+            // SAFETY: releases the lock acquired above.
+            unsafe { sync::KeReleaseSpinLock(&raw mut lock, old) };
         }
     ),
     case!("event.initialized", adapter, |m| {
@@ -161,11 +162,10 @@ pub static CASES: &[Case] = &[
     }),
     case!("event.wait_satisfied", short_waits, |m| {
         let mut ev = NdisEvent { opaque: [0; 24] };
+        // SAFETY: an event on this frame.
+        unsafe { sync::NdisInitializeEvent(&raw mut ev) };
         // SAFETY: a valid event nobody will set, waited on forever (the fault).
-        unsafe {
-            sync::NdisInitializeEvent(&raw mut ev);
-            sync::NdisWaitEvent(&raw mut ev, 0);
-        }
+        unsafe { sync::NdisWaitEvent(&raw mut ev, 0) };
     }),
     // ---- miniport edge ----
     case!("handle.miniport", adapter, |m| {
@@ -391,13 +391,13 @@ pub static CASES: &[Case] = &[
     // ---- more export misuse ----
     case!("spinlock.no_recursive_acquire", adapter, |m| {
         let mut lock: KspinLock = 0;
-        // SAFETY: a valid lock, acquired twice on one thread (the fault; the model refuses the
-        // second acquire instead of spinning), then released.
-        unsafe {
-            let old = sync::KeAcquireSpinLockRaiseToDpc(&raw mut lock);
-            let _ = sync::KeAcquireSpinLockRaiseToDpc(&raw mut lock);
-            sync::KeReleaseSpinLock(&raw mut lock, old);
-        }
+        // SAFETY: a valid lock on this frame.
+        let old = unsafe { sync::KeAcquireSpinLockRaiseToDpc(&raw mut lock) };
+        // SAFETY: acquired again on the same thread (the fault; the model refuses it instead of
+        // spinning forever).
+        let _ = unsafe { sync::KeAcquireSpinLockRaiseToDpc(&raw mut lock) };
+        // SAFETY: releases the lock acquired first.
+        unsafe { sync::KeReleaseSpinLock(&raw mut lock, old) };
     }),
     case!("ifstack.higher_is_initializing_miniport", adapter, |m| {
         // SAFETY: an interface stack entry outside MiniportInitializeEx (the fault).

@@ -142,10 +142,9 @@ pub unsafe extern "system" fn send_completes_at_once(
     let mut p = nbls;
     while !p.is_null() && status != 0 {
         // SAFETY: the host's NBLs, owned by this handler until completed.
-        unsafe {
-            (*p).status = status;
-            p = (*p).header.data.next;
-        }
+        unsafe { (*p).status = status };
+        // SAFETY: as above.
+        p = unsafe { p.cast::<*mut NetBufferList>().read() }; // Next: the header's first field
     }
     let dispatch = (flags & 1) ^ FLIP_DISPATCH.load(std::sync::atomic::Ordering::Relaxed);
     // SAFETY: completes NBLs this handler owns; the handle and flags are the case's fault.
@@ -193,14 +192,15 @@ pub unsafe extern "system" fn receive_indicates_up(
     let mut p = nbls;
     while !p.is_null() {
         // SAFETY: the lower's NBLs, owned by this handler until indicated up.
-        unsafe {
-            SAVED_SOURCE
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner)
-                .push((p as usize, (*p).source_handle as usize));
-            (*p).source_handle = source as NdisHandle;
-            p = (*p).header.data.next;
-        }
+        let original = unsafe { (*p).source_handle } as usize;
+        SAVED_SOURCE
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push((p as usize, original));
+        // SAFETY: as above.
+        unsafe { (*p).source_handle = source as NdisHandle };
+        // SAFETY: as above.
+        p = unsafe { p.cast::<*mut NetBufferList>().read() }; // Next: the header's first field
     }
     let count = count + COUNT_EXTRA.load(Relaxed);
     // SAFETY: indicates NBLs this handler owns, at the IRQL NDIS called it at.
@@ -231,7 +231,7 @@ pub unsafe extern "system" fn return_goes_down(
             unsafe { (*p).source_handle = src as NdisHandle };
         }
         // SAFETY: as above.
-        p = unsafe { (*p).header.data.next };
+        p = unsafe { p.cast::<*mut NetBufferList>().read() }; // Next: the header's first field
     }
     // SAFETY: returns the NBLs to the binding they came from.
     unsafe { ndis_model::exports::datapath::NdisReturnNetBufferLists(handle(), nbls, flags & 1) };

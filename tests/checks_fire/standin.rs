@@ -35,8 +35,9 @@ pub unsafe extern "system" fn returns_holding_a_lock(
 ) -> NtStatus {
     // SAFETY: forwards the model's own arguments to the real DriverEntry.
     let st = unsafe { chimney_im::DriverEntry(driver_object, registry_path) };
-    // SAFETY: a valid KSPIN_LOCK with static lifetime; this is the deliberate fault.
-    let _old = unsafe { sync::KeAcquireSpinLockRaiseToDpc(&raw mut LEAKED_LOCK) };
+    let lock = &raw mut LEAKED_LOCK;
+    // SAFETY: a valid KSPIN_LOCK with static lifetime; never releasing it is the fault.
+    let _old = unsafe { sync::KeAcquireSpinLockRaiseToDpc(lock) };
     st
 }
 
@@ -45,13 +46,11 @@ pub unsafe extern "system" fn registers_twice(
     driver_object: *mut DriverObject,
     registry_path: *mut UnicodeString,
 ) -> NtStatus {
-    // SAFETY: forwards the model's own arguments to the real DriverEntry, twice (the fault). The
-    // second run's status is ignored: the stand-in reports the first, successful one.
-    unsafe {
-        let first = chimney_im::DriverEntry(driver_object, registry_path);
-        chimney_im::DriverEntry(driver_object, registry_path);
-        first
-    }
+    // SAFETY: forwards the model's own arguments to the real DriverEntry.
+    let first = unsafe { chimney_im::DriverEntry(driver_object, registry_path) };
+    // SAFETY: the same again (the fault); its status is ignored: the stand-in reports the first.
+    let _ = unsafe { chimney_im::DriverEntry(driver_object, registry_path) };
+    first
 }
 
 /// Registers the protocol with no characteristics, then fails (nothing left registered).

@@ -115,12 +115,12 @@ pub(crate) fn map_symbols(map: &str, image_base: u64) -> BTreeMap<u32, String> {
     let mut out = BTreeMap::new();
     for line in map.lines() {
         let cols: Vec<&str> = line.split_whitespace().collect();
-        if cols.len() >= 3 && cols[0].starts_with("0001:") {
-            if let Ok(va) = u64::from_str_radix(cols[2], 16) {
-                if let Ok(rva) = u32::try_from(va.wrapping_sub(image_base)) {
-                    out.entry(rva).or_insert_with(|| demangle(cols[1]));
-                }
-            }
+        if cols.len() >= 3
+            && cols[0].starts_with("0001:")
+            && let Ok(va) = u64::from_str_radix(cols[2], 16)
+            && let Ok(rva) = u32::try_from(va.wrapping_sub(image_base))
+        {
+            out.entry(rva).or_insert_with(|| demangle(cols[1]));
         }
     }
     out
@@ -166,12 +166,11 @@ pub(crate) fn call_graph(text_rva: u32, text: &[u8], fns: &[Function]) -> Vec<BT
                     let rel =
                         i32::from_le_bytes([text[p + 1], text[p + 2], text[p + 3], text[p + 4]]);
                     let next = i64::from(text_rva) + p as i64 + 5;
-                    if let Ok(target) = u32::try_from(next + i64::from(rel)) {
-                        if let Some(&j) = starts.get(&target) {
-                            if target != f.begin {
-                                callees.insert(j);
-                            }
-                        }
+                    if let Ok(target) = u32::try_from(next + i64::from(rel))
+                        && let Some(&j) = starts.get(&target)
+                        && target != f.begin
+                    {
+                        callees.insert(j);
                     }
                 }
             }
