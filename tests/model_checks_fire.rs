@@ -48,6 +48,10 @@ fn run(case: &Case) -> Result<(), String> {
     if !fired.contains(case.check) {
         return Err(format!("did not fire; fired instead: {fired:?}"));
     }
+    let missing: Vec<&&str> = case.also.iter().filter(|c| !fired.contains(**c)).collect();
+    if !missing.is_empty() {
+        return Err(format!("the listed consequences {missing:?} did not fire"));
+    }
     let unexpected: Vec<&&str> = fired
         .iter()
         .filter(|c| **c != case.check && !case.also.contains(c))
@@ -65,6 +69,12 @@ fn every_check_is_classified() {
     let all = model_check_names();
     assert!(all.len() > 200, "found only {} check names", all.len());
     let shown: BTreeSet<&str> = CASES.iter().map(|c| c.check).collect();
+    // Checks asserted to fire as the necessary consequence of another case's fault.
+    let consequences: BTreeSet<&str> = CASES
+        .iter()
+        .flat_map(|c| c.also.iter().copied())
+        .filter(|c| !shown.contains(c))
+        .collect();
     let unreachable: BTreeSet<&str> = UNREACHABLE.iter().map(|(c, _)| *c).collect();
     let not_yet: BTreeSet<&str> = NOT_YET.iter().copied().collect();
     for name in shown.iter().chain(&unreachable).chain(&not_yet) {
@@ -78,18 +88,28 @@ fn every_check_is_classified() {
         let both: Vec<_> = a.intersection(b).collect();
         assert!(both.is_empty(), "listed as both {what}: {both:?}");
     }
+    let both: Vec<_> = consequences.intersection(&not_yet).collect();
+    assert!(
+        both.is_empty(),
+        "asserted to fire, yet listed not-yet: {both:?}"
+    );
     let unclassified: Vec<&String> = all
         .iter()
         .filter(|c| {
             !shown.contains(c.as_str())
+                && !consequences.contains(c.as_str())
                 && !unreachable.contains(c.as_str())
                 && !not_yet.contains(c.as_str())
         })
         .collect();
     println!(
-        "verifier checks: {} total, {} shown to fire, {} unreachable by construction, {} not yet shown",
+        "verifier checks: {} total; shown to fire: {} ({} by a case of their own, {} asserted as \
+         the necessary consequence of another case's fault); {} unreachable by construction; {} \
+         not yet shown",
         all.len(),
+        shown.len() + consequences.len(),
         shown.len(),
+        consequences.len(),
         unreachable.len(),
         not_yet.len()
     );

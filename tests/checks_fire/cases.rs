@@ -295,7 +295,7 @@ pub static CASES: &[Case] = &[
         |m| {}),
     case!(
         "registration.miniport_once",
-        also["registration.protocol_once"],
+        also[],
         || Model::load_with(ModelConfig::default().seed(82), standin::registers_twice),
         |m| {}
     ),

@@ -16,7 +16,8 @@ pub struct Case {
     pub check: &'static str,
     /// Other checks the same fault necessarily trips (one wrong call can break two rules, e.g. a
     /// PASSIVE-only export called with a spin lock held is both too high an IRQL and a lock held
-    /// across an NDIS call). Anything else firing fails the case.
+    /// across an NDIS call; NBLs never returned are found outstanding at pause, halt and
+    /// unload). Each must fire too; anything else firing fails the case.
     pub also: &'static [&'static str],
     pub setup: fn() -> Model,
     pub fault: fn(&mut Model),

@@ -41,7 +41,8 @@ pub unsafe extern "system" fn returns_holding_a_lock(
     st
 }
 
-/// chimney-im's DriverEntry run twice: every registration made a second time.
+/// chimney-im's DriverEntry run twice: the second run registers the miniport again (and stops
+/// there when NDIS refuses it).
 pub unsafe extern "system" fn registers_twice(
     driver_object: *mut DriverObject,
     registry_path: *mut UnicodeString,

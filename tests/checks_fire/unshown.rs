@@ -1,4 +1,6 @@
-//! Checks not shown to fire by tests/model_checks_fire.rs, each with why.
+//! Checks not shown to fire by tests/model_checks_fire.rs: the unreachable ones with why, and
+//! the ones not yet shown (regenerate the list when adding cases; the classification test fails
+//! if a check is in no list, or listed while a case shows it).
 
 /// Checks no driver can trip through the model's interface, with why.
 pub static UNREACHABLE: &[(&str, &str)] = &[(
@@ -91,19 +93,12 @@ pub static NOT_YET: &[&str] = &[
     "clone.free_same_source",
     "close.binding_open",
     "close.chimney_nothing_outstanding",
-    "close.nothing_outstanding",
-    "deregister.bindings_closed",
-    "deregister.miniports_halted",
     "device.deinit_when_initialized",
     "device.init_instance_when_absent",
     "driver.no_calls_after_unload",
     "halt.chimney_drained",
     "halt.forwarded_oids_drained",
-    "halt.host_oid_finished_first",
     "halt.if_stack_entry_deleted",
-    "halt.receives_returned",
-    "halt.sends_drained",
-    "handler.returns_at_entry_irql",
     "ifstack.added_once",
     "ifstack.lower_is_bound_if_index",
     "init.attributes_set_before_success",
@@ -127,7 +122,6 @@ pub static NOT_YET: &[&str] = &[
     "pause.binding_sends_drained",
     "pause.chimney_io_drained",
     "pause.complete_only_after_pending",
-    "pause.miniport_receives_returned",
     "receive.miniport_running",
     "receive.payload_intact",
     "receive.resources_nbl_restored",
@@ -138,10 +132,8 @@ pub static NOT_YET: &[&str] = &[
     "registration.miniport_required_handlers",
     "registration.protocol_header_matches_version",
     "registration.protocol_name",
-    "registration.protocol_once",
     "registration.protocol_required_handlers",
     "return_down.nbl_as_indicated",
-    "return_up.routed_by_source_handle",
     "send.binding_not_paused",
     "send.binding_open",
     "send.same_adapter",
@@ -154,14 +146,9 @@ pub static NOT_YET: &[&str] = &[
     "spinlock.acquire_deadlock",
     "status.link_state_intact",
     "status.miniport_initialized",
-    "teardown.bindings_closed",
     "teardown.clone_oids_freed",
     "teardown.config_handles_closed",
-    "teardown.if_stack_entries_deleted",
     "teardown.no_pending_work",
-    "teardown.spin_locks_released",
-    "unbind.binding_closed",
     "unbind.complete_once",
-    "unbind.virtual_miniport_stopped",
     "unload.deregistered_both_edges",
 ];
