@@ -236,3 +236,67 @@ pub unsafe extern "system" fn return_goes_down(
     // SAFETY: returns the NBLs to the binding they came from.
     unsafe { ndis_model::exports::datapath::NdisReturnNetBufferLists(handle(), nbls, flags & 1) };
 }
+
+/// ProtocolBindAdapterEx that binds (the real handler) and then reports failure.
+pub unsafe extern "system" fn bind_then_fails(
+    p: NdisHandle,
+    b: NdisHandle,
+    params: *mut NdisBindParameters,
+) -> NdisStatus {
+    // SAFETY: NDIS's own arguments, forwarded to the real handler.
+    let _ = unsafe { (real().1.bind)(p, b, params) };
+    NDIS_STATUS_FAILURE
+}
+
+/// ProtocolBindAdapterEx that binds, then completes the bind twice and returns PENDING.
+pub unsafe extern "system" fn bind_completes_twice(
+    p: NdisHandle,
+    b: NdisHandle,
+    params: *mut NdisBindParameters,
+) -> NdisStatus {
+    // SAFETY: NDIS's own arguments, forwarded to the real handler.
+    let st = unsafe { (real().1.bind)(p, b, params) };
+    // SAFETY: the bind context of this call, completed once (correct) ...
+    unsafe { ndis_model::exports::binding::NdisCompleteBindAdapterEx(b, st) };
+    // SAFETY: ... and a second time (the fault).
+    unsafe { ndis_model::exports::binding::NdisCompleteBindAdapterEx(b, st) };
+    NDIS_STATUS_PENDING
+}
+
+/// MiniportOidRequest that returns SUCCESS where the real handler returned PENDING.
+pub unsafe extern "system" fn oid_claims_sync(c: NdisHandle, r: *mut NdisOidRequest) -> NdisStatus {
+    // SAFETY: NDIS's own arguments, forwarded to the real handler.
+    let st = unsafe { (real().0.oid_request)(c, r) };
+    if st == NDIS_STATUS_PENDING {
+        NDIS_STATUS_SUCCESS
+    } else {
+        st
+    }
+}
+
+/// ProtocolOidRequestComplete that passes a different status to the real handler.
+pub unsafe extern "system" fn oid_complete_changes_status(
+    c: NdisHandle,
+    r: *mut NdisOidRequest,
+    _: NdisStatus,
+) {
+    // SAFETY: NDIS's own arguments, forwarded with another status (the fault).
+    unsafe { (real().1.oid_complete)(c, r, NDIS_STATUS_FAILURE) };
+}
+
+/// ProtocolSendNetBufferListsComplete that marks every NBL failed before the real handler.
+pub unsafe extern "system" fn send_complete_changes_status(
+    c: NdisHandle,
+    nbls: *mut NetBufferList,
+    flags: u32,
+) {
+    let mut p = nbls;
+    while !p.is_null() {
+        // SAFETY: completed NBLs, owned by this handler.
+        unsafe { (*p).status = NDIS_STATUS_FAILURE };
+        // SAFETY: as above.
+        p = unsafe { p.cast::<*mut NetBufferList>().read() }; // Next: the header's first field
+    }
+    // SAFETY: NDIS's own arguments, forwarded to the real handler.
+    unsafe { (real().1.send_complete)(c, nbls, flags) };
+}
