@@ -566,6 +566,30 @@ pub static CASES: &[Case] = &[
         stand_in_receive(m, m.ndis_handles(AdapterId(1)).miniport, 0);
         m.lower_indicate(A, 2, false);
     }),
+    // ---- real handlers wrapped to break one rule ----
+    case!(
+        "bind.complete_once",
+        || Model::load(ModelConfig::default().seed(90)),
+        |m| {
+            install(m, |_, pt| pt.bind = faulty::bind_completes_twice);
+            let a = m.add_adapter(LowerAdapterConfig::ethernet(1));
+            m.bind(a);
+        }
+    ),
+    case!("oid.status_propagated", held_oids, |m| {
+        install(m, |_, pt| {
+            pt.oid_complete = faulty::oid_complete_changes_status
+        });
+        m.host_oid_start(A, &OidSpec::query(oids::OID_GEN_LINK_SPEED, 4));
+        m.lower_complete_oids(A);
+        m.host_oid_wait(A);
+    }),
+    case!("send_complete.status_propagated", adapter, |m| {
+        install(m, |_, pt| {
+            pt.send_complete = faulty::send_complete_changes_status
+        });
+        m.host_send(A, 2);
+    }),
 ];
 
 /// Installs the stand-in receive path: indications go up through `up` (with `extra` added to
@@ -580,6 +604,16 @@ fn stand_in_receive(m: &mut Model, up: usize, extra: u32) {
         pt.receive = faulty::receive_indicates_up;
         mp.return_nbls = faulty::return_goes_down;
     });
+}
+
+fn held_oids() -> Model {
+    one_adapter(
+        AdapterPolicy {
+            oid_completion: Completion::Held,
+            ..AdapterPolicy::default()
+        },
+        92,
+    )
 }
 
 fn two_adapters() -> Model {

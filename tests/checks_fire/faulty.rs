@@ -237,17 +237,6 @@ pub unsafe extern "system" fn return_goes_down(
     unsafe { ndis_model::exports::datapath::NdisReturnNetBufferLists(handle(), nbls, flags & 1) };
 }
 
-/// ProtocolBindAdapterEx that binds (the real handler) and then reports failure.
-pub unsafe extern "system" fn bind_then_fails(
-    p: NdisHandle,
-    b: NdisHandle,
-    params: *mut NdisBindParameters,
-) -> NdisStatus {
-    // SAFETY: NDIS's own arguments, forwarded to the real handler.
-    let _ = unsafe { (real().1.bind)(p, b, params) };
-    NDIS_STATUS_FAILURE
-}
-
 /// ProtocolBindAdapterEx that binds, then completes the bind twice and returns PENDING.
 pub unsafe extern "system" fn bind_completes_twice(
     p: NdisHandle,
@@ -261,17 +250,6 @@ pub unsafe extern "system" fn bind_completes_twice(
     // SAFETY: ... and a second time (the fault).
     unsafe { ndis_model::exports::binding::NdisCompleteBindAdapterEx(b, st) };
     NDIS_STATUS_PENDING
-}
-
-/// MiniportOidRequest that returns SUCCESS where the real handler returned PENDING.
-pub unsafe extern "system" fn oid_claims_sync(c: NdisHandle, r: *mut NdisOidRequest) -> NdisStatus {
-    // SAFETY: NDIS's own arguments, forwarded to the real handler.
-    let st = unsafe { (real().0.oid_request)(c, r) };
-    if st == NDIS_STATUS_PENDING {
-        NDIS_STATUS_SUCCESS
-    } else {
-        st
-    }
 }
 
 /// ProtocolOidRequestComplete that passes a different status to the real handler.
