@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use chimney_im::ndis::*;
-use ndis_model::exports::{binding, datapath, device, memory, oid, registration, sync};
+use ndis_model::exports::{binding, chimney, datapath, device, memory, oid, registration, sync};
 use ndis_model::testkit::one_adapter;
 use ndis_model::*;
 
@@ -590,6 +590,35 @@ pub static CASES: &[Case] = &[
         });
         m.host_send(A, 2);
     }),
+    // ---- chimney exports ----
+    case!("chimney.optional_handlers_header", adapter, |m| {
+        let d = m.ndis_handles(A).miniport_driver;
+        // SAFETY: a NULL handler table (the fault); checked before use.
+        unsafe { chimney::NdisSetOptionalHandlers(h(d), std::ptr::null_mut()) };
+    }),
+    case!("chimney.get_handlers_during_initialize", adapter, |m| {
+        let mh = m.ndis_handles(A).miniport;
+        let mut out: *mut NdisOffloadEventHandlers = std::ptr::null_mut();
+        // SAFETY: a valid out pointer; asking after MiniportInitializeEx returned is the fault.
+        unsafe { chimney::NdisMGetOffloadHandlers(h(mh), 1, &raw mut out) };
+    }),
+    case!("chimney_state.block_list_not_null", adapter, |m| {
+        let b = m.ndis_handles(A).binding;
+        // SAFETY: a NULL block list (the fault); checked before use.
+        unsafe { chimney::NdisInitiateOffload(h(b), std::ptr::null_mut()) };
+    }),
+    // An indication the target never made is also not the target's indication passed unchanged.
+    case!(
+        "chimney_indicate.at_dispatch",
+        also["chimney_event.passed_unchanged"],
+        adapter,
+        |m| {
+            let mh = m.ndis_handles(A).miniport;
+            // SAFETY: an event indication at PASSIVE_LEVEL (the fault) with a NULL list (checked
+            // before use, and the second rule broken).
+            unsafe { chimney::NdisMOffloadEventIndicate(h(mh), std::ptr::null_mut(), 1) };
+        }
+    ),
 ];
 
 /// Installs the stand-in receive path: indications go up through `up` (with `extra` added to
