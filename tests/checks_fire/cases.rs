@@ -619,7 +619,64 @@ pub static CASES: &[Case] = &[
             unsafe { chimney::NdisMOffloadEventIndicate(h(mh), std::ptr::null_mut(), 1) };
         }
     ),
+    // ---- resources left behind, opens and completions out of place ----
+    case!("teardown.config_handles_closed", adapter, |m| {
+        let b = m.ndis_handles(A).binding;
+        let header = NdisObjectHeader::new(object_type::CONFIGURATION_OBJECT, 1, 0x18);
+        let mut obj = NdisConfigurationObject {
+            header,
+            ndis_handle: h(b),
+            flags: 0,
+        };
+        let mut ch: NdisHandle = std::ptr::null_mut();
+        // SAFETY: valid object and out pointer; never closing the handle is the fault.
+        unsafe { binding::NdisOpenConfigurationEx(&raw mut obj, &raw mut ch) };
+    }),
+    case!("teardown.clone_oids_freed", adapter, |m| {
+        let b = m.ndis_handles(A).binding;
+        let _leaked = clone_of_a_request(b);
+    }),
+    case!("clone.free_same_source", two_adapters, |m| {
+        let b0 = m.ndis_handles(A).binding;
+        let b1 = m.ndis_handles(AdapterId(1)).binding;
+        let clone = clone_of_a_request(b0);
+        // SAFETY: a live clone, freed with the other binding's handle (the fault).
+        unsafe { oid::NdisFreeCloneOidRequest(h(b1), clone) };
+    }),
+    case!(
+        "open.parameters",
+        || Model::load(ModelConfig::default().seed(93)),
+        |m| {
+            faulty::HANDLE.store(
+                m.ndis_handles(A).protocol,
+                std::sync::atomic::Ordering::Relaxed,
+            );
+            install(m, |_, pt| pt.bind = faulty::bind_opens_without_parameters);
+            let a = m.add_adapter(LowerAdapterConfig::ethernet(1));
+            m.bind(a);
+        }
+    ),
+    case!("unbind.complete_once", adapter, |m| {
+        install(m, |_, pt| pt.unbind = faulty::unbind_completes_twice);
+        m.unbind(A);
+    }),
 ];
+
+/// A clone of a (zeroed, well-headed) OID request against binding handle `b`.
+fn clone_of_a_request(b: usize) -> *mut NdisOidRequest {
+    // SAFETY: NdisOidRequest is plain data; all-zero is valid.
+    let mut req: NdisOidRequest = unsafe { std::mem::zeroed() };
+    req.header = NdisObjectHeader::new(
+        object_type::OID_REQUEST,
+        1,
+        NDIS_SIZEOF_OID_REQUEST_REVISION_1,
+    );
+    let mut clone: *mut NdisOidRequest = std::ptr::null_mut();
+    // SAFETY: a valid request and out pointer on this frame; the model copies the request.
+    let st = unsafe { oid::NdisAllocateCloneOidRequest(h(b), &raw mut req, 0, &raw mut clone) };
+    assert_eq!(st, NDIS_STATUS_SUCCESS);
+    clone
+}
 
 /// Installs the stand-in receive path: indications go up through `up` (with `extra` added to
 /// the count), returns go back down through adapter 0's binding.

@@ -278,3 +278,37 @@ pub unsafe extern "system" fn send_complete_changes_status(
     // SAFETY: NDIS's own arguments, forwarded to the real handler.
     unsafe { (real().1.send_complete)(c, nbls, flags) };
 }
+
+/// ProtocolBindAdapterEx that first calls NdisOpenAdapterEx (protocol handle `HANDLE`) with no
+/// parameters, then binds.
+pub unsafe extern "system" fn bind_opens_without_parameters(
+    p: NdisHandle,
+    b: NdisHandle,
+    params: *mut NdisBindParameters,
+) -> NdisStatus {
+    let mut handle: NdisHandle = std::ptr::null_mut();
+    // SAFETY: inside ProtocolBindAdapterEx with its BindContext; NULL open parameters (the
+    // fault), checked before use.
+    let _ = unsafe {
+        ndis_model::exports::binding::NdisOpenAdapterEx(
+            handle(),
+            p,
+            std::ptr::null_mut(),
+            b,
+            &raw mut handle,
+        )
+    };
+    // SAFETY: NDIS's own arguments, forwarded to the real handler.
+    unsafe { (real().1.bind)(p, b, params) }
+}
+
+/// ProtocolUnbindAdapterEx that unbinds, then completes the unbind twice and returns PENDING.
+pub unsafe extern "system" fn unbind_completes_twice(u: NdisHandle, c: NdisHandle) -> NdisStatus {
+    // SAFETY: NDIS's own arguments, forwarded to the real handler.
+    let _ = unsafe { (real().1.unbind)(u, c) };
+    // SAFETY: the unbind context of this call, completed once (correct) ...
+    unsafe { ndis_model::exports::binding::NdisCompleteUnbindAdapterEx(u) };
+    // SAFETY: ... and a second time (the fault).
+    unsafe { ndis_model::exports::binding::NdisCompleteUnbindAdapterEx(u) };
+    NDIS_STATUS_PENDING
+}

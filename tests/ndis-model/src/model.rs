@@ -379,13 +379,14 @@ impl Model {
     }
 
     /// The handles NDIS gave the driver, for tests that act as a faulty driver and call the
-    /// exports themselves: (miniport driver, protocol driver, binding of `a`, miniport of `a`).
+    /// exports themselves: (miniport driver, protocol driver, binding of `a`, miniport of `a`);
+    /// 0 for what does not exist.
     pub fn ndis_handles(&self, a: AdapterId) -> NdisHandles {
         world::with(|w| NdisHandles {
             miniport_driver: w.mp.as_ref().map_or(0, |m| m.handle),
             protocol: w.pt.as_ref().map_or(0, |p| p.handle),
-            binding: w.adapters[a.0].binding.handle,
-            miniport: w.adapters[a.0].dev.handle,
+            binding: w.adapters.get(a.0).map_or(0, |ad| ad.binding.handle),
+            miniport: w.adapters.get(a.0).map_or(0, |ad| ad.dev.handle),
         })
     }
 
