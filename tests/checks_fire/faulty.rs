@@ -286,7 +286,7 @@ pub unsafe extern "system" fn bind_opens_without_parameters(
     b: NdisHandle,
     params: *mut NdisBindParameters,
 ) -> NdisStatus {
-    let mut handle: NdisHandle = std::ptr::null_mut();
+    let mut binding_handle: NdisHandle = std::ptr::null_mut();
     // SAFETY: inside ProtocolBindAdapterEx with its BindContext; NULL open parameters (the
     // fault), checked before use.
     let _ = unsafe {
@@ -295,7 +295,7 @@ pub unsafe extern "system" fn bind_opens_without_parameters(
             p,
             std::ptr::null_mut(),
             b,
-            &raw mut handle,
+            &raw mut binding_handle,
         )
     };
     // SAFETY: NDIS's own arguments, forwarded to the real handler.
