@@ -660,7 +660,48 @@ pub static CASES: &[Case] = &[
         install(m, |_, pt| pt.unbind = faulty::unbind_completes_twice);
         m.unbind(A);
     }),
+    // ---- MiniportInitializeEx around the real one, with one extra wrong call ----
+    case!(
+        "attributes.header",
+        || init_fault(faulty::INIT_NULL_ATTRIBUTES),
+        |m| {}
+    ),
+    case!(
+        "attributes.registration_header",
+        || init_fault(faulty::INIT_BAD_REGISTRATION_HEADER),
+        |m| {}
+    ),
+    // General attributes first, with a header that is wrong too (the model reads no further).
+    case!(
+        "attributes.registration_before_general",
+        also["attributes.general_header"],
+        || init_fault(faulty::INIT_GENERAL_FIRST),
+        |m| {}
+    ),
+    case!(
+        "ifstack.added_once",
+        || init_fault(faulty::INIT_IF_STACK_TWICE),
+        |m| {}
+    ),
+    case!(
+        "ifstack.lower_is_bound_if_index",
+        || init_fault(faulty::INIT_IF_STACK_WRONG_LOWER),
+        |m| {}
+    ),
 ];
+
+/// Loads the driver with `faulty::initialize_with_fault` doing `fault`, then binds one adapter
+/// (whose virtual miniport start runs it).
+fn init_fault(fault: u32) -> Model {
+    faulty::INIT_FAULT.store(fault, std::sync::atomic::Ordering::Relaxed);
+    let mut m = Model::load(ModelConfig::default().seed(94));
+    install(&mut m, |mp, _| {
+        mp.initialize = faulty::initialize_with_fault
+    });
+    let a = m.add_adapter(LowerAdapterConfig::ethernet(1));
+    m.bind(a);
+    m
+}
 
 /// A clone of a (zeroed, well-headed) OID request against binding handle `b`.
 fn clone_of_a_request(b: usize) -> *mut NdisOidRequest {

@@ -312,3 +312,65 @@ pub unsafe extern "system" fn unbind_completes_twice(u: NdisHandle, c: NdisHandl
     unsafe { ndis_model::exports::binding::NdisCompleteUnbindAdapterEx(u) };
     NDIS_STATUS_PENDING
 }
+
+/// Which extra call `initialize_with_fault` makes (see the cases).
+pub static INIT_FAULT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+pub const INIT_NULL_ATTRIBUTES: u32 = 1;
+pub const INIT_BAD_REGISTRATION_HEADER: u32 = 2;
+pub const INIT_GENERAL_FIRST: u32 = 3;
+pub const INIT_IF_STACK_TWICE: u32 = 4;
+pub const INIT_IF_STACK_WRONG_LOWER: u32 = 5;
+
+/// MiniportInitializeEx around the real one, with one extra, wrong NDIS call (`INIT_FAULT`).
+pub unsafe extern "system" fn initialize_with_fault(
+    mh: NdisHandle,
+    ctx: NdisHandle,
+    params: *mut MiniportInitParameters,
+) -> NdisStatus {
+    use ndis_model::exports::device;
+    let fault = INIT_FAULT.load(std::sync::atomic::Ordering::Relaxed);
+    // An attributes block that is a bare header, zero-padded (the model reads no further when
+    // the header is wrong).
+    let mut block = [0u64; 32];
+    let header = block.as_mut_ptr().cast::<NdisObjectHeader>();
+    match fault {
+        INIT_NULL_ATTRIBUTES => {
+            // SAFETY: the miniport handle of this call; NULL attributes (the fault).
+            unsafe { device::NdisMSetMiniportAttributes(mh, std::ptr::null_mut()) };
+        }
+        INIT_BAD_REGISTRATION_HEADER | INIT_GENERAL_FIRST => {
+            let kind = if fault == INIT_GENERAL_FIRST {
+                object_type::MINIPORT_ADAPTER_GENERAL_ATTRIBUTES
+            } else {
+                object_type::MINIPORT_ADAPTER_REGISTRATION_ATTRIBUTES
+            };
+            // SAFETY: `header` is the start of `block`, aligned and large enough.
+            unsafe { header.write(NdisObjectHeader::new(kind, 9, 8)) };
+            // SAFETY: a header-only block with a wrong revision (the fault), read only as far
+            // as the header.
+            unsafe { device::NdisMSetMiniportAttributes(mh, header) };
+        }
+        _ => {}
+    }
+    // SAFETY: NDIS's own arguments, forwarded to the real handler.
+    let st = unsafe { (real().0.initialize)(mh, ctx, params) };
+    // SAFETY: NDIS's initialize parameters, valid for this call.
+    let if_index = unsafe { (*params).if_index };
+    match fault {
+        INIT_IF_STACK_TWICE => {
+            // SAFETY: the entry the real handler just added, added again (the fault); the
+            // lower index is the model's first adapter's BoundIfIndex ...
+            unsafe { device::NdisIfAddIfStackEntry(if_index, 10) };
+            // SAFETY: ... and the extra registration deleted, so that it is the only fault.
+            unsafe { device::NdisIfDeleteIfStackEntry(if_index, 10) };
+        }
+        INIT_IF_STACK_WRONG_LOWER => {
+            // SAFETY: an entry over an interface that is not the bound adapter (the fault) ...
+            unsafe { device::NdisIfAddIfStackEntry(if_index, 999) };
+            // SAFETY: ... removed again so that it is the only fault.
+            unsafe { device::NdisIfDeleteIfStackEntry(if_index, 999) };
+        }
+        _ => {}
+    }
+    st
+}
