@@ -1,15 +1,41 @@
 //! Infrastructure of tests/model_checks_fire.rs: a case is a setup, a fault and the check it must
 //! trip; the check names come from the model's source.
 
-pub mod cases;
-pub mod faulty;
-pub mod standin;
-pub mod unshown;
-
 use std::collections::BTreeSet;
 use std::path::Path;
 
 use ndis_model::Model;
+
+/// `case!("area.rule", [also ["consequence", …],] setup, |m| { fault })`.
+macro_rules! case {
+    ($check:literal, also [$($also:literal),*], $setup:expr, |$m:ident| $fault:block) => {
+        $crate::checks_fire::Case {
+            check: $check,
+            also: &[$($also),*],
+            setup: $setup,
+            fault: {
+                #[allow(unused_variables)]
+                fn f($m: &mut Model) $fault
+                f
+            },
+        }
+    };
+    ($check:literal, $setup:expr, |$m:ident| $fault:block) => {
+        case!($check, also [], $setup, |$m| $fault)
+    };
+}
+
+pub mod faulty;
+pub mod handler_faults;
+pub mod misuse;
+pub mod setups;
+pub mod standin;
+pub mod unshown;
+
+/// Every case.
+pub fn all_cases() -> impl Iterator<Item = &'static Case> {
+    misuse::CASES.iter().chain(handler_faults::CASES)
+}
 
 pub struct Case {
     /// The check this case shows firing.

@@ -1,5 +1,5 @@
 //! Checks not shown to fire by tests/model_checks_fire.rs: the unreachable ones with why, and
-//! the ones not yet shown (regenerate the list when adding cases; the classification test fails
+//! the ones not yet shown (update the list when adding cases; the classification test fails
 //! if a check is in no list, or listed while a case shows it).
 
 /// Checks no driver can trip through the model's interface, with why.
