@@ -374,3 +374,25 @@ pub unsafe extern "system" fn initialize_with_fault(
     }
     st
 }
+
+/// ProtocolNetPnPEvent that answers NetEventPause with SUCCESS at once, without draining (other
+/// events go to the real handler).
+pub unsafe extern "system" fn pnp_pause_without_draining(
+    c: NdisHandle,
+    n: *mut NetPnpEventNotification,
+) -> NdisStatus {
+    // SAFETY: NDIS's notification, valid for the call.
+    if unsafe { (*n).net_pnp_event.net_event } == net_event::PAUSE {
+        return NDIS_STATUS_SUCCESS;
+    }
+    // SAFETY: NDIS's own arguments, forwarded to the real handler.
+    unsafe { (real().1.pnp)(c, n) }
+}
+
+/// MiniportPause that answers SUCCESS at once, without draining.
+pub unsafe extern "system" fn pause_without_draining(
+    _: NdisHandle,
+    _: *mut MiniportPauseParameters,
+) -> NdisStatus {
+    NDIS_STATUS_SUCCESS
+}

@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use chimney_im::ndis::*;
+use ndis_model::testkit::one_adapter;
 use ndis_model::*;
 
 use super::Case;
@@ -231,4 +232,35 @@ pub static CASES: &[Case] = &[
         || init_fault(faulty::INIT_IF_STACK_WRONG_LOWER),
         |m| {}
     ),
+    // ---- pause handlers that do not drain ----
+    case!("pause.binding_sends_drained", held_sends, |m| {
+        m.host_send(A, 2);
+        install(m, |_, pt| pt.pnp = faulty::pnp_pause_without_draining);
+        m.pause_binding(A);
+    }),
+    case!("pause.miniport_receives_returned", held_receives, |m| {
+        m.lower_indicate(A, 2, false);
+        install(m, |mp, _| mp.pause = faulty::pause_without_draining);
+        m.pause_miniport(A);
+    }),
 ];
+
+fn held_sends() -> Model {
+    one_adapter(
+        AdapterPolicy {
+            send_completion: Completion::Held,
+            ..AdapterPolicy::default()
+        },
+        95,
+    )
+}
+
+fn held_receives() -> Model {
+    one_adapter(
+        AdapterPolicy {
+            host_return: Completion::Held,
+            ..AdapterPolicy::default()
+        },
+        96,
+    )
+}

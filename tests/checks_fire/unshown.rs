@@ -104,7 +104,6 @@ pub static NOT_YET: &[&str] = &[
     "open.once_per_bind",
     "open.only_inside_bind",
     "open.parameters_header",
-    "pause.binding_sends_drained",
     "pause.chimney_io_drained",
     "pause.complete_only_after_pending",
     "receive.miniport_running",
