@@ -243,7 +243,37 @@ pub static CASES: &[Case] = &[
         install(m, |mp, _| mp.pause = faulty::pause_without_draining);
         m.pause_miniport(A);
     }),
+    // ---- a stand-in send path (tests/checks_fire/faulty.rs) with one fault each ----
+    case!("send.binding_not_paused", adapter, |m| {
+        stand_in_send(m, 0);
+        m.pause_binding(A);
+        m.host_send(A, 2);
+        m.restart_binding(A);
+    }),
+    // NDIS routes the lower's completion by SourceHandle: with the wrong one the sends never
+    // come back, so pause, halt and unload all find them outstanding.
+    case!("send.source_handle_is_binding",
+        also ["send_complete.routed_by_source_handle", "pause.miniport_sends_drained",
+            "halt.sends_drained", "teardown.nbls_returned"],
+        adapter, |m| {
+        let mh = m.ndis_handles(A).miniport;
+        stand_in_send(m, mh);
+        m.host_send(A, 2);
+    }),
 ];
+
+/// Installs the stand-in send path: sends go down through adapter 0's binding (SourceHandle
+/// `source`, or the binding's handle when 0), completions go up through its miniport.
+fn stand_in_send(m: &mut Model, source: usize) {
+    use std::sync::atomic::Ordering::Relaxed;
+    faulty::HANDLE.store(m.ndis_handles(A).binding, Relaxed);
+    faulty::UP_HANDLE.store(m.ndis_handles(A).miniport, Relaxed);
+    faulty::DOWN_SOURCE.store(source, Relaxed);
+    install(m, |mp, pt| {
+        mp.send = faulty::send_goes_down;
+        pt.send_complete = faulty::send_complete_goes_up;
+    });
+}
 
 fn held_sends() -> Model {
     one_adapter(
