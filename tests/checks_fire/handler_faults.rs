@@ -260,6 +260,41 @@ pub static CASES: &[Case] = &[
         stand_in_send(m, mh);
         m.host_send(A, 2);
     }),
+    // ---- registration tables: stand-in DriverEntry variants ----
+    case!(
+        "registration.miniport_required_handlers",
+        also["registration.miniport_intermediate_flag"],
+        || Model::load_with(
+            ModelConfig::default().seed(97),
+            standin::miniport_with_empty_characteristics
+        ),
+        |m| {}
+    ),
+    case!(
+        "registration.miniport_header_matches_version",
+        || Model::load_with(
+            ModelConfig::default().seed(98),
+            standin::miniport_with_wrong_revision
+        ),
+        |m| {}
+    ),
+    case!(
+        "registration.protocol_required_handlers",
+        also["registration.protocol_name"],
+        || Model::load_with(
+            ModelConfig::default().seed(99),
+            standin::protocol_with_empty_characteristics
+        ),
+        |m| {}
+    ),
+    case!(
+        "registration.protocol_header_matches_version",
+        || Model::load_with(
+            ModelConfig::default().seed(100),
+            standin::protocol_with_wrong_revision
+        ),
+        |m| {}
+    ),
 ];
 
 /// Installs the stand-in send path: sends go down through adapter 0's binding (SourceHandle

@@ -1,7 +1,10 @@
 //! Faulty stand-in drivers: DriverEntry variants that wrap chimney-im's and break one rule, loaded
 //! through `Model::load_with` exactly like the real driver.
 
-use chimney_im::ndis::{DriverObject, KspinLock, NtStatus, UnicodeString};
+use chimney_im::ndis::{
+    DriverObject, KspinLock, MiniportDriverCharacteristics, NdisObjectHeader, NtStatus,
+    ProtocolDriverCharacteristics, UnicodeString, object_type,
+};
 use ndis_model::exports::{registration, sync};
 
 /// NTSTATUS STATUS_UNSUCCESSFUL.
@@ -108,5 +111,90 @@ pub unsafe extern "system" fn miniport_with_foreign_driver_object(
             &raw mut h,
         )
     };
+    STATUS_UNSUCCESSFUL
+}
+
+/// Zeroed miniport characteristics (no handlers, no flags) with the header `revision`/`size`
+/// claims for NDIS 6.0.
+fn empty_miniport_characteristics(revision: u8, size: usize) -> MiniportDriverCharacteristics {
+    // SAFETY: the characteristics are plain data (integers, optional fn pointers); all-zero
+    // is valid (every handler None).
+    let mut c: MiniportDriverCharacteristics = unsafe { core::mem::zeroed() };
+    c.header = NdisObjectHeader::new(object_type::MINIPORT_DRIVER_CHARACTERISTICS, revision, size);
+    c.major_ndis_version = 6;
+    c
+}
+
+fn register_miniport(
+    driver_object: *mut DriverObject,
+    registry_path: *mut UnicodeString,
+    mut c: MiniportDriverCharacteristics,
+) {
+    let mut h = core::ptr::null_mut();
+    // SAFETY: the model's own driver object and registry path; characteristics on this frame.
+    unsafe {
+        registration::NdisMRegisterMiniportDriver(
+            driver_object,
+            registry_path,
+            core::ptr::null_mut(),
+            &raw mut c,
+            &raw mut h,
+        )
+    };
+}
+
+/// Registers a miniport whose characteristics have no handlers and no flags, then fails.
+pub unsafe extern "system" fn miniport_with_empty_characteristics(
+    driver_object: *mut DriverObject,
+    registry_path: *mut UnicodeString,
+) -> NtStatus {
+    register_miniport(
+        driver_object,
+        registry_path,
+        empty_miniport_characteristics(1, 0x88),
+    );
+    STATUS_UNSUCCESSFUL
+}
+
+/// Registers a miniport whose header revision does not match NDIS 6.0, then fails.
+pub unsafe extern "system" fn miniport_with_wrong_revision(
+    driver_object: *mut DriverObject,
+    registry_path: *mut UnicodeString,
+) -> NtStatus {
+    register_miniport(
+        driver_object,
+        registry_path,
+        empty_miniport_characteristics(2, 0x98),
+    );
+    STATUS_UNSUCCESSFUL
+}
+
+fn register_protocol(revision: u8, size: usize) {
+    // SAFETY: as for the miniport characteristics.
+    let mut c: ProtocolDriverCharacteristics = unsafe { core::mem::zeroed() };
+    c.header = NdisObjectHeader::new(object_type::PROTOCOL_DRIVER_CHARACTERISTICS, revision, size);
+    c.major_ndis_version = 6;
+    let mut h = core::ptr::null_mut();
+    // SAFETY: characteristics and out pointer on this frame.
+    unsafe {
+        registration::NdisRegisterProtocolDriver(core::ptr::null_mut(), &raw mut c, &raw mut h)
+    };
+}
+
+/// Registers a protocol with no name and no handlers, then fails.
+pub unsafe extern "system" fn protocol_with_empty_characteristics(
+    _driver_object: *mut DriverObject,
+    _registry_path: *mut UnicodeString,
+) -> NtStatus {
+    register_protocol(1, 0x78);
+    STATUS_UNSUCCESSFUL
+}
+
+/// Registers a protocol whose header revision does not match NDIS 6.0, then fails.
+pub unsafe extern "system" fn protocol_with_wrong_revision(
+    _driver_object: *mut DriverObject,
+    _registry_path: *mut UnicodeString,
+) -> NtStatus {
+    register_protocol(2, 0x80);
     STATUS_UNSUCCESSFUL
 }
