@@ -443,7 +443,10 @@ pub unsafe extern "system" fn send_complete_goes_up(
         let mut saved = SAVED_SOURCE
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if let Some(i) = saved.iter().position(|(n, _)| *n == p as usize) {
+        let restore = !NO_RESTORE.load(std::sync::atomic::Ordering::Relaxed);
+        if let Some(i) = saved.iter().position(|(n, _)| *n == p as usize)
+            && restore
+        {
             let (_, src) = saved.swap_remove(i);
             // SAFETY: an NBL the lower completed to this handler.
             unsafe { (*p).source_handle = src as NdisHandle };
@@ -455,3 +458,30 @@ pub unsafe extern "system" fn send_complete_goes_up(
     // SAFETY: completes the host's NBLs back to it.
     unsafe { ndis_model::exports::datapath::NdisMSendNetBufferListsComplete(up, nbls, flags & 1) };
 }
+
+/// ProtocolBindAdapterEx that binds (the real handler, which opens the adapter) and then calls
+/// NdisOpenAdapterEx again (protocol handle `HANDLE`, no parameters).
+pub unsafe extern "system" fn bind_opens_twice(
+    p: NdisHandle,
+    b: NdisHandle,
+    params: *mut NdisBindParameters,
+) -> NdisStatus {
+    // SAFETY: NDIS's own arguments, forwarded to the real handler.
+    let st = unsafe { (real().1.bind)(p, b, params) };
+    let mut binding_handle: NdisHandle = std::ptr::null_mut();
+    // SAFETY: still inside ProtocolBindAdapterEx with its BindContext; a second open (the
+    // fault), refused before the (NULL) parameters are read.
+    let _ = unsafe {
+        ndis_model::exports::binding::NdisOpenAdapterEx(
+            handle(),
+            p,
+            std::ptr::null_mut(),
+            b,
+            &raw mut binding_handle,
+        )
+    };
+    st
+}
+
+/// When set, `send_complete_goes_up` leaves the SourceHandle the lower saw (a fault).
+pub static NO_RESTORE: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);

@@ -295,6 +295,45 @@ pub static CASES: &[Case] = &[
         ),
         |m| {}
     ),
+    // The SourceHandle is part of the NBL as the host sent it.
+    case!(
+        "send_complete.source_handle_restored",
+        also["send_complete.nbl_as_sent"],
+        adapter,
+        |m| {
+            stand_in_send(m, 0);
+            faulty::NO_RESTORE.store(true, std::sync::atomic::Ordering::Relaxed);
+            m.host_send(A, 2);
+        }
+    ),
+    case!(
+        "open.once_per_bind",
+        || Model::load(ModelConfig::default().seed(101)),
+        |m| {
+            faulty::HANDLE.store(
+                m.ndis_handles(A).protocol,
+                std::sync::atomic::Ordering::Relaxed,
+            );
+            install(m, |_, pt| pt.bind = faulty::bind_opens_twice);
+            let a = m.add_adapter(LowerAdapterConfig::ethernet(1));
+            m.bind(a);
+        }
+    ),
+    case!("open.only_inside_bind", adapter, |m| {
+        let p = m.ndis_handles(A).protocol;
+        let mut binding_handle: NdisHandle = std::ptr::null_mut();
+        // SAFETY: an open outside ProtocolBindAdapterEx, with no live BindContext (the fault);
+        // refused before the (NULL) parameters are read.
+        unsafe {
+            ndis_model::exports::binding::NdisOpenAdapterEx(
+                h(p),
+                std::ptr::null_mut(),
+                std::ptr::null_mut(),
+                h(0x42),
+                &raw mut binding_handle,
+            )
+        };
+    }),
 ];
 
 /// Installs the stand-in send path: sends go down through adapter 0's binding (SourceHandle
@@ -304,6 +343,7 @@ fn stand_in_send(m: &mut Model, source: usize) {
     faulty::HANDLE.store(m.ndis_handles(A).binding, Relaxed);
     faulty::UP_HANDLE.store(m.ndis_handles(A).miniport, Relaxed);
     faulty::DOWN_SOURCE.store(source, Relaxed);
+    faulty::NO_RESTORE.store(false, Relaxed);
     install(m, |mp, pt| {
         mp.send = faulty::send_goes_down;
         pt.send_complete = faulty::send_complete_goes_up;
