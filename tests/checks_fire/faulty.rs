@@ -17,6 +17,11 @@ fn real() -> (MpHandlers, PtHandlers) {
 
 /// Replaces handlers through `f`, keeping the real tables for the wrappers.
 pub fn install(m: &mut Model, f: fn(&mut MpHandlers, &mut PtHandlers)) {
+    // NBL addresses are reused from one model to the next: forget the last case's.
+    SAVED_SOURCE
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .clear();
     m.replace_handlers(|mp, pt| {
         *REAL
             .lock()
@@ -220,12 +225,15 @@ pub unsafe extern "system" fn return_goes_down(
     nbls: *mut NetBufferList,
     flags: u32,
 ) {
+    let restore = !NO_RESTORE.load(std::sync::atomic::Ordering::Relaxed);
     let mut p = nbls;
     while !p.is_null() {
         let mut saved = SAVED_SOURCE
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if let Some(i) = saved.iter().position(|(n, _)| *n == p as usize) {
+        if let Some(i) = saved.iter().position(|(n, _)| *n == p as usize)
+            && restore
+        {
             let (_, src) = saved.swap_remove(i);
             // SAFETY: an NBL the host returned to this handler.
             unsafe { (*p).source_handle = src as NdisHandle };
@@ -483,5 +491,6 @@ pub unsafe extern "system" fn bind_opens_twice(
     st
 }
 
-/// When set, `send_complete_goes_up` leaves the SourceHandle the lower saw (a fault).
+/// When set, `send_complete_goes_up` and `return_goes_down` leave the SourceHandle as it was
+/// (a fault).
 pub static NO_RESTORE: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);

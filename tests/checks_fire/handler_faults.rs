@@ -334,6 +334,11 @@ pub static CASES: &[Case] = &[
             )
         };
     }),
+    // Indicated up without NDIS_RECEIVE_FLAGS_RESOURCES: the host keeps NBLs the lower lent.
+    case!("receive.resources_ownership_back_on_return", adapter, |m| {
+        stand_in_receive(m, m.ndis_handles(A).miniport, 0);
+        m.lower_indicate(A, 2, true);
+    }),
 ];
 
 /// Installs the stand-in send path: sends go down through adapter 0's binding (SourceHandle

@@ -79,6 +79,7 @@ pub fn stand_in_receive(m: &mut Model, up: usize, extra: u32) {
     faulty::UP_HANDLE.store(up, Relaxed);
     faulty::COUNT_EXTRA.store(extra, Relaxed);
     faulty::UP_SOURCE.store(0, Relaxed);
+    faulty::NO_RESTORE.store(false, Relaxed);
     install(m, |mp, pt| {
         pt.receive = faulty::receive_indicates_up;
         mp.return_nbls = faulty::return_goes_down;

@@ -107,7 +107,6 @@ pub static NOT_YET: &[&str] = &[
     "receive.miniport_running",
     "receive.payload_intact",
     "receive.resources_nbl_restored",
-    "receive.resources_ownership_back_on_return",
     "registration.miniport_no_hang_reset",
     "return_down.nbl_as_indicated",
     "send.binding_open",
