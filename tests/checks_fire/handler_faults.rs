@@ -339,6 +339,11 @@ pub static CASES: &[Case] = &[
         stand_in_receive(m, m.ndis_handles(A).miniport, 0);
         m.lower_indicate(A, 2, true);
     }),
+    case!("return_down.nbl_as_indicated", adapter, |m| {
+        stand_in_receive(m, m.ndis_handles(A).miniport, 0);
+        faulty::NO_RESTORE.store(true, std::sync::atomic::Ordering::Relaxed);
+        m.lower_indicate(A, 2, false);
+    }),
 ];
 
 /// Installs the stand-in send path: sends go down through adapter 0's binding (SourceHandle

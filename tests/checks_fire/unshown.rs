@@ -108,7 +108,6 @@ pub static NOT_YET: &[&str] = &[
     "receive.payload_intact",
     "receive.resources_nbl_restored",
     "registration.miniport_no_hang_reset",
-    "return_down.nbl_as_indicated",
     "send.binding_open",
     "send.same_adapter",
     "send_complete.miniport_initialized",
