@@ -494,3 +494,18 @@ pub unsafe extern "system" fn bind_opens_twice(
 /// When set, `send_complete_goes_up` and `return_goes_down` leave the SourceHandle as it was
 /// (a fault).
 pub static NO_RESTORE: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// ProtocolStatusEx that changes the first byte of a status buffer before the real handler
+/// forwards it up.
+pub unsafe extern "system" fn status_alters_buffer(c: NdisHandle, s: *mut NdisStatusIndication) {
+    // SAFETY: NDIS's indication, valid for the call; its buffer holds StatusBufferSize bytes.
+    let buffer = unsafe { (*s).status_buffer }.cast::<u8>();
+    if !buffer.is_null() {
+        // SAFETY: as above; the lower's buffer, changed in place (the fault).
+        unsafe { *buffer ^= 0xFF };
+    }
+    if let Some(real_status) = real().1.status {
+        // SAFETY: NDIS's own arguments, forwarded to the real handler.
+        unsafe { real_status(c, s) };
+    }
+}

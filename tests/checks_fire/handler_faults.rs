@@ -344,6 +344,26 @@ pub static CASES: &[Case] = &[
         faulty::NO_RESTORE.store(true, std::sync::atomic::Ordering::Relaxed);
         m.lower_indicate(A, 2, false);
     }),
+    case!("status.link_state_intact", adapter, |m| {
+        install(m, |_, pt| pt.status = Some(faulty::status_alters_buffer));
+        m.lower_indicate_link_state(
+            A,
+            NdisLinkState {
+                header: NdisObjectHeader::new(
+                    object_type::DEFAULT,
+                    1,
+                    NDIS_SIZEOF_LINK_STATE_REVISION_1,
+                ),
+                media_connect_state: 1,
+                media_duplex_state: 2,
+                xmit_link_speed: 1_000_000_000,
+                rcv_link_speed: 1_000_000_000,
+                pause_functions: 0,
+                auto_negotiation_flags: 0,
+            },
+        );
+        m.run_until_idle();
+    }),
 ];
 
 /// Installs the stand-in send path: sends go down through adapter 0's binding (SourceHandle

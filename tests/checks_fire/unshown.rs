@@ -112,7 +112,6 @@ pub static NOT_YET: &[&str] = &[
     "send.same_adapter",
     "send_complete.miniport_initialized",
     "spinlock.acquire_deadlock",
-    "status.link_state_intact",
     "status.miniport_initialized",
     "teardown.no_pending_work",
     "unload.deregistered_both_edges",
