@@ -131,7 +131,7 @@ pub static STATUS: std::sync::atomic::AtomicI32 = std::sync::atomic::AtomicI32::
 /// XORed into the DISPATCH_LEVEL flag of completions and returns (1: claim the wrong IRQL).
 pub static FLIP_DISPATCH: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
 
-fn handle() -> NdisHandle {
+pub(super) fn handle() -> NdisHandle {
     HANDLE.load(std::sync::atomic::Ordering::Relaxed) as NdisHandle
 }
 
@@ -179,7 +179,7 @@ pub static UP_HANDLE: std::sync::atomic::AtomicUsize = std::sync::atomic::Atomic
 pub static COUNT_EXTRA: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
 /// When non-zero: the SourceHandle put in indicated NBLs instead of `UP_HANDLE` (a fault).
 pub static UP_SOURCE: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-static SAVED_SOURCE: Mutex<Vec<(usize, usize)>> = Mutex::new(Vec::new());
+pub(super) static SAVED_SOURCE: Mutex<Vec<(usize, usize)>> = Mutex::new(Vec::new());
 
 pub unsafe extern "system" fn receive_indicates_up(
     _: NdisHandle,
@@ -403,68 +403,6 @@ pub unsafe extern "system" fn pause_without_draining(
     _: *mut MiniportPauseParameters,
 ) -> NdisStatus {
     NDIS_STATUS_SUCCESS
-}
-
-/// A stand-in send path: MiniportSendNetBufferLists sends the host's NBLs straight down through
-/// `HANDLE` (SourceHandle set to `DOWN_SOURCE` or, when 0, to `HANDLE`; the original kept) and
-/// ProtocolSendNetBufferListsComplete puts the original back and completes them up through
-/// `UP_HANDLE`.
-pub static DOWN_SOURCE: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-
-pub unsafe extern "system" fn send_goes_down(
-    _: NdisHandle,
-    nbls: *mut NetBufferList,
-    port: NdisPortNumber,
-    flags: u32,
-) {
-    use std::sync::atomic::Ordering::Relaxed;
-    let source = match DOWN_SOURCE.load(Relaxed) {
-        0 => HANDLE.load(Relaxed),
-        s => s,
-    };
-    let mut p = nbls;
-    while !p.is_null() {
-        // SAFETY: the host's NBLs, owned by this handler until sent down.
-        let original = unsafe { (*p).source_handle } as usize;
-        SAVED_SOURCE
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .push((p as usize, original));
-        // SAFETY: as above.
-        unsafe { (*p).source_handle = source as NdisHandle };
-        // SAFETY: as above.
-        p = unsafe { p.cast::<*mut NetBufferList>().read() }; // Next: the header's first field
-    }
-    // SAFETY: sends NBLs this handler owns, at the IRQL NDIS called it at.
-    unsafe {
-        ndis_model::exports::datapath::NdisSendNetBufferLists(handle(), nbls, port, flags & 1)
-    };
-}
-
-pub unsafe extern "system" fn send_complete_goes_up(
-    _: NdisHandle,
-    nbls: *mut NetBufferList,
-    flags: u32,
-) {
-    let mut p = nbls;
-    while !p.is_null() {
-        let mut saved = SAVED_SOURCE
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let restore = !NO_RESTORE.load(std::sync::atomic::Ordering::Relaxed);
-        if let Some(i) = saved.iter().position(|(n, _)| *n == p as usize)
-            && restore
-        {
-            let (_, src) = saved.swap_remove(i);
-            // SAFETY: an NBL the lower completed to this handler.
-            unsafe { (*p).source_handle = src as NdisHandle };
-        }
-        // SAFETY: as above.
-        p = unsafe { p.cast::<*mut NetBufferList>().read() }; // Next: the header's first field
-    }
-    let up = UP_HANDLE.load(std::sync::atomic::Ordering::Relaxed) as NdisHandle;
-    // SAFETY: completes the host's NBLs back to it.
-    unsafe { ndis_model::exports::datapath::NdisMSendNetBufferListsComplete(up, nbls, flags & 1) };
 }
 
 /// ProtocolBindAdapterEx that binds (the real handler, which opens the adapter) and then calls

@@ -9,6 +9,7 @@ use ndis_model::*;
 
 use super::Case;
 use super::faulty::{self, install};
+use super::send_path;
 use super::setups::*;
 use super::standin;
 
@@ -372,11 +373,11 @@ fn stand_in_send(m: &mut Model, source: usize) {
     use std::sync::atomic::Ordering::Relaxed;
     faulty::HANDLE.store(m.ndis_handles(A).binding, Relaxed);
     faulty::UP_HANDLE.store(m.ndis_handles(A).miniport, Relaxed);
-    faulty::DOWN_SOURCE.store(source, Relaxed);
+    send_path::DOWN_SOURCE.store(source, Relaxed);
     faulty::NO_RESTORE.store(false, Relaxed);
     install(m, |mp, pt| {
-        mp.send = faulty::send_goes_down;
-        pt.send_complete = faulty::send_complete_goes_up;
+        mp.send = send_path::send_goes_down;
+        pt.send_complete = send_path::send_complete_goes_up;
     });
 }
 

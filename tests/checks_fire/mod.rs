@@ -28,6 +28,7 @@ macro_rules! case {
 pub mod faulty;
 pub mod handler_faults;
 pub mod misuse;
+pub mod send_path;
 pub mod setups;
 pub mod standin;
 pub mod unshown;
