@@ -7,7 +7,7 @@
 #![cfg(windows)]
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use ndis_model::image::{default_path, entry_and_symbols, patch_code, patch_copy, patch_int3};
 use ndis_model::testkit::offload_now;
@@ -37,6 +37,20 @@ fn panic_text(p: &(dyn std::any::Any + Send)) -> String {
         .unwrap_or_default()
 }
 
+/// The panic text of loading `image`, which must fail (`why_it_must` otherwise).
+fn failed_load(image: &Path, why_it_must: &str) -> String {
+    let Err(err) = catch_unwind(AssertUnwindSafe(|| {
+        Model::load_image(chimney_config(), image)
+    })) else {
+        panic!("{why_it_must}");
+    };
+    panic_text(&*err)
+}
+
+fn assert_contains(msg: &str, expected: &str) {
+    assert!(msg.contains(expected), "expected `{expected}` in:\n{msg}");
+}
+
 #[test]
 fn int3_at_driver_entry_is_reported_at_driver_entry() {
     let src = default_path();
@@ -50,16 +64,14 @@ fn int3_at_driver_entry_is_reported_at_driver_entry() {
     let at = patch_int3(&src, entry, &patched).expect("patched copy");
     assert_eq!(at, Some(("DriverEntry".to_string(), 0)));
 
-    let err = catch_unwind(AssertUnwindSafe(|| {
-        Model::load_image(chimney_config(), &patched)
-    }))
-    .err()
-    .expect("DriverEntry starting with int3 must fail the load");
-    let msg = panic_text(&*err);
+    let msg = failed_load(
+        &patched,
+        "DriverEntry starting with int3 must fail the load",
+    );
     let expected = format!(
         "[image.fault] breakpoint in the driver image at DriverEntry+0x0 (image offset {entry:#x})"
     );
-    assert!(msg.contains(&expected), "expected `{expected}` in:\n{msg}");
+    assert_contains(&msg, &expected);
 
     // The test binary and the model survive: the unpatched image loads and runs cleanly.
     let m = Model::load(chimney_config());
@@ -73,16 +85,12 @@ fn driver_entry_fault(name: &str, code: &[u8], what: &str) {
     let (entry, _) = entry_and_symbols(&src).expect("the image");
     let patched = scratch(name);
     patch_code(&src, entry, code, &patched).expect("patched copy");
-    let Err(err) = catch_unwind(AssertUnwindSafe(|| {
-        Model::load_image(chimney_config(), &patched)
-    })) else {
-        panic!("DriverEntry starting with {code:02x?} must fail the load");
-    };
-    let msg = panic_text(&*err);
+    let why = format!("DriverEntry starting with {code:02x?} must fail the load");
+    let msg = failed_load(&patched, &why);
     let expected = format!(
         "[image.fault] {what} in the driver image at DriverEntry+0x0 (image offset {entry:#x})"
     );
-    assert!(msg.contains(&expected), "expected `{expected}` in:\n{msg}");
+    assert_contains(&msg, &expected);
 }
 
 #[test]
@@ -110,17 +118,12 @@ fn a_fault_in_a_handler_ndis_calls_back_during_driver_entry_unwinds_through_both
     let patched = scratch("set_options_int3.sys");
     let rva = u32::try_from(rva).expect("an RVA");
     patch_int3(&src, rva, &patched).expect("patched copy");
-    let Err(err) = catch_unwind(AssertUnwindSafe(|| {
-        Model::load_image(chimney_config(), &patched)
-    })) else {
-        panic!("the SetOptions breakpoint must fail the load");
-    };
-    let msg = panic_text(&*err);
+    let msg = failed_load(&patched, "the SetOptions breakpoint must fail the load");
     let expected = format!(
         "the driver faulted in DriverEntry: [image.fault] breakpoint in the driver image at \
          {name}+0x0 (image offset {rva:#x})"
     );
-    assert!(msg.contains(&expected), "expected `{expected}` in:\n{msg}");
+    assert_contains(&msg, &expected);
 }
 
 #[test]
@@ -149,7 +152,7 @@ fn int3_at_the_chimney_receive_post_handler_is_reported_there() {
     let expected = format!(
         "[image.fault] breakpoint in the driver image at {symbol}+0x0 (image offset {rva:#x})"
     );
-    assert!(msg.contains(&expected), "expected `{expected}` in:\n{msg}");
+    assert_contains(&msg, &expected);
     let v = m.take_violations();
     assert_eq!(v.len(), 1, "{v:?}");
     assert_eq!(v[0].check, "image.fault");
@@ -187,12 +190,7 @@ fn the_loader_refuses_what_it_cannot_bind_with_the_full_list() {
         file[text + 39] |= 0x80;
     })
     .expect("patched copy");
-    let Err(err) = catch_unwind(AssertUnwindSafe(|| {
-        Model::load_image(chimney_config(), &patched)
-    })) else {
-        panic!("the loader must refuse this image");
-    };
-    let msg = panic_text(&*err);
+    let msg = failed_load(&patched, "the loader must refuse this image");
     for expected in [
         "ndis-model refuses to load",
         "section .text is writable and executable",
@@ -200,6 +198,6 @@ fn the_loader_refuses_what_it_cannot_bind_with_the_full_list() {
         "imports KeBugCheckEx from ntoskrnl.exf, which the model does not provide",
         "imports memcpy from ntoskrnl.exf, which the model does not provide",
     ] {
-        assert!(msg.contains(expected), "expected `{expected}` in:\n{msg}");
+        assert_contains(&msg, expected);
     }
 }

@@ -1,5 +1,12 @@
-//! The per-NBL paths take no lock, allocate nothing from the pool and cost the same whatever is in
-//! flight: measured through the model's counters of every NDIS call the driver makes.
+//! The per-NBL paths take no lock, allocate nothing from the pool and make the same NDIS calls
+//! whatever is in flight: measured through the model's counters of every NDIS call the driver
+//! makes, at a light and at a heavy load, each against the exact expected figures.
+//!
+//! What this cannot see: work that makes no NDIS call — a walk over the driver's own memory. The
+//! model has no view of the driver's instructions, so O(1) *work* per NBL is measured by
+//! `.ci/measure-hotpath` (instructions per NBL under callgrind at two loads), not here. What it
+//! does catch: a lookup under a spin lock (the binding list's, any per-adapter list's), a
+//! per-NBL or per-in-flight allocation, or an extra NBL context.
 
 use ndis_model::testkit::*;
 use ndis_model::*;
@@ -40,20 +47,23 @@ fn cost_per_nbl(in_flight: usize, n: usize) -> (f64, f64, f64) {
 }
 
 #[test]
-fn forwarding_takes_no_lock_and_allocates_no_pool_memory() {
-    let (alloc, locks, contexts) = cost_per_nbl(0, 800);
-    assert_eq!(alloc, 0.0, "pool allocations per NBL");
-    assert_eq!(locks, 0.0, "spin-lock acquisitions per NBL");
-    // One NBL-context block per NBL and direction (the saved SourceHandle), nothing else.
-    assert_eq!(contexts, 1.0, "NBL contexts per NBL");
-}
-
-#[test]
-fn per_nbl_cost_does_not_grow_with_work_in_flight() {
-    let small = cost_per_nbl(8, 400);
-    let large = cost_per_nbl(4000, 400);
-    println!("per NBL with 8 in flight: {small:?}; with 4000 in flight: {large:?}");
-    assert_eq!(small, large);
+fn forwarding_takes_no_lock_and_allocates_no_pool_memory_at_any_load() {
+    for in_flight in [0, 4000] {
+        let (alloc, locks, contexts) = cost_per_nbl(in_flight, 400);
+        println!(
+            "per NBL with {in_flight} in flight: {alloc} allocations, {locks} spin locks, {contexts} contexts"
+        );
+        assert_eq!(
+            alloc, 0.0,
+            "pool allocations per NBL, {in_flight} in flight"
+        );
+        assert_eq!(
+            locks, 0.0,
+            "spin-lock acquisitions per NBL, {in_flight} in flight"
+        );
+        // One NBL-context block per NBL and direction (the saved SourceHandle), nothing else.
+        assert_eq!(contexts, 1.0, "NBL contexts per NBL, {in_flight} in flight");
+    }
 }
 
 /// Chimney receives and sends on one connection while `connections` others are offloaded with
@@ -91,10 +101,11 @@ fn chimney_cost_per_nbl(connections: usize, n: usize) -> (f64, f64, f64) {
 }
 
 #[test]
-fn chimney_io_cost_does_not_grow_with_connections_offloaded() {
-    let few = chimney_cost_per_nbl(1, 400);
-    let many = chimney_cost_per_nbl(200, 400);
-    println!("chimney, per NBL with 1 other connection: {few:?}; with 200: {many:?}");
-    assert_eq!(few, (0.0, 0.0, 1.0));
-    assert_eq!(few, many);
+fn chimney_io_takes_no_lock_and_allocates_nothing_with_any_number_of_connections() {
+    for connections in [1, 200] {
+        let cost = chimney_cost_per_nbl(connections, 400);
+        println!("chimney, per NBL with {connections} other connection(s): {cost:?}");
+        // No pool allocation, no spin lock, one NBL context per NBL.
+        assert_eq!(cost, (0.0, 0.0, 1.0), "{connections} other connection(s)");
+    }
 }

@@ -199,11 +199,23 @@ fn pnp_events_set_power_and_reconfigure() {
     let mut m = one_adapter(AdapterPolicy::default(), 8);
     m.host_send(A, 2);
     m.run_until_idle();
-    let _ = m.set_power(A, 4);
-    let _ = m.set_power(A, 1);
-    let _ = m.reconfigure(Some(A));
-    let _ = m.reconfigure(None);
+    // NetEventSetPower to D3, back to D0, and NetEventReconfigure on the binding and global: the
+    // driver has nothing to refuse in any of them, so each must succeed (a failure status would
+    // make NDIS veto the power transition or the reconfiguration).
+    assert_eq!(m.set_power(A, 4), NDIS_STATUS_SUCCESS, "SetPower D3");
+    assert_eq!(m.set_power(A, 1), NDIS_STATUS_SUCCESS, "SetPower D0");
+    assert_eq!(m.reconfigure(Some(A)), NDIS_STATUS_SUCCESS, "Reconfigure");
+    assert_eq!(
+        m.reconfigure(None),
+        NDIS_STATUS_SUCCESS,
+        "global Reconfigure"
+    );
+    // Back in D0 the data path works as before.
+    let before = m.report().adapters[0].1.driver_to_lower;
     m.host_send(A, 2);
+    m.run_until_idle();
+    assert_eq!(m.report().adapters[0].1.driver_to_lower, before + 2);
+    assert_eq!(m.host_sends_outstanding(A), 0);
     unload_clean(m);
 }
 

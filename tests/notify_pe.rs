@@ -8,12 +8,12 @@
 //! `CHIMNEY_SKIP_PE=1` (the developer loop only; CI never sets it).
 
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 #[allow(dead_code)] // the driver's PE test uses the rest
 #[path = "support/pe.rs"]
 mod support;
-use support::{Pe, pe_checksum, read_u16};
+use support::{Pe, built_image_path, checksum_and_section_problems, load_built_image, read_u16};
 
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 /// What NetCfg calls (docs/windows.md §4): no DllRegisterServer/DllUnregisterServer.
@@ -25,32 +25,12 @@ const IMAGE_FILE_DLL: u16 = 0x2000;
 const IMAGE_SUBSYSTEM_WINDOWS_GUI: u16 = 2;
 const DLLCHAR_DYNAMIC_BASE: u16 = 0x0040;
 const DLLCHAR_NX_COMPAT: u16 = 0x0100;
-const SCN_EXECUTE: u32 = 0x2000_0000;
-const SCN_WRITE: u32 = 0x8000_0000;
 
 fn load() -> Option<Pe> {
-    let path = std::env::var_os("CHIMNEY_NOTIFY_DLL").map_or_else(
-        || {
-            let target = std::env::var_os("CARGO_TARGET_DIR")
-                .map_or_else(|| PathBuf::from("target"), PathBuf::from);
-            Path::new(ROOT).join(target).join("chimney_im_notify.dll")
-        },
-        PathBuf::from,
-    );
-    match std::fs::read(&path) {
-        Ok(data) => Some(Pe::parse(data).unwrap_or_else(|e| panic!("{}: {e}", path.display()))),
-        Err(_) if std::env::var("CHIMNEY_SKIP_PE").as_deref() == Ok("1") => {
-            eprintln!(
-                "CHIMNEY_SKIP_PE=1: {} absent, checks skipped",
-                path.display()
-            );
-            None
-        }
-        Err(e) => panic!(
-            "cannot read {}: {e}\nRun `.ci/build-notify` first, or set CHIMNEY_NOTIFY_DLL.",
-            path.display()
-        ),
-    }
+    load_built_image(
+        &built_image_path("CHIMNEY_NOTIFY_DLL", "chimney_im_notify.dll"),
+        "Run `.ci/build-notify` first, or set CHIMNEY_NOTIFY_DLL.",
+    )
 }
 
 /// (dll, function) pairs of `tests/pe/win7-user.imports`, DLL names lower case.
@@ -111,21 +91,7 @@ fn header_problems(pe: &Pe) -> Vec<String> {
             pe.entry_point
         ));
     }
-    let computed = pe_checksum(&pe.data, pe.checksum_offset);
-    if pe.checksum != computed {
-        problems.push(format!(
-            "CheckSum {:#x}, computed {computed:#x}",
-            pe.checksum
-        ));
-    }
-    for s in &pe.sections {
-        if s.characteristics & (SCN_WRITE | SCN_EXECUTE) == SCN_WRITE | SCN_EXECUTE {
-            problems.push(format!("section {} is writable and executable", s.name));
-        }
-        if s.characteristics == 0 {
-            problems.push(format!("section {} has no characteristics", s.name));
-        }
-    }
+    problems.extend(checksum_and_section_problems(pe));
     problems
 }
 

@@ -17,7 +17,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 #[path = "support/pe.rs"]
 mod support;
@@ -34,33 +34,15 @@ const EXPECTED_EXPORTS: [&str; 3] = ["DriverEntry", "_fltused", "__CxxFrameHandl
 // The image
 
 fn image_path() -> PathBuf {
-    if let Some(path) = std::env::var_os("CHIMNEY_SYS") {
-        return PathBuf::from(path);
-    }
-    let target_dir =
-        std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| PathBuf::from("target"), PathBuf::from);
-    Path::new(ROOT).join(target_dir).join("chimney_im.sys")
+    built_image_path("CHIMNEY_SYS", "chimney_im.sys")
 }
 
-/// The image, or `None` when `CHIMNEY_SKIP_PE=1` and it is absent.
 fn load_image() -> Option<Pe> {
-    let path = image_path();
-    match std::fs::read(&path) {
-        Ok(data) => Some(Pe::parse(data).unwrap_or_else(|e| panic!("{}: {e}", path.display()))),
-        Err(_) if std::env::var("CHIMNEY_SKIP_PE").as_deref() == Ok("1") => {
-            eprintln!(
-                "CHIMNEY_SKIP_PE=1: {} absent, PE checks skipped",
-                path.display()
-            );
-            None
-        }
-        Err(e) => panic!(
-            "cannot read the driver image {}: {e}\nRun `.ci/build-sys` first (it writes \
-             $CARGO_TARGET_DIR/chimney_im.sys, default target/chimney_im.sys), or set \
-             CHIMNEY_SYS to the image.",
-            path.display()
-        ),
-    }
+    load_built_image(
+        &image_path(),
+        "Run `.ci/build-sys` first (it writes $CARGO_TARGET_DIR/chimney_im.sys, default \
+         target/chimney_im.sys), or set CHIMNEY_SYS to the image.",
+    )
 }
 
 fn fail_if_any(problems: &[String]) {
@@ -108,24 +90,7 @@ fn image_is_a_native_amd64_driver() {
     if pe.dll_characteristics & FORCE_INTEGRITY != 0 {
         problems.push("FORCE_INTEGRITY is set on an unsigned image: it would not load".into());
     }
-    let computed = pe_checksum(&pe.data, pe.checksum_offset);
-    if pe.checksum != computed {
-        problems.push(format!(
-            "CheckSum {:#x}, computed {computed:#x} (linked without /RELEASE?)",
-            pe.checksum
-        ));
-    }
-
-    const SCN_EXECUTE: u32 = 0x2000_0000;
-    const SCN_WRITE: u32 = 0x8000_0000;
-    for s in &pe.sections {
-        if s.characteristics == 0 {
-            problems.push(format!("section {:?} has zero characteristics", s.name));
-        }
-        if s.characteristics & SCN_EXECUTE != 0 && s.characteristics & SCN_WRITE != 0 {
-            problems.push(format!("section {:?} is writable and executable", s.name));
-        }
-    }
+    problems.extend(checksum_and_section_problems(&pe));
 
     match pe.exports() {
         Err(e) => problems.push(format!("export table: {e}")),

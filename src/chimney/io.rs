@@ -85,6 +85,10 @@ fn refuse(kind: IoKind, binding: &Binding, miniport: MiniportHandle<'_>, chain: 
 /// ProtocolTcpOffload{Send,Receive,Disconnect,Forward}Complete: restore each NBL, then complete
 /// upward synchronously, in the order received. A chain may mix NBLs of several posts and
 /// connections; it goes up in runs of the same connection, still in order.
+///
+/// Out of line (one copy for the four completion handlers, with `flush` inlined into it): the
+/// stack-budget test measures the completion path from this function.
+#[inline(never)]
 pub fn complete(kind: IoKind, binding: &Binding, chain: NblChain) {
     let upcalls = binding.adapter.chimney.upcalls();
     let mut run = ChainBuilder::new();
@@ -105,6 +109,7 @@ pub fn complete(kind: IoKind, binding: &Binding, chain: NblChain) {
 
 /// Completes one run upward, then ends its accounting (after: the entry, the adapter and the
 /// binding must outlive the up-call).
+#[inline(always)]
 fn flush(
     kind: IoKind,
     upcalls: Option<TcpUpcalls>,

@@ -317,43 +317,8 @@ pub(crate) fn check_services(inf: &Inf, edge: Edge) -> Vec<String> {
         }
 
         // The binary must be copied (to the same DIRID) and listed as a source file.
-        let copyfiles: Vec<String> = inf
-            .values(install, "CopyFiles")
-            .iter()
-            .flat_map(|v| fields(v))
-            .collect();
-        let copies: Vec<&String> = copyfiles
-            .iter()
-            .filter(|s| {
-                inf.lines(s)
-                    .any(|l| fields(&l.value)[0].eq_ignore_ascii_case(&binary))
-            })
-            .collect();
-        match copies.as_slice() {
-            [section] => {
-                let dest = inf.dest_dirid(section);
-                if dest.as_deref() != Some(dirid) {
-                    problems.push(format!(
-                        "{}: [{section}] copies {binary} to DIRID {dest:?}, expected {dirid}",
-                        inf.file
-                    ));
-                }
-            }
-            _ => problems.push(format!(
-                "{}: [{install}] must copy {binary} exactly once",
-                inf.file
-            )),
-        }
-        if !inf.lines("SourceDisksFiles").any(|l| {
-            l.key
-                .as_deref()
-                .is_some_and(|k| k.eq_ignore_ascii_case(&binary))
-        }) {
-            problems.push(format!(
-                "{}: [SourceDisksFiles] does not list {binary}",
-                inf.file
-            ));
-        }
+        problems.extend(check_copied_once(inf, install, &binary, dirid));
+        problems.extend(check_source_listed(inf, &binary));
 
         // KMDF: <install>.Wdf names the same service and a section with the stamped version.
         match inf.value(&format!("{install}.Wdf"), "KmdfService") {
@@ -384,6 +349,47 @@ pub(crate) fn check_services(inf: &Inf, edge: Edge) -> Vec<String> {
         }
     }
     problems
+}
+
+/// Problems with how `[install]` copies `file`: exactly one of its CopyFiles sections must name
+/// it, and that section's destination must be DIRID `dirid`.
+pub(crate) fn check_copied_once(inf: &Inf, install: &str, file: &str, dirid: &str) -> Vec<String> {
+    let copies: Vec<String> = inf
+        .values(install, "CopyFiles")
+        .iter()
+        .flat_map(|v| fields(v))
+        .filter(|s| {
+            inf.lines(s)
+                .any(|l| fields(&l.value)[0].eq_ignore_ascii_case(file))
+        })
+        .collect();
+    match copies.as_slice() {
+        [section] => {
+            let dest = inf.dest_dirid(section);
+            if dest.as_deref() == Some(dirid) {
+                Vec::new()
+            } else {
+                vec![format!(
+                    "{}: [{section}] copies {file} to DIRID {dest:?}, expected {dirid}",
+                    inf.file
+                )]
+            }
+        }
+        _ => vec![format!(
+            "{}: [{install}] must copy {file} exactly once",
+            inf.file
+        )],
+    }
+}
+
+/// The problem if `[SourceDisksFiles]` does not list `file`.
+pub(crate) fn check_source_listed(inf: &Inf, file: &str) -> Option<String> {
+    let listed = inf.lines("SourceDisksFiles").any(|l| {
+        l.key
+            .as_deref()
+            .is_some_and(|k| k.eq_ignore_ascii_case(file))
+    });
+    (!listed).then(|| format!("{}: [SourceDisksFiles] does not list {file}", inf.file))
 }
 
 pub(crate) fn check_ranges(inf: &Inf, edge: Edge) -> Vec<String> {

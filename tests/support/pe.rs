@@ -1,10 +1,41 @@
-//! Helpers of tests/pe_image.rs: the checked-in export lists, the ABI-layer source scanner (which
-//! extern declarations the `--cfg no_wdk` Windows build links) and a small PE32+ parser.
+//! Helpers of tests/pe_image.rs (and tests/notify_pe.rs): finding and reading a built image, the
+//! checked-in export lists, the ABI-layer source scanner (which extern declarations the
+//! `--cfg no_wdk` Windows build links) and a small PE32+ parser.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use super::ROOT;
+
+// ---------------------------------------------------------------------------------------------
+// The built images (the driver's `.sys`, the notify DLL)
+
+/// Where a built image is: `$<var>` if set, else `$CARGO_TARGET_DIR/<file>`, else
+/// `target/<file>` (relative to the repository root).
+pub(crate) fn built_image_path(var: &str, file: &str) -> PathBuf {
+    if let Some(path) = std::env::var_os(var) {
+        return PathBuf::from(path);
+    }
+    let target_dir =
+        std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| PathBuf::from("target"), PathBuf::from);
+    Path::new(ROOT).join(target_dir).join(file)
+}
+
+/// The image at `path`, or `None` when `CHIMNEY_SKIP_PE=1` (the developer loop only; CI never
+/// sets it) and it is absent. Any other missing image fails the test, saying `how_to_build`.
+pub(crate) fn load_built_image(path: &Path, how_to_build: &str) -> Option<Pe> {
+    match std::fs::read(path) {
+        Ok(data) => Some(Pe::parse(data).unwrap_or_else(|e| panic!("{}: {e}", path.display()))),
+        Err(_) if std::env::var("CHIMNEY_SKIP_PE").as_deref() == Ok("1") => {
+            eprintln!(
+                "CHIMNEY_SKIP_PE=1: {} absent, PE checks skipped",
+                path.display()
+            );
+            None
+        }
+        Err(e) => panic!("cannot read {}: {e}\n{how_to_build}", path.display()),
+    }
+}
 
 // ---------------------------------------------------------------------------------------------
 // Known exports of ndis.sys and ntoskrnl.exe (tests/pe/*.exports)
@@ -582,6 +613,32 @@ impl Pe {
         }
         Ok(imports)
     }
+}
+
+pub(crate) const SCN_EXECUTE: u32 = 0x2000_0000;
+pub(crate) const SCN_WRITE: u32 = 0x8000_0000;
+
+/// Problems of the rules every shipped image follows: the optional-header CheckSum is the
+/// computed one (/RELEASE writes it), and no section is writable and executable or has no
+/// characteristics.
+pub(crate) fn checksum_and_section_problems(pe: &Pe) -> Vec<String> {
+    let mut problems = Vec::new();
+    let computed = pe_checksum(&pe.data, pe.checksum_offset);
+    if pe.checksum != computed {
+        problems.push(format!(
+            "CheckSum {:#x}, computed {computed:#x} (linked without /RELEASE?)",
+            pe.checksum
+        ));
+    }
+    for s in &pe.sections {
+        if s.characteristics == 0 {
+            problems.push(format!("section {:?} has zero characteristics", s.name));
+        }
+        if s.characteristics & SCN_EXECUTE != 0 && s.characteristics & SCN_WRITE != 0 {
+            problems.push(format!("section {:?} is writable and executable", s.name));
+        }
+    }
+    problems
 }
 
 /// The PE image checksum (as `CheckSumMappedFile`): the one's-complement-style 16-bit sum of the

@@ -23,7 +23,7 @@ use windows::Win32::NetworkManagement::NetManagement::{
 };
 use windows_core::{Error, HRESULT, Interface, PCWSTR, Result};
 
-use self::netcfg::{AdaptersKey, Session, check, is_enabled, lower_of};
+use self::netcfg::{AdaptersKey, Session, check, is_enabled, lower_of, next_one};
 use self::runtime::log;
 use crate::miniports::{Hr, Lower, Miniports};
 
@@ -86,12 +86,11 @@ impl NotifyObject {
         let paths = paths.ok_or(E_UNEXPECTED.0)?;
         let mut adapters = Vec::new();
         loop {
-            let mut one = [None];
-            let mut fetched = 0u32;
-            // SAFETY: one slot, fetched count out-pointer valid.
-            let result = unsafe { paths.Next(&mut one, Some(&raw mut fetched)) };
-            check("IEnumNetCfgBindingPath::Next", result)?;
-            let Some(path) = one[0].take().filter(|_| fetched == 1) else {
+            let next = next_one("IEnumNetCfgBindingPath::Next", |one, fetched| {
+                // SAFETY: next_one passes one slot and a valid fetched count out-pointer.
+                unsafe { paths.Next(one, Some(fetched)) }
+            });
+            let Some(path) = next? else {
                 return Ok(adapters);
             };
             if let Lower::Adapter(adapter) = lower_of(&path)?

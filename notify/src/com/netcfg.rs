@@ -30,6 +30,18 @@ pub fn check<T>(what: &str, result: windows_core::Result<T>) -> Result<T, Hr> {
     })
 }
 
+/// One element from a NetCfg enumerator: `next` calls its `Next` with one slot and the fetched
+/// count; `None` at the end (S_FALSE, nothing fetched).
+pub fn next_one<T>(
+    what: &str,
+    next: impl FnOnce(&mut [Option<T>], *mut u32) -> windows_core::Result<()>,
+) -> Result<Option<T>, Hr> {
+    let mut one = [None];
+    let mut fetched = 0u32;
+    check(what, next(&mut one, &raw mut fetched))?;
+    Ok(one[0].take().filter(|_| fetched == 1))
+}
+
 /// The NetCfg session the notify object was initialized with.
 pub struct Session<'a> {
     pub netcfg: &'a INetCfg,
@@ -119,12 +131,11 @@ impl NetCfg for Session<'_> {
         check("INetCfg::EnumComponents(GUID_DEVCLASS_NET)", result)?;
         let components = components.ok_or(windows_core::imp::E_POINTER.0)?;
         loop {
-            let mut one = [None];
-            let mut fetched = 0u32;
-            // SAFETY: one slot, fetched count out-pointer valid.
-            let hr = unsafe { components.Next(&mut one, Some(&raw mut fetched)) };
-            check("IEnumNetCfgComponent::Next", hr)?;
-            let Some(component) = one[0].take().filter(|_| fetched == 1) else {
+            let next = next_one("IEnumNetCfgComponent::Next", |one, fetched| {
+                // SAFETY: next_one passes one slot and a valid fetched count out-pointer.
+                unsafe { components.Next(one, Some(fetched)) }
+            });
+            let Some(component) = next? else {
                 return Ok(None);
             };
             if instance_guid(&component)? == miniport {

@@ -130,6 +130,29 @@ unsafe fn arg<T: Interface>(raw: &*mut c_void) -> Option<&T> {
     unsafe { T::from_raw_borrowed(raw) }
 }
 
+/// The behaviour behind interface slot `K`.
+///
+/// # Safety
+/// As [`object`].
+unsafe fn notify<'a, const K: usize>(this: *mut c_void) -> &'a NotifyObject {
+    // SAFETY: see the function's contract.
+    &unsafe { object::<K>(this) }.notify
+}
+
+/// The behaviour behind interface slot `K` and the method's interface argument.
+///
+/// # Safety
+/// `this` as for [`object`]; `raw` as for [`arg`].
+unsafe fn notify_and<const K: usize, T: Interface>(
+    this: *mut c_void,
+    raw: &*mut c_void,
+) -> (&NotifyObject, Option<&T>) {
+    // SAFETY: see the function's contract.
+    let notify = unsafe { notify::<K>(this) };
+    // SAFETY: see the function's contract.
+    (notify, unsafe { arg::<T>(raw) })
+}
+
 // --- INetCfgComponentControl (slot 0) ---------------------------------------------------------
 
 unsafe extern "system" fn initialize(
@@ -138,33 +161,28 @@ unsafe extern "system" fn initialize(
     netcfg: *mut c_void,
     installing: BOOL,
 ) -> HRESULT {
-    // SAFETY: COM contract: `this` is our slot-0 pointer.
-    let object = unsafe { object::<0>(this) };
-    // SAFETY: COM contract: an INetCfgComponent pointer or NULL.
-    let component = unsafe { arg::<INetCfgComponent>(&component) };
+    // SAFETY: COM contract: our slot-0 pointer; an INetCfgComponent pointer or NULL.
+    let (notify, component) = unsafe { notify_and::<0, INetCfgComponent>(this, &component) };
     // SAFETY: COM contract: an INetCfg pointer or NULL.
     let netcfg = unsafe { arg::<INetCfg>(&netcfg) };
-    hr(object
-        .notify
-        .initialize(component, netcfg, installing.as_bool()))
+    hr(notify.initialize(component, netcfg, installing.as_bool()))
 }
 
 unsafe extern "system" fn apply_registry_changes(this: *mut c_void) -> HRESULT {
     // SAFETY: COM contract: `this` is our slot-0 pointer.
-    hr(unsafe { object::<0>(this) }.notify.apply_registry_changes())
+    hr(unsafe { notify::<0>(this) }.apply_registry_changes())
 }
 
 unsafe extern "system" fn apply_pnp_changes(this: *mut c_void, callback: *mut c_void) -> HRESULT {
-    // SAFETY: COM contract: `this` is our slot-0 pointer.
-    let object = unsafe { object::<0>(this) };
-    // SAFETY: COM contract: an INetCfgPnpReconfigCallback pointer or NULL.
-    let callback = unsafe { arg::<INetCfgPnpReconfigCallback>(&callback) };
-    hr(object.notify.apply_pnp_changes(callback))
+    // SAFETY: COM contract: our slot-0 pointer; an INetCfgPnpReconfigCallback pointer or NULL.
+    let (notify, callback) =
+        unsafe { notify_and::<0, INetCfgPnpReconfigCallback>(this, &callback) };
+    hr(notify.apply_pnp_changes(callback))
 }
 
 unsafe extern "system" fn cancel_changes(this: *mut c_void) -> HRESULT {
     // SAFETY: COM contract: `this` is our slot-0 pointer.
-    hr(unsafe { object::<0>(this) }.notify.cancel_changes())
+    hr(unsafe { notify::<0>(this) }.cancel_changes())
 }
 
 static CONTROL: INetCfgComponentControl_Vtbl = INetCfgComponentControl_Vtbl {
@@ -179,24 +197,22 @@ static CONTROL: INetCfgComponentControl_Vtbl = INetCfgComponentControl_Vtbl {
 
 unsafe extern "system" fn install(this: *mut c_void, flags: u32) -> HRESULT {
     // SAFETY: COM contract: `this` is our slot-1 pointer.
-    hr(unsafe { object::<1>(this) }.notify.install(flags))
+    hr(unsafe { notify::<1>(this) }.install(flags))
 }
 
 unsafe extern "system" fn upgrade(this: *mut c_void, flags: u32, from_build: u32) -> HRESULT {
     // SAFETY: COM contract: `this` is our slot-1 pointer.
-    hr(unsafe { object::<1>(this) }
-        .notify
-        .upgrade(flags, from_build))
+    hr(unsafe { notify::<1>(this) }.upgrade(flags, from_build))
 }
 
 unsafe extern "system" fn read_answer_file(this: *mut c_void, _: PCWSTR, _: PCWSTR) -> HRESULT {
     // SAFETY: COM contract: `this` is our slot-1 pointer.
-    hr(unsafe { object::<1>(this) }.notify.read_answer_file())
+    hr(unsafe { notify::<1>(this) }.read_answer_file())
 }
 
 unsafe extern "system" fn removing(this: *mut c_void) -> HRESULT {
     // SAFETY: COM contract: `this` is our slot-1 pointer.
-    hr(unsafe { object::<1>(this) }.notify.removing())
+    hr(unsafe { notify::<1>(this) }.removing())
 }
 
 static SETUP: INetCfgComponentSetup_Vtbl = INetCfgComponentSetup_Vtbl {
@@ -214,11 +230,9 @@ unsafe extern "system" fn query_binding_path(
     _: u32,
     path: *mut c_void,
 ) -> HRESULT {
-    // SAFETY: COM contract: `this` is our slot-2 pointer.
-    let object = unsafe { object::<2>(this) };
-    // SAFETY: COM contract: an INetCfgBindingPath pointer or NULL.
-    let path = unsafe { arg::<INetCfgBindingPath>(&path) };
-    hr(object.notify.query_binding_path(path))
+    // SAFETY: COM contract: our slot-2 pointer; an INetCfgBindingPath pointer or NULL.
+    let (notify, path) = unsafe { notify_and::<2, INetCfgBindingPath>(this, &path) };
+    hr(notify.query_binding_path(path))
 }
 
 unsafe extern "system" fn notify_binding_path(
@@ -226,11 +240,9 @@ unsafe extern "system" fn notify_binding_path(
     flags: u32,
     path: *mut c_void,
 ) -> HRESULT {
-    // SAFETY: COM contract: `this` is our slot-2 pointer.
-    let object = unsafe { object::<2>(this) };
-    // SAFETY: COM contract: an INetCfgBindingPath pointer or NULL.
-    let path = unsafe { arg::<INetCfgBindingPath>(&path) };
-    hr(object.notify.notify_binding_path(flags, path))
+    // SAFETY: COM contract: our slot-2 pointer; an INetCfgBindingPath pointer or NULL.
+    let (notify, path) = unsafe { notify_and::<2, INetCfgBindingPath>(this, &path) };
+    hr(notify.notify_binding_path(flags, path))
 }
 
 static BINDING: INetCfgComponentNotifyBinding_Vtbl = INetCfgComponentNotifyBinding_Vtbl {
@@ -246,8 +258,7 @@ unsafe extern "system" fn supported_notifications(this: *mut c_void, out: *mut u
         return E_POINTER;
     }
     // SAFETY: COM contract: `this` is our slot-3 pointer.
-    let object = unsafe { object::<3>(this) };
-    match object.notify.supported_notifications() {
+    match unsafe { notify::<3>(this) }.supported_notifications() {
         Ok(flags) => {
             // SAFETY: checked non-null; the caller's out-pointer.
             unsafe { *out = flags };
@@ -259,7 +270,7 @@ unsafe extern "system" fn supported_notifications(this: *mut c_void, out: *mut u
 
 unsafe extern "system" fn sys_binding_path(this: *mut c_void, _: u32, _: *mut c_void) -> HRESULT {
     // SAFETY: COM contract: `this` is our slot-3 pointer.
-    hr(unsafe { object::<3>(this) }.notify.sys_binding_path())
+    hr(unsafe { notify::<3>(this) }.sys_binding_path())
 }
 
 unsafe extern "system" fn sys_notify_component(
@@ -267,11 +278,9 @@ unsafe extern "system" fn sys_notify_component(
     flags: u32,
     component: *mut c_void,
 ) -> HRESULT {
-    // SAFETY: COM contract: `this` is our slot-3 pointer.
-    let object = unsafe { object::<3>(this) };
-    // SAFETY: COM contract: an INetCfgComponent pointer or NULL.
-    let component = unsafe { arg::<INetCfgComponent>(&component) };
-    hr(object.notify.sys_notify_component(flags, component))
+    // SAFETY: COM contract: our slot-3 pointer; an INetCfgComponent pointer or NULL.
+    let (notify, component) = unsafe { notify_and::<3, INetCfgComponent>(this, &component) };
+    hr(notify.sys_notify_component(flags, component))
 }
 
 static GLOBAL: INetCfgComponentNotifyGlobal_Vtbl = INetCfgComponentNotifyGlobal_Vtbl {

@@ -104,6 +104,21 @@ impl Component {
             paths: RefCell::new(Vec::new()),
         }
     }
+
+    /// Records `name {guid}` (a read of this component) and fails it if it is the injected call.
+    fn read(&self, name: &str) -> Result<()> {
+        self.world
+            .borrow_mut()
+            .call(format!("{name} {}", braced(self.guid)))
+    }
+
+    /// Records the read `name` and writes `value` to the caller's out-pointer.
+    fn read_guid(&self, name: &str, out: *mut GUID, value: GUID) -> Result<()> {
+        self.read(name)?;
+        // SAFETY: the caller's out-pointer (NetCfg contract: valid for the call).
+        unsafe { *out = value };
+        Ok(())
+    }
 }
 
 pub fn component(
@@ -154,37 +169,23 @@ impl INetCfgComponent_Impl for Component_Impl {
         Err(unexpected(&self.world, "GetHelpText"))
     }
     fn GetId(&self, out: *mut PWSTR) -> Result<()> {
-        self.world
-            .borrow_mut()
-            .call(format!("GetId {}", braced(self.guid)))?;
+        self.read("GetId")?;
         // SAFETY: the caller's out-pointer.
         unsafe { *out = co_string(&self.id) };
         Ok(())
     }
     fn GetCharacteristics(&self) -> Result<u32> {
-        self.world
-            .borrow_mut()
-            .call(format!("GetCharacteristics {}", braced(self.guid)))?;
+        self.read("GetCharacteristics")?;
         Ok(self.characteristics)
     }
     fn GetInstanceGuid(&self, out: *mut GUID) -> Result<()> {
-        self.world
-            .borrow_mut()
-            .call(format!("GetInstanceGuid {}", braced(self.guid)))?;
-        // SAFETY: the caller's out-pointer.
-        unsafe { *out = self.guid };
-        Ok(())
+        self.read_guid("GetInstanceGuid", out, self.guid)
     }
     fn GetPnpDevNodeId(&self, _: *mut PWSTR) -> Result<()> {
         Err(unexpected(&self.world, "GetPnpDevNodeId"))
     }
     fn GetClassGuid(&self, out: *mut GUID) -> Result<()> {
-        self.world
-            .borrow_mut()
-            .call(format!("GetClassGuid {}", braced(self.guid)))?;
-        // SAFETY: the caller's out-pointer.
-        unsafe { *out = self.class };
-        Ok(())
+        self.read_guid("GetClassGuid", out, self.class)
     }
     fn GetBindName(&self, _: *mut PWSTR) -> Result<()> {
         Err(unexpected(&self.world, "GetBindName"))

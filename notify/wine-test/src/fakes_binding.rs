@@ -36,81 +36,58 @@ fn enum_next<T: Clone>(
     }
 }
 
+/// The NetCfg enumerator fakes over a fixed list: `Next(1, …)` through [`enum_next`], `Reset`,
+/// and `E_NOTIMPL` for `Skip` and `Clone` (the notify object uses neither). The three enumerator
+/// interfaces differ only in their element type. (`#[implement(I)]` on `S` generates `S_Impl`,
+/// which implements `I_Impl`; the structs stay outside the macro because `#[implement]` does not
+/// resolve `self` in code expanded from `macro_rules!` tokens.)
+macro_rules! enumerator_impl {
+    ($name_impl:ident: $interface:ident / $interface_impl:ident<$item:ident>) => {
+        impl $interface_impl for $name_impl {
+            fn Next(&self, celt: u32, out: *mut Option<$item>, fetched: *mut u32) -> Result<()> {
+                enum_next(&self.items, &self.next, celt, out, fetched)
+            }
+            fn Skip(&self, _: u32) -> Result<()> {
+                Err(E_NOTIMPL.into())
+            }
+            fn Reset(&self) -> Result<()> {
+                *self.next.borrow_mut() = 0;
+                Ok(())
+            }
+            fn Clone(&self, _: *const Option<$interface>) -> Result<()> {
+                Err(E_NOTIMPL.into())
+            }
+        }
+    };
+}
+
 #[implement(IEnumNetCfgBindingPath)]
 pub struct PathEnum {
     pub items: Vec<INetCfgBindingPath>,
     pub next: RefCell<usize>,
 }
-
-impl IEnumNetCfgBindingPath_Impl for PathEnum_Impl {
-    fn Next(
-        &self,
-        celt: u32,
-        out: *mut Option<INetCfgBindingPath>,
-        fetched: *mut u32,
-    ) -> Result<()> {
-        enum_next(&self.items, &self.next, celt, out, fetched)
-    }
-    fn Skip(&self, _: u32) -> Result<()> {
-        Err(E_NOTIMPL.into())
-    }
-    fn Reset(&self) -> Result<()> {
-        *self.next.borrow_mut() = 0;
-        Ok(())
-    }
-    fn Clone(&self, _: *const Option<IEnumNetCfgBindingPath>) -> Result<()> {
-        Err(E_NOTIMPL.into())
-    }
-}
+enumerator_impl!(
+    PathEnum_Impl: IEnumNetCfgBindingPath / IEnumNetCfgBindingPath_Impl<INetCfgBindingPath>
+);
 
 #[implement(IEnumNetCfgBindingInterface)]
 pub struct InterfaceEnum {
     pub items: Vec<INetCfgBindingInterface>,
     pub next: RefCell<usize>,
 }
-
-impl IEnumNetCfgBindingInterface_Impl for InterfaceEnum_Impl {
-    fn Next(
-        &self,
-        celt: u32,
-        out: *mut Option<INetCfgBindingInterface>,
-        fetched: *mut u32,
-    ) -> Result<()> {
-        enum_next(&self.items, &self.next, celt, out, fetched)
-    }
-    fn Skip(&self, _: u32) -> Result<()> {
-        Err(E_NOTIMPL.into())
-    }
-    fn Reset(&self) -> Result<()> {
-        *self.next.borrow_mut() = 0;
-        Ok(())
-    }
-    fn Clone(&self, _: *const Option<IEnumNetCfgBindingInterface>) -> Result<()> {
-        Err(E_NOTIMPL.into())
-    }
-}
+enumerator_impl!(
+    InterfaceEnum_Impl:
+    IEnumNetCfgBindingInterface / IEnumNetCfgBindingInterface_Impl<INetCfgBindingInterface>
+);
 
 #[implement(IEnumNetCfgComponent)]
 pub struct ComponentEnum {
     pub items: Vec<INetCfgComponent>,
     pub next: RefCell<usize>,
 }
-
-impl IEnumNetCfgComponent_Impl for ComponentEnum_Impl {
-    fn Next(&self, celt: u32, out: *mut Option<INetCfgComponent>, fetched: *mut u32) -> Result<()> {
-        enum_next(&self.items, &self.next, celt, out, fetched)
-    }
-    fn Skip(&self, _: u32) -> Result<()> {
-        Err(E_NOTIMPL.into())
-    }
-    fn Reset(&self) -> Result<()> {
-        *self.next.borrow_mut() = 0;
-        Ok(())
-    }
-    fn Clone(&self, _: *const Option<IEnumNetCfgComponent>) -> Result<()> {
-        Err(E_NOTIMPL.into())
-    }
-}
+enumerator_impl!(
+    ComponentEnum_Impl: IEnumNetCfgComponent / IEnumNetCfgComponent_Impl<INetCfgComponent>
+);
 
 /// A binding path protocol → `lower` (one binding interface).
 #[implement(INetCfgBindingPath)]

@@ -26,6 +26,9 @@ type GetClassObject =
     unsafe extern "system" fn(*const GUID, *const GUID, *mut *mut core::ffi::c_void) -> HRESULT;
 type CanUnloadNow = unsafe extern "system" fn() -> HRESULT;
 
+/// The `Adapters` keys and their `UpperBindings` values, as [`registry::adapters`] reads them.
+pub(crate) type Adapters = BTreeMap<String, Option<registry::Value>>;
+
 pub(crate) struct Test {
     world: Shared,
     checks: usize,
@@ -47,6 +50,27 @@ impl Test {
                 registry::adapters()
             ))
         }
+    }
+
+    /// `hr` is S_OK.
+    pub(crate) fn ok(&mut self, hr: HRESULT, what: &str) -> Result<(), String> {
+        self.eq(hr, S_OK, what)
+    }
+
+    /// The adapters' keys in the registry are `want`.
+    pub(crate) fn registry_is(&mut self, want: &Adapters, what: &str) -> Result<(), String> {
+        self.eq(registry::adapters()?, want.clone(), what)
+    }
+
+    /// `ApplyRegistryChanges` succeeds and leaves the adapters' keys as `want`.
+    pub(crate) fn apply(
+        &mut self,
+        notify: &Notify,
+        want: &Adapters,
+        what: &str,
+    ) -> Result<(), String> {
+        self.ok(notify.apply_registry(), "ApplyRegistryChanges")?;
+        self.registry_is(want, what)
     }
 
     pub(crate) fn eq<T: PartialEq + std::fmt::Debug>(
@@ -142,7 +166,7 @@ pub fn run(dll: &str) -> Result<usize, String> {
     )?;
     // SAFETY: valid pointers.
     let hr = unsafe { get_class_object(&CLSID, &IClassFactory::IID, &mut raw) };
-    t.eq(hr, S_OK, "DllGetClassObject(CLSID, IClassFactory)")?;
+    t.ok(hr, "DllGetClassObject(CLSID, IClassFactory)")?;
     // SAFETY: S_OK: `raw` is an AddRef'd IClassFactory.
     let factory = unsafe { IClassFactory::from_raw(raw) };
 
@@ -188,9 +212,8 @@ pub fn run(dll: &str) -> Result<usize, String> {
 
     // 1. Protocol install: one miniport per bound physical adapter, registry only on apply.
     let notify = Notify::new(&factory)?;
-    t.eq(
+    t.ok(
         notify.initialize(&protocol, &netcfg, true),
-        S_OK,
         "Initialize(installing)",
     )?;
     world.borrow_mut().reentry = Some(notify.reentry(&protocol));
@@ -219,7 +242,7 @@ pub fn run(dll: &str) -> Result<usize, String> {
         "no INetCfgComponentPropertyUi",
     )?;
     t.take_calls();
-    t.eq(notify.install(), S_OK, "Install")?;
+    t.ok(notify.install(), "Install")?;
     let m2 = GUID::from_u128(m1.to_u128() + 1);
     t.eq(
         t.take_calls(),
@@ -231,19 +254,17 @@ pub fn run(dll: &str) -> Result<usize, String> {
         ],
         "Install: two miniports, none for the virtual adapter",
     )?;
-    t.eq(
-        registry::adapters()?,
-        BTreeMap::new(),
+    t.registry_is(
+        &BTreeMap::new(),
         "nothing written before ApplyRegistryChanges",
     )?;
-    t.eq(notify.apply_registry(), S_OK, "ApplyRegistryChanges")?;
     let mut want = BTreeMap::from([(braced(a1), device(m1)), (braced(a2), device(m2))]);
-    t.eq(
-        registry::adapters()?,
-        want.clone(),
+    t.apply(
+        &notify,
+        &want,
         "UpperBindings = REG_MULTI_SZ \\Device\\{miniport} per adapter",
     )?;
-    t.eq(notify.apply_pnp(&callback), S_OK, "ApplyPnpChanges")?;
+    t.ok(notify.apply_pnp(&callback), "ApplyPnpChanges")?;
     t.eq(
         t.take_calls(),
         vec![
@@ -257,9 +278,8 @@ pub fn run(dll: &str) -> Result<usize, String> {
 
     // 2. A later session: loops refused, a new adapter bound, re-enabling creates nothing.
     let notify = Notify::new(&factory)?;
-    t.eq(
+    t.ok(
         notify.initialize(&protocol, &netcfg, false),
-        S_OK,
         "Initialize (existing install)",
     )?;
     world.borrow_mut().reentry = Some(notify.reentry(&protocol));
@@ -274,26 +294,22 @@ pub fn run(dll: &str) -> Result<usize, String> {
         "QueryBindingPath(own miniport) = NETCFG_S_DISABLE_QUERY",
     )?;
     world.borrow_mut().net.push(c3.clone());
-    t.eq(
+    t.ok(
         notify.query_path(NCN_ADD, &path(&c3)),
-        S_OK,
         "QueryBindingPath(new adapter) = S_OK",
     )?;
     t.take_calls();
     let m3 = world.borrow().next_miniport_guid();
-    t.eq(
+    t.ok(
         notify.notify_path(NCN_ADD.0 | NCN_ENABLE.0, &path(&c3)),
-        S_OK,
         "NotifyBindingPath(ADD|ENABLE, new adapter)",
     )?;
-    t.eq(
+    t.ok(
         notify.notify_path(NCN_ENABLE.0, &path(&c1)),
-        S_OK,
         "NotifyBindingPath(ENABLE, bound adapter)",
     )?;
-    t.eq(
+    t.ok(
         notify.notify_path(NCN_ADD.0, &path(&own)),
-        S_OK,
         "NotifyBindingPath(ADD, own miniport)",
     )?;
     t.eq(
@@ -304,33 +320,22 @@ pub fn run(dll: &str) -> Result<usize, String> {
         ],
         "one miniport for the new adapter only",
     )?;
-    t.eq(notify.apply_registry(), S_OK, "ApplyRegistryChanges")?;
     want.insert(braced(a3), device(m3));
-    t.eq(
-        registry::adapters()?,
-        want.clone(),
+    t.apply(
+        &notify,
+        &want,
         "new adapter's key written, others unchanged",
     )?;
 
     // 3. Disable: the miniport goes, the key goes on apply.
-    t.eq(
+    t.ok(
         notify.notify_path(NCN_DISABLE.0, &path(&c1)),
-        S_OK,
         "NotifyBindingPath(DISABLE)",
     )?;
-    t.eq(
-        registry::adapters()?,
-        want.clone(),
-        "key kept until ApplyRegistryChanges",
-    )?;
-    t.eq(notify.apply_registry(), S_OK, "ApplyRegistryChanges")?;
+    t.registry_is(&want, "key kept until ApplyRegistryChanges")?;
     want.remove(&braced(a1));
-    t.eq(
-        registry::adapters()?,
-        want.clone(),
-        "disabled adapter's key deleted",
-    )?;
-    t.eq(notify.apply_pnp(&callback), S_OK, "ApplyPnpChanges")?;
+    t.apply(&notify, &want, "disabled adapter's key deleted")?;
+    t.ok(notify.apply_pnp(&callback), "ApplyPnpChanges")?;
     t.eq(
         t.take_calls(),
         vec![
@@ -352,9 +357,8 @@ pub fn run(dll: &str) -> Result<usize, String> {
 
     // 6. The adapter itself goes away.
     t.take_calls();
-    t.eq(
+    t.ok(
         notify.sys_notify_component(NCN_NET.0 | NCN_REMOVE.0, &c2),
-        S_OK,
         "SysNotifyComponent(NET|REMOVE)",
     )?;
     t.eq(
@@ -363,23 +367,17 @@ pub fn run(dll: &str) -> Result<usize, String> {
         "its miniport de-installed",
     )?;
     world.borrow_mut().net.retain(|c| c != &c2);
-    t.eq(notify.apply_registry(), S_OK, "ApplyRegistryChanges")?;
     want.remove(&braced(a2));
-    t.eq(
-        registry::adapters()?,
-        want.clone(),
-        "removed adapter's key deleted",
-    )?;
+    t.apply(&notify, &want, "removed adapter's key deleted")?;
 
     // 7. Protocol uninstall: nothing left behind.
-    t.eq(notify.removing(), S_OK, "Removing")?;
+    t.ok(notify.removing(), "Removing")?;
     t.eq(
         t.take_calls(),
         vec![format!("DeInstall {} obo={obo}", braced(m3))],
         "every remaining miniport de-installed",
     )?;
-    t.eq(notify.apply_registry(), S_OK, "ApplyRegistryChanges")?;
-    t.eq(registry::adapters()?, BTreeMap::new(), "no key left")?;
+    t.apply(&notify, &BTreeMap::new(), "no key left")?;
     world.borrow_mut().reentry = None;
     t.take_calls();
     let unexpected = t.unexpected.borrow().clone();
@@ -412,9 +410,8 @@ pub fn run(dll: &str) -> Result<usize, String> {
     drop(factory);
     // SAFETY: the export has no arguments.
     let can_unload = unsafe { can_unload() };
-    t.eq(
+    t.ok(
         can_unload,
-        S_OK,
         "DllCanUnloadNow = S_OK once everything is released",
     )?;
     Ok(t.checks)

@@ -11,7 +11,7 @@ use windows::Win32::NetworkManagement::NetManagement::{
 use crate::fakes::{Shared, braced, forget, net_guids};
 use crate::notify::Notify;
 use crate::registry::{self, Value};
-use crate::scenario::{E_ACCESSDENIED, OBO_COMPONENT_TYPE, S_OK, Test, device};
+use crate::scenario::{E_ACCESSDENIED, OBO_COMPONENT_TYPE, Test, device};
 
 fn fail_next(world: &Shared, prefix: String) {
     world.borrow_mut().fail = Some((prefix, E_ACCESSDENIED));
@@ -32,50 +32,48 @@ pub fn run(
     t.take_calls();
     let before = net_guids(world);
     let m = world.borrow().next_miniport_guid();
-    t.eq(
+    t.ok(
         notify.notify_path(NCN_ENABLE.0, disabled),
-        S_OK,
         "NotifyBindingPath(ENABLE)",
     )?;
-    t.eq(notify.cancel(), S_OK, "CancelChanges")?;
+    t.ok(notify.cancel(), "CancelChanges")?;
     forget(world, m);
-    t.eq(
-        notify.apply_registry(),
-        S_OK,
-        "ApplyRegistryChanges after cancel",
-    )?;
-    t.eq(
-        registry::adapters()?,
-        want.clone(),
-        "cancelled change not written",
-    )?;
+    t.ok(notify.apply_registry(), "ApplyRegistryChanges after cancel")?;
+    t.registry_is(want, "cancelled change not written")?;
     t.eq(net_guids(world), before.clone(), "components as before")?;
     t.take_calls();
 
+    // NetCfg's next call starting with `call` fails during NotifyBindingPath(`flags`, `path`):
+    // the injected HRESULT comes back and the components are as before.
+    let fails = |t: &mut Test,
+                 call: String,
+                 flags: i32,
+                 path: &INetCfgBindingPath,
+                 returned: &str,
+                 unchanged: &str| {
+        fail_next(world, call);
+        t.eq(notify.notify_path(flags, path), E_ACCESSDENIED, returned)?;
+        t.eq(net_guids(world), before.clone(), unchanged)
+    };
+
     // 5a. Install fails.
-    fail_next(world, "Install".into());
-    t.eq(
-        notify.notify_path(NCN_ENABLE.0, disabled),
-        E_ACCESSDENIED,
+    fails(
+        t,
+        "Install".into(),
+        NCN_ENABLE.0,
+        disabled,
         "Install failure returned",
-    )?;
-    t.eq(
-        net_guids(world),
-        before.clone(),
         "no miniport after a failed Install",
     )?;
 
     // 5b. The new miniport's GUID cannot be read: it is de-installed again.
     let m = world.borrow().next_miniport_guid();
-    fail_next(world, format!("GetInstanceGuid {}", braced(m)));
-    t.eq(
-        notify.notify_path(NCN_ENABLE.0, disabled),
-        E_ACCESSDENIED,
+    fails(
+        t,
+        format!("GetInstanceGuid {}", braced(m)),
+        NCN_ENABLE.0,
+        disabled,
         "GetInstanceGuid failure returned",
-    )?;
-    t.eq(
-        net_guids(world),
-        before.clone(),
         "half-created miniport rolled back",
     )?;
     let calls = t.take_calls();
@@ -86,45 +84,41 @@ pub fn run(
     )?;
 
     // 5c. The lookup before a de-install fails: nothing de-installed.
-    fail_next(world, "EnumComponents".into());
-    t.eq(
-        notify.notify_path(NCN_DISABLE.0, bound),
-        E_ACCESSDENIED,
+    fails(
+        t,
+        "EnumComponents".into(),
+        NCN_DISABLE.0,
+        bound,
         "lookup failure returned",
+        "nothing de-installed",
     )?;
-    t.eq(net_guids(world), before.clone(), "nothing de-installed")?;
 
     // 5d. DeInstall fails: mapping kept.
-    fail_next(world, "DeInstall".into());
-    t.eq(
-        notify.notify_path(NCN_DISABLE.0, bound),
-        E_ACCESSDENIED,
+    fails(
+        t,
+        "DeInstall".into(),
+        NCN_DISABLE.0,
+        bound,
         "DeInstall failure returned",
+        "components unchanged",
     )?;
-    t.eq(net_guids(world), before.clone(), "components unchanged")?;
-    t.eq(
+    t.ok(
         notify.apply_registry(),
-        S_OK,
         "ApplyRegistryChanges after the failures",
     )?;
-    t.eq(
-        registry::adapters()?,
-        want.clone(),
-        "registry unchanged by the failures",
-    )?;
+    t.registry_is(want, "registry unchanged by the failures")?;
 
     // 5e. SendPnpReconfig fails: NETCFG_S_REBOOT, the documented "needs a restart".
     let m = world.borrow().next_miniport_guid();
-    t.eq(
+    t.ok(
         notify.notify_path(NCN_ENABLE.0, disabled),
-        S_OK,
         "NotifyBindingPath(ENABLE)",
     )?;
-    t.eq(notify.apply_registry(), S_OK, "ApplyRegistryChanges")?;
+    t.ok(notify.apply_registry(), "ApplyRegistryChanges")?;
     let mut with_m = want.clone();
     let disabled_adapter = registry_key_of_new(want, &registry::adapters()?)?;
     with_m.insert(disabled_adapter.clone(), device(m));
-    t.eq(registry::adapters()?, with_m, "re-enabled adapter written")?;
+    t.registry_is(&with_m, "re-enabled adapter written")?;
     fail_next(world, "SendPnpReconfig".into());
     t.eq(
         notify.apply_pnp(callback),
@@ -139,14 +133,12 @@ pub fn run(
     let saved_net = world.borrow().net.clone();
     let blocked = registry_key_of_bound(&written, want)?;
     registry::create_subkey(&format!("{blocked}\\foreign"))?;
-    t.eq(
+    t.ok(
         notify.notify_path(NCN_DISABLE.0, disabled),
-        S_OK,
         "NotifyBindingPath(DISABLE)",
     )?;
-    t.eq(
+    t.ok(
         notify.notify_path(NCN_DISABLE.0, bound),
-        S_OK,
         "NotifyBindingPath(DISABLE) of the blocked adapter",
     )?;
     t.eq(
@@ -167,27 +159,20 @@ pub fn run(
         expected,
         "the key deleted before the failure is written back",
     )?;
-    t.eq(
+    t.ok(
         notify.cancel(),
-        S_OK,
         "CancelChanges (NetCfg cancels after the error)",
     )?;
     world.borrow_mut().net = saved_net; // what NetCfg's cancel does to the de-installs
     registry::delete_subkey(&format!("{blocked}\\foreign"))?;
-    t.eq(registry::adapters()?, written, "registry as before 5f")?;
+    t.registry_is(&written, "registry as before 5f")?;
 
     // Back to the state before phase 4 for the remaining phases.
-    t.eq(
+    t.ok(
         notify.notify_path(NCN_DISABLE.0, disabled),
-        S_OK,
         "NotifyBindingPath(DISABLE)",
     )?;
-    t.eq(notify.apply_registry(), S_OK, "ApplyRegistryChanges")?;
-    t.eq(
-        registry::adapters()?,
-        want.clone(),
-        "registry as before phase 4",
-    )?;
+    t.apply(notify, want, "registry as before phase 4")?;
     t.eq(net_guids(world), before, "components as before phase 4")?;
     t.take_calls();
     Ok(())

@@ -144,6 +144,8 @@ pub(super) fn release_deferred(binding: &Binding, record: &CallRecord) {
     if count != 0 {
         // SAFETY: these NBLs were handed down with their Nbls counts (initiate's send data or
         // chimney sends), and `reclaim_chain` ended only their entry references.
-        drop(unsafe { Forward::completed(binding, Path::Nbls, count, None) });
+        // `end`, inlined with no entry, not the drop glue (which may end entry references and
+        // so finish a terminate: a static cycle through finish_terminate).
+        unsafe { Forward::completed(binding, Path::Nbls, count, None) }.end();
     }
 }

@@ -313,8 +313,8 @@ pub fn reenable_device(a: usize, global: bool) -> NdisStatus {
     let Some(name) = name else {
         return NDIS_STATUS_FAILURE;
     };
-    let (mut us, buf) = ustr(&name);
-    let usp: *mut UnicodeString = &raw mut *us;
+    let (us, buf) = ustr(&name);
+    let usp: *mut UnicodeString = us.ptr();
     let len = u32::try_from(size_of::<UnicodeString>()).unwrap_or(16);
     let target = if global { None } else { Some(a) };
     let st = pnp_event(target, net_event::IM_RE_ENABLE_DEVICE, usp.cast(), len);

@@ -6,6 +6,7 @@ use chimney_im::ndis::*;
 
 use crate::config::DeviceStart;
 use crate::drv;
+use crate::rawbox::RawBox;
 use crate::world::{self, BindingSt, DevPhase, HandleKind, OpenState, RunState};
 
 pub fn new_binding() -> BindingSt {
@@ -44,29 +45,30 @@ pub fn wait(check: &'static str, what: &str, cond: impl Fn() -> bool) -> bool {
     ok
 }
 
-/// A UNICODE_STRING over a boxed UTF-16 copy of `s` (the box must outlive the string's use).
-pub fn ustr(s: &str) -> (Box<UnicodeString>, Box<[u16]>) {
-    let mut buf: Box<[u16]> = s.encode_utf16().collect::<Vec<_>>().into_boxed_slice();
+/// A UNICODE_STRING over a heap UTF-16 copy of `s` (the buffer must outlive the string's use).
+/// Both halves are [`RawBox`]es: the pair is moved after the pointers are taken.
+pub fn ustr(s: &str) -> (RawBox<UnicodeString>, RawBox<[u16]>) {
+    let buf = RawBox::from_box(s.encode_utf16().collect::<Vec<_>>().into_boxed_slice());
     let len = u16::try_from(buf.len() * 2).unwrap_or(u16::MAX);
-    let us = Box::new(UnicodeString {
+    let us = RawBox::new(UnicodeString {
         length: len,
         maximum_length: len,
-        buffer: buf.as_mut_ptr(),
+        buffer: buf.ptr().cast::<u16>(),
     });
     (us, buf)
 }
 
 struct BindArgs {
     params: Box<NdisBindParameters>,
-    strings: Vec<(Box<UnicodeString>, Box<[u16]>)>,
-    pm: Box<NdisPnpCapabilities>,
+    strings: Vec<(RawBox<UnicodeString>, RawBox<[u16]>)>,
+    pm: RawBox<NdisPnpCapabilities>,
 }
 
 fn build_bind_params(w: &mut world::World, a: usize) -> BindArgs {
     let rev = w.cfg.bind_params_revision;
     let ad = &w.adapters[a];
     let c = &ad.cfg;
-    let mut strings = vec![
+    let strings = vec![
         ustr(&format!(
             "Parameters\\Adapters\\{}",
             c.name.trim_start_matches("\\DEVICE\\")
@@ -74,7 +76,7 @@ fn build_bind_params(w: &mut world::World, a: usize) -> BindArgs {
         ustr(&c.name),
         ustr(&c.name),
     ];
-    let mut pm = Box::new(NdisPnpCapabilities {
+    let pm = RawBox::new(NdisPnpCapabilities {
         flags: c.pm.flags,
         min_magic_packet_wake_up: c.pm.min_magic_packet_wake_up,
         min_pattern_wake_up: c.pm.min_pattern_wake_up,
@@ -90,8 +92,8 @@ fn build_bind_params(w: &mut world::World, a: usize) -> BindArgs {
     };
     let params = Box::new(NdisBindParameters {
         header: NdisObjectHeader::new(object_type::BIND_PARAMETERS, rev.max(1), size),
-        protocol_section: &raw mut *strings[0].0,
-        adapter_name: &raw mut *strings[1].0,
+        protocol_section: strings[0].0.ptr(),
+        adapter_name: strings[1].0.ptr(),
         physical_device_object: ptr::null_mut(),
         media_type: NDIS_MEDIUM_802_3,
         mtu_size: c.mtu,
@@ -102,7 +104,7 @@ fn build_bind_params(w: &mut world::World, a: usize) -> BindArgs {
         media_connect_state: 1,
         media_duplex_state: 2,
         lookahead_size: c.mtu,
-        power_management_capabilities: &raw mut *pm,
+        power_management_capabilities: pm.ptr(),
         supported_packet_filters: 0x2F,
         max_multicast_list_size: 32,
         mac_address_length: 6,
@@ -125,10 +127,9 @@ fn build_bind_params(w: &mut world::World, a: usize) -> BindArgs {
         compartment_id: 1,
         default_offload_configuration: ptr::null_mut(),
         tcp_connection_offload_capabilities: ptr::null_mut(),
-        bound_adapter_name: &raw mut *strings[2].0,
+        bound_adapter_name: strings[2].0.ptr(),
         hd_split_current_config: ptr::null_mut(),
     });
-    let _ = &mut strings;
     BindArgs {
         params,
         strings,

@@ -26,6 +26,7 @@ pub mod image;
 mod irql;
 mod lower;
 mod nbl;
+mod rawbox;
 mod sched;
 mod timing;
 mod world;
@@ -37,7 +38,8 @@ pub use config::{
     LowerAdapterConfig, ModelConfig, OpenPolicy, PmCaps,
 };
 pub use exports::processor::{calls_on, current_processor, set_current_processor};
-pub use model::{AdapterId, BindingState, DeviceState, DriverEntryFn, Model};
+pub use handlers::{MpHandlers, PtHandlers};
+pub use model::{AdapterId, BindingState, DeviceState, DriverEntryFn, Model, NdisHandles};
 pub use oidflows::{OID_MODEL_ECHO_METHOD, OidKind, OidOutcome, OidSpec};
 pub use report::{AdapterCounters, Counters, Report};
 pub use verifier::{CheckStat, Export, FailureMode, Violation};

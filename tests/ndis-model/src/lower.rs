@@ -184,11 +184,21 @@ pub fn indicate(a: usize, n: usize, resources: bool) -> usize {
 
 /// The lower miniport indicates NDIS_STATUS_LINK_STATE to the driver's ProtocolStatusEx.
 pub fn indicate_link_state(a: usize, state: NdisLinkState) -> bool {
+    // Field by field into a zeroed buffer: the structure has padding after MediaDuplexState, and a
+    // byte copy of the whole value would read those uninitialised bytes.
     let mut buf = vec![0u8; size_of::<NdisLinkState>()];
-    // SAFETY: NdisLinkState is plain data of exactly buf.len() bytes.
+    let p = buf.as_mut_ptr().cast::<NdisLinkState>();
+    // SAFETY: `p` covers exactly size_of::<NdisLinkState>() bytes of `buf`; every write is
+    // unaligned-safe and stays inside the field it names. No field has inner padding.
     unsafe {
-        std::ptr::copy_nonoverlapping((&raw const state).cast::<u8>(), buf.as_mut_ptr(), buf.len())
-    };
+        (&raw mut (*p).header).write_unaligned(state.header);
+        (&raw mut (*p).media_connect_state).write_unaligned(state.media_connect_state);
+        (&raw mut (*p).media_duplex_state).write_unaligned(state.media_duplex_state);
+        (&raw mut (*p).xmit_link_speed).write_unaligned(state.xmit_link_speed);
+        (&raw mut (*p).rcv_link_speed).write_unaligned(state.rcv_link_speed);
+        (&raw mut (*p).pause_functions).write_unaligned(state.pause_functions);
+        (&raw mut (*p).auto_negotiation_flags).write_unaligned(state.auto_negotiation_flags);
+    }
     indicate_status_buf(a, NDIS_STATUS_LINK_STATE, buf)
 }
 

@@ -6,7 +6,9 @@ use std::thread::JoinHandle;
 use chimney_im::ndis::*;
 
 use crate::config::{LowerAdapterConfig, ModelConfig};
+use crate::handlers::{MpHandlers, PtHandlers};
 use crate::oidflows::{self, OidOutcome, OidSpec};
+use crate::rawbox::RawBox;
 use crate::report::{AdapterCounters, Report};
 use crate::verifier::{Export, FailureMode, Violation};
 use crate::world::{
@@ -47,6 +49,15 @@ pub struct BindingState {
     pub oids_below: usize,
 }
 
+/// See [`Model::ndis_handles`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct NdisHandles {
+    pub miniport_driver: usize,
+    pub protocol: usize,
+    pub binding: usize,
+    pub miniport: usize,
+}
+
 static LOAD_LOCK: Mutex<()> = Mutex::new(());
 
 /// A loaded driver inside the model. One per process at a time (`load` serialises tests).
@@ -54,8 +65,8 @@ pub struct Model {
     worker: Option<JoinHandle<()>>,
     entry_status: NtStatus,
     unloaded: bool,
-    _driver_object: Box<[u64; 42]>,
-    _registry_path: (Box<UnicodeString>, Box<[u16]>),
+    _driver_object: RawBox<[u64; 42]>,
+    _registry_path: (RawBox<UnicodeString>, RawBox<[u16]>),
     /// The mapped driver image (Wine tier); unmapped after the world is gone.
     image: Option<Image>,
     _guard: MutexGuard<'static, ()>,
@@ -94,7 +105,8 @@ impl Model {
         Self::start(cfg, entry, guard, Some(image))
     }
 
-    /// Loads a driver through `entry` (the model's self-tests use a reference driver).
+    /// Loads a driver through `entry`: `chimney_im::DriverEntry`, or a deliberately faulty
+    /// stand-in (tests/model_checks_fire.rs) to show a verifier check firing.
     pub fn load_with(cfg: ModelConfig, entry: DriverEntryFn) -> Model {
         let guard = LOAD_LOCK.lock().unwrap_or_else(PoisonError::into_inner);
         Self::start(cfg, entry, guard, None)
@@ -134,17 +146,17 @@ impl Model {
         for (e, n) in inject {
             w.inject.fail_nth(e, n);
         }
-        let mut dobj = Box::new([0u64; 42]);
-        w.driver_object = dobj.as_mut_ptr() as usize;
+        let dobj = RawBox::new([0u64; 42]);
+        w.driver_object = dobj.ptr() as usize;
         for a in adapters {
             push_adapter(&mut w, a);
         }
         world::install(w);
         let worker = Some(sched::start_worker());
-        let (mut rp, rbuf) =
+        let (rp, rbuf) =
             flows::ustr("\\REGISTRY\\MACHINE\\SYSTEM\\CurrentControlSet\\Services\\ChimneyImP");
-        let dp = dobj.as_mut_ptr().cast::<DriverObject>();
-        let rpp: *mut UnicodeString = &raw mut *rp;
+        let dp = dobj.ptr().cast::<DriverObject>();
+        let rpp: *mut UnicodeString = rp.ptr();
         // The model exists before the driver runs, so that a fault in DriverEntry (which unwinds
         // out of here) still stops the worker and removes the world.
         let mut m = Model {
@@ -418,6 +430,29 @@ impl Model {
         world::with(|w| w.inject.calls().get(&export).copied().unwrap_or(0))
     }
 
+    /// Fault injection on the driver's side of the boundary: lets `f` replace handlers in the
+    /// tables the driver registered (e.g. with a wrapper that calls the original and then
+    /// misbehaves), so a test can show a check firing on a handler that breaks its rule.
+    pub fn replace_handlers(&mut self, f: impl FnOnce(&mut MpHandlers, &mut PtHandlers)) {
+        world::with(|w| {
+            if let (Some(mp), Some(pt)) = (w.mp.as_mut(), w.pt.as_mut()) {
+                f(&mut mp.h, &mut pt.h);
+            }
+        });
+    }
+
+    /// The handles NDIS gave the driver, for tests that act as a faulty driver and call the
+    /// exports themselves: (miniport driver, protocol driver, binding of `a`, miniport of `a`);
+    /// 0 for what does not exist.
+    pub fn ndis_handles(&self, a: AdapterId) -> NdisHandles {
+        world::with(|w| NdisHandles {
+            miniport_driver: w.mp.as_ref().map_or(0, |m| m.handle),
+            protocol: w.pt.as_ref().map_or(0, |p| p.handle),
+            binding: w.adapters.get(a.0).map_or(0, |ad| ad.binding.handle),
+            miniport: w.adapters.get(a.0).map_or(0, |ad| ad.dev.handle),
+        })
+    }
+
     pub fn report(&self) -> Report {
         world::with(make_report)
     }
@@ -478,7 +513,7 @@ impl Model {
             w.mp.as_ref().map(|m| m.h.unload)
         });
         if let Some(u) = unload {
-            let dp = self._driver_object.as_mut_ptr().cast::<DriverObject>();
+            let dp = self._driver_object.ptr().cast::<DriverObject>();
             // SAFETY: the driver's MiniportDriverUnload with its driver object.
             drv::call("MiniportDriverUnload", PASSIVE_LEVEL, || unsafe { u(dp) });
         }

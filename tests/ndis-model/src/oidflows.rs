@@ -7,6 +7,7 @@ use crate::config::Completion;
 use crate::drv;
 use crate::flows::wait;
 use crate::irql;
+use crate::rawbox::RawBox;
 use crate::world::{self, DevPhase, HostOid, OidBelow, World};
 
 /// A vendor method OID the lower miniport answers by echoing its input reversed.
@@ -85,10 +86,11 @@ pub fn host_start(a: usize, spec: &OidSpec) -> Option<()> {
             return None;
         }
         let (ctx, host) = (d.ctx, d.host_handle);
-        let mut buf = vec![0u8; spec.buffer_len.max(1) as usize].into_boxed_slice();
+        let mut buf =
+            RawBox::from_box(vec![0u8; spec.buffer_len.max(1) as usize].into_boxed_slice());
         buf[..spec.input.len()].copy_from_slice(&spec.input);
         // SAFETY: NdisOidRequest is plain data (integers, raw pointers, unions thereof): all-zero is valid.
-        let mut r: Box<NdisOidRequest> = Box::new(unsafe { std::mem::zeroed() });
+        let mut r: RawBox<NdisOidRequest> = RawBox::new(unsafe { std::mem::zeroed() });
         r.header = NdisObjectHeader::new(
             object_type::OID_REQUEST,
             1,
@@ -96,7 +98,7 @@ pub fn host_start(a: usize, spec: &OidSpec) -> Option<()> {
         );
         r.request_id = w.next_request_id() as *mut _;
         r.request_handle = drv::h(host);
-        let bp = buf.as_mut_ptr().cast();
+        let bp = buf.ptr().cast::<u8>().cast();
         match spec.kind {
             OidKind::Query | OidKind::Set => {
                 r.request_type = if spec.kind == OidKind::Query {
@@ -126,7 +128,7 @@ pub fn host_start(a: usize, spec: &OidSpec) -> Option<()> {
                 };
             }
         }
-        let req = (&raw mut *r) as usize;
+        let req = r.ptr() as usize;
         w.host_oid_store.insert(req, (r, buf));
         w.adapters[a].dev.host_oid = Some(HostOid {
             req,

@@ -192,8 +192,8 @@ pub struct ConfigRec {
     pub opened_in: u64,
     /// Parameter blocks handed out; poisoned on close, kept until the model goes away.
     pub params: Vec<(
-        Box<chimney_im::ndis::NdisConfigurationParameter>,
-        Box<[u16]>,
+        crate::rawbox::RawBox<chimney_im::ndis::NdisConfigurationParameter>,
+        crate::rawbox::RawBox<[u16]>,
     )>,
 }
 
@@ -226,8 +226,14 @@ pub struct World {
     pub mem: HashMap<usize, (u32, u32)>,
     pub configs: HashMap<usize, ConfigRec>,
     pub clones: HashMap<usize, CloneRec>,
-    pub clone_store: HashMap<usize, Box<chimney_im::ndis::NdisOidRequest>>,
-    pub host_oid_store: HashMap<usize, (Box<chimney_im::ndis::NdisOidRequest>, Box<[u8]>)>,
+    pub clone_store: HashMap<usize, crate::rawbox::RawBox<chimney_im::ndis::NdisOidRequest>>,
+    pub host_oid_store: HashMap<
+        usize,
+        (
+            crate::rawbox::RawBox<chimney_im::ndis::NdisOidRequest>,
+            crate::rawbox::RawBox<[u8]>,
+        ),
+    >,
     pub events: HashMap<usize, bool>,
     pub nbls: NblTable,
     pub counters: Counters,

@@ -7,6 +7,7 @@ use chimney_im::ndis::*;
 use super::{enter, guard, read_ustr};
 use crate::config::OpenPolicy;
 use crate::drv;
+use crate::rawbox::RawBox;
 use crate::verifier::Export as E;
 use crate::world::{self, ConfigRec, HandleKind, OpenState};
 
@@ -413,19 +414,19 @@ pub unsafe extern "system-unwind" fn NdisReadConfiguration(
                 }
                 _ => return NDIS_STATUS_FAILURE,
             }
-            let mut buf = data.into_boxed_slice();
+            let buf = RawBox::from_box(data.into_boxed_slice());
             let len = u16::try_from(buf.len() * 2).unwrap_or(u16::MAX);
-            let mut p = Box::new(NdisConfigurationParameter {
+            let p = RawBox::new(NdisConfigurationParameter {
                 parameter_type,
                 string_data: UnicodeString {
                     length: len,
                     maximum_length: len,
-                    buffer: buf.as_mut_ptr(),
+                    buffer: buf.ptr().cast::<u16>(),
                 },
             });
             // SAFETY: checked non-NULL; the driver's out parameter. The block stays valid until
             // NdisCloseConfiguration (kept in the config record, poisoned on close).
-            unsafe { *parameter_value = &raw mut *p };
+            unsafe { *parameter_value = p.ptr() };
             if let Some(rec) = w.configs.get_mut(&ch) {
                 rec.params.push((p, buf));
             }

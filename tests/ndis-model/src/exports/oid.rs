@@ -6,6 +6,7 @@ use chimney_im::ndis::*;
 
 use super::{enter, guard};
 use crate::oidflows;
+use crate::rawbox::RawBox;
 use crate::verifier::Export as E;
 use crate::world::{self, CloneRec, DevPhase, HandleKind, OpenState, StatusRecord};
 
@@ -236,11 +237,11 @@ pub unsafe extern "system-unwind" fn NdisAllocateCloneOidRequest(
                     return NDIS_STATUS_RESOURCES;
                 }
                 // SAFETY: a valid NDIS_OID_REQUEST (the driver's or the host's); bitwise copy of POD.
-                let mut c = Box::new(unsafe { std::ptr::read(oid_request) });
+                let mut c = RawBox::new(unsafe { std::ptr::read(oid_request) });
                 c.ndis_reserved = [std::ptr::null_mut(); 16];
                 c.miniport_reserved = [std::ptr::null_mut(); 2];
                 c.source_reserved = [std::ptr::null_mut(); 2];
-                let cp = (&raw mut *c) as usize;
+                let cp = c.ptr() as usize;
                 w.clone_store.insert(cp, c);
                 w.clones.insert(
                     cp,
@@ -287,16 +288,12 @@ pub unsafe extern "system-unwind" fn NdisFreeCloneOidRequest(
                 "clone freed while still pending below".into()
             });
             w.clones.remove(&p);
-            if let Some(mut c) = w.clone_store.remove(&p) {
+            if let Some(c) = w.clone_store.remove(&p) {
                 // SAFETY: POD request owned by the model; poisoned so later driver reads show.
                 unsafe {
-                    std::ptr::write_bytes(
-                        (&raw mut *c).cast::<u8>(),
-                        0xDD,
-                        size_of::<NdisOidRequest>(),
-                    )
+                    std::ptr::write_bytes(c.ptr().cast::<u8>(), 0xDD, size_of::<NdisOidRequest>())
                 };
-                w.graveyard.keep.push(c);
+                w.graveyard.keep.push(Box::new(c));
             }
             w.counters.clone_frees += 1;
         });
