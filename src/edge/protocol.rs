@@ -24,7 +24,7 @@ use crate::ndis::{
     net_event, object_type, parameter_type,
 };
 use crate::passthrough::{oid, receive, send, status};
-use crate::state::{AdapterState, Binding, GLOBALS, LowerParams};
+use crate::state::{AdapterState, Binding, BindingCounts, GLOBALS, LowerParams};
 
 use super::{NDIS_MAJOR_VERSION, NDIS_MINOR_VERSION};
 
@@ -109,8 +109,11 @@ unsafe extern "system" fn bind_adapter(
     }
     // SAFETY: `parameters` is the live bind-parameters block.
     let lower = unsafe { LowerParams::from_bind_parameters(parameters) };
+    let Some(counts) = BindingCounts::try_new() else {
+        return NDIS_STATUS_RESOURCES;
+    };
     let Some(new_binding) =
-        Binding::try_new(lower).and_then(|b| PoolBox::try_new(GLOBALS.miniport_driver(), b))
+        PoolBox::try_new(GLOBALS.miniport_driver(), Binding::new(lower, counts))
     else {
         return NDIS_STATUS_RESOURCES;
     };

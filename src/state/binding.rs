@@ -94,6 +94,27 @@ impl LinkState {
     }
 }
 
+/// The per-processor counts of one binding (its adapter's `nbls_in_flight`, its own
+/// `nbls_below` and `handle_users`), allocated from the pool with one slot per active processor
+/// each.
+pub struct BindingCounts {
+    nbls_in_flight: PerCpuRundown,
+    nbls_below: PerCpuDrainable,
+    handle_users: PerCpuDrainable,
+}
+
+impl BindingCounts {
+    /// None if an allocation fails. PASSIVE_LEVEL (ProtocolBindAdapterEx).
+    pub fn try_new() -> Option<Self> {
+        let pool = GLOBALS.miniport_driver();
+        Some(Self {
+            nbls_in_flight: PerCpuRundown::try_new(pool)?,
+            nbls_below: PerCpuDrainable::try_new(pool)?,
+            handle_users: PerCpuDrainable::try_new(pool)?,
+        })
+    }
+}
+
 /// Capacity of the virtual miniport's device name (`\Device\{GUID}` is 46 characters).
 pub const DEVICE_NAME_CAPACITY: usize = 128;
 
@@ -126,23 +147,22 @@ pub struct Binding {
 }
 
 impl Binding {
-    /// A binding for `lower`, its per-processor counts allocated from the pool (one slot per
-    /// active processor each). None if an allocation fails. PASSIVE_LEVEL (ProtocolBindAdapterEx).
-    pub fn try_new(lower: LowerParams) -> Option<Self> {
-        let pool = GLOBALS.miniport_driver();
-        Some(Self {
+    /// A binding for `lower` with its per-processor counts (allocated beforehand, so that the
+    /// binding is built once, in place of the argument: it is large, and bind's stack is small).
+    pub fn new(lower: LowerParams, counts: BindingCounts) -> Self {
+        Self {
             handle: AtomicPtr::new(ptr::null_mut()),
-            nbls_below: PerCpuDrainable::try_new(pool)?,
-            handle_users: PerCpuDrainable::try_new(pool)?,
+            nbls_below: counts.nbls_below,
+            handle_users: counts.handle_users,
             open_status: AtomicI32::new(0),
             open_complete: Event::new(),
             close_complete: Event::new(),
             lower,
             link: LinkState::default(),
             device_name: SetOnceName::new(),
-            adapter: Adapter::new(PerCpuRundown::try_new(pool)?),
+            adapter: Adapter::new(counts.nbls_in_flight),
             next_in_list: AtomicPtr::new(ptr::null_mut()),
-        })
+        }
     }
 
     /// Initialises the NDIS events in place. Called once, right after the pool allocation.

@@ -29,6 +29,6 @@ pub mod forward;
 pub mod globals;
 
 pub use adapter::{Adapter, AdapterState};
-pub use binding::{Binding, LowerParams};
+pub use binding::{Binding, BindingCounts, LowerParams};
 pub use forward::{Forward, Path};
 pub use globals::GLOBALS;
