@@ -446,10 +446,14 @@ pub unsafe extern "system-unwind" fn status_alters_buffer(
     s: *mut NdisStatusIndication,
 ) {
     // SAFETY: NDIS's indication, valid for the call; its buffer holds StatusBufferSize bytes.
-    let buffer = unsafe { (*s).status_buffer }.cast::<u8>();
-    if !buffer.is_null() {
-        // SAFETY: as above; the lower's buffer, changed in place (the fault).
-        unsafe { *buffer ^= 0xFF };
+    let (buffer, size) = unsafe { ((*s).status_buffer.cast::<u8>(), (*s).status_buffer_size) };
+    // The first byte after the object header (MediaConnectState of a link state): the buffer
+    // stays well-formed, so only the "left intact" rule is broken.
+    let at = core::mem::size_of::<NdisObjectHeader>();
+    if !buffer.is_null() && size as usize > at {
+        // SAFETY: as above, `at` < StatusBufferSize; the lower's buffer, changed in place (the
+        // fault).
+        unsafe { *buffer.add(at) ^= 0xFF };
     }
     if let Some(real_status) = real().1.status {
         // SAFETY: NDIS's own arguments, forwarded to the real handler.
