@@ -2,10 +2,15 @@
 //! test acting as a faulty driver (it calls the model's exports itself, with a wrong argument or at
 //! a wrong time), or a faulty stand-in DriverEntry loaded through `Model::load_with` — and asserts
 //! the check reports it. `every_check_is_classified` fails when a check of the model is neither
-//! shown here nor listed (with why) in `tests/checks_fire/unshown.rs`.
+//! shown here, nor shown by another test (`tests/checks_fire/elsewhere.rs`, verified against that
+//! test's source), nor listed (with why) as unreachable or not yet shown
+//! (`tests/checks_fire/unshown.rs`, and the rules-once-imported checks).
 
 mod checks_fire;
 
+use checks_fire::elsewhere::{
+    SHOWN_ELSEWHERE, asserts_firing, check_refused, unreachable_until_imported,
+};
 use checks_fire::unshown::{NOT_YET, UNREACHABLE};
 use checks_fire::{Case, all_cases, model_check_names};
 use std::collections::BTreeSet;
@@ -70,15 +75,43 @@ fn every_check_is_classified() {
         .flat_map(|c| c.also.iter().copied())
         .filter(|c| !shown.contains(c))
         .collect();
-    let unreachable: BTreeSet<&str> = UNREACHABLE.iter().map(|(c, _)| *c).collect();
+    // Checks another test file shows firing: that test must assert the check by name.
+    let elsewhere: BTreeSet<&str> = SHOWN_ELSEWHERE.iter().map(|(c, _)| *c).collect();
+    let dishonest: Vec<String> = SHOWN_ELSEWHERE
+        .iter()
+        .filter_map(|(check, test)| asserts_firing(check, test).err())
+        .collect();
+    assert!(dishonest.is_empty(), "{}", dishonest.join("\n"));
+    if let Err(e) = check_refused() {
+        panic!("{e}");
+    }
+    let until_imported = unreachable_until_imported();
+    let unreachable: BTreeSet<&str> = UNREACHABLE
+        .iter()
+        .map(|(c, _)| *c)
+        .chain(until_imported.iter().map(|(c, _)| *c))
+        .collect();
     let not_yet: BTreeSet<&str> = NOT_YET.iter().copied().collect();
-    for name in shown.iter().chain(&unreachable).chain(&not_yet) {
+    for name in shown
+        .iter()
+        .chain(&elsewhere)
+        .chain(&unreachable)
+        .chain(&not_yet)
+    {
         assert!(all.contains(*name), "{name} is not a check of the model");
     }
+    let by_a_case: BTreeSet<&str> = shown.union(&consequences).copied().collect();
     for (a, b, what) in [
         (&shown, &unreachable, "shown and unreachable"),
         (&shown, &not_yet, "shown and not-yet"),
         (&unreachable, &not_yet, "unreachable and not-yet"),
+        (
+            &by_a_case,
+            &elsewhere,
+            "shown by a case and listed as shown elsewhere",
+        ),
+        (&elsewhere, &unreachable, "shown elsewhere and unreachable"),
+        (&elsewhere, &not_yet, "shown elsewhere and not-yet"),
     ] {
         let both: Vec<_> = a.intersection(b).collect();
         assert!(both.is_empty(), "listed as both {what}: {both:?}");
@@ -91,25 +124,29 @@ fn every_check_is_classified() {
     let unclassified: Vec<&String> = all
         .iter()
         .filter(|c| {
-            !shown.contains(c.as_str())
-                && !consequences.contains(c.as_str())
-                && !unreachable.contains(c.as_str())
-                && !not_yet.contains(c.as_str())
+            let c = c.as_str();
+            !by_a_case.contains(c)
+                && !elsewhere.contains(c)
+                && !unreachable.contains(c)
+                && !not_yet.contains(c)
         })
         .collect();
     println!(
         "verifier checks: {} total; shown to fire: {} ({} by a case of their own, {} asserted as \
-         the necessary consequence of another case's fault); {} unreachable by construction; {} \
-         not yet shown",
+         the necessary consequence of another case's fault, {} by other tests); {} unreachable \
+         ({} until the driver imports the function their rule is about); {} not yet shown",
         all.len(),
-        shown.len() + consequences.len(),
+        by_a_case.len() + elsewhere.len(),
         shown.len(),
         consequences.len(),
+        elsewhere.len(),
         unreachable.len(),
+        until_imported.len(),
         not_yet.len()
     );
     assert!(
         unclassified.is_empty(),
-        "checks neither shown to fire nor listed in tests/checks_fire/unshown.rs: {unclassified:?}"
+        "checks neither shown to fire nor classified in tests/checks_fire/{{elsewhere,unshown}}.rs: \
+         {unclassified:?}"
     );
 }

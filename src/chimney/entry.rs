@@ -81,6 +81,11 @@ pub struct CallRecord {
     /// Null: this record is a pool allocation of its own. Else: the entry whose embedded
     /// `terminate_record` this is (terminate never allocates).
     holder: AtomicPtr<OffloadEntry>,
+    /// A pool record's own allocation pointer (null when embedded): `free` gives the block back
+    /// through it. The pointers the call paths hold (ImReserved[0], `NonNull::from(&record)`) are
+    /// made from shared references and may only read the record (Rust's aliasing rules; Miri's
+    /// Stacked Borrows check enforces them).
+    this: AtomicPtr<CallRecord>,
 }
 
 impl CallRecord {
@@ -96,12 +101,15 @@ impl CallRecord {
             pending: AtomicU32::new(0),
             deferred_io: AtomicU32::new(0),
             holder: AtomicPtr::new(ptr::null_mut()),
+            this: AtomicPtr::new(ptr::null_mut()),
         }
     }
 
     /// A record of its own from the pool (initiate, update, invalidate, query).
     pub fn allocate() -> Option<NonNull<Self>> {
         let record = PoolBox::try_new(GLOBALS.miniport_driver(), Self::new())?;
+        // Relaxed: read back only by `free`, after the record travelled through NDIS.
+        record.this.store(record.as_ptr(), Ordering::Relaxed);
         NonNull::new(record.into_raw())
     }
 
@@ -177,10 +185,15 @@ impl CallRecord {
     /// to its holder entry, which has drained).
     pub unsafe fn free(this: NonNull<Self>) {
         // SAFETY: the record is live until it is freed below (this function's contract).
-        let holder = unsafe { this.as_ref() }.holder.load(Ordering::Acquire);
+        let record = unsafe { this.as_ref() };
+        let holder = record.holder.load(Ordering::Acquire);
         if holder.is_null() {
-            // SAFETY: a pool record came from `allocate` (PoolBox::into_raw).
-            drop(unsafe { PoolBox::from_raw(this.as_ptr()) });
+            let own = record.this.load(Ordering::Relaxed);
+            debug_assert!(ptr::eq(own, this.as_ptr()));
+            // SAFETY: a pool record: `own` is the pointer `allocate` got from PoolBox (and gave
+            // up with into_raw there), not one made from `&CallRecord`; nobody refers to the
+            // record any more (contract).
+            drop(unsafe { PoolBox::from_raw(own) });
         } else {
             // SAFETY: the holder entry drained and waited for its record's call to complete.
             unsafe { OffloadEntry::free(holder) };
@@ -214,6 +227,12 @@ pub struct OffloadEntry {
     terminate: AtomicPtr<CallRecord>,
     /// Storage for the terminate call's record when this entry holds it.
     terminate_record: CallRecord,
+    /// The entry's own allocation pointer (stored by `create`). The offload handle given to NDIS
+    /// is made from it, so a completion can read the whole entry back through the handle (a
+    /// pointer made from the handle field alone covers only the handle), and so is the free
+    /// (pointers made from `&OffloadEntry` may only read it). Rust's aliasing rules; Miri's
+    /// Stacked Borrows check enforces them.
+    this: AtomicPtr<OffloadEntry>,
 }
 
 // SAFETY: shared between CPUs through NDIS; every mutable field is atomic or written by NDIS and
@@ -243,11 +262,14 @@ impl OffloadEntry {
             terminate_claimed: AtomicBool::new(false),
             terminate: AtomicPtr::new(ptr::null_mut()),
             terminate_record: CallRecord::new(),
+            this: AtomicPtr::new(ptr::null_mut()),
         };
         let Some(entry) = PoolBox::try_new(GLOBALS.miniport_driver(), value) else {
             adapter.chimney.live_entries.release(1);
             return None;
         };
+        // Relaxed: stored before the entry is handed to anyone.
+        entry.this.store(entry.as_ptr(), Ordering::Relaxed);
         let opened = entry.refs.reopen() && entry.refs.try_acquire(1);
         debug_assert!(opened);
         NonNull::new(entry.into_raw())
@@ -275,7 +297,10 @@ impl OffloadEntry {
     }
 
     pub fn handle_ptr(&self) -> *mut NdisOffloadHandle {
-        self.offload_handle.get()
+        // The entry's allocation pointer (`offload_handle` is the first field of this repr(C)
+        // struct, so the address is the same), not `offload_handle.get()`: NDIS hands this
+        // pointer back and `from_handle` reads the whole entry through it.
+        self.this.load(Ordering::Relaxed).cast()
     }
 
     pub fn upper_handle(&self) -> *mut NdisOffloadHandle {
@@ -382,7 +407,7 @@ impl OffloadEntry {
         debug_assert!(self.terminate_claimed.load(Ordering::Relaxed));
         self.terminate_record
             .holder
-            .store(ptr::from_ref(self).cast_mut(), Ordering::Release);
+            .store(self.this.load(Ordering::Relaxed), Ordering::Release);
         &self.terminate_record
     }
 
@@ -435,8 +460,12 @@ impl OffloadEntry {
         // SAFETY: the binding outlives its entries (halt waits for `live_entries` to drain, and
         // unbind for halt).
         let adapter = unsafe { &(*binding).adapter };
-        // SAFETY: `entry` came from PoolBox::into_raw in `create`.
-        drop(unsafe { PoolBox::from_raw(entry) });
+        // SAFETY: `entry` is live until the PoolBox below frees it.
+        let own = unsafe { (*entry).this.load(Ordering::Relaxed) };
+        debug_assert!(ptr::eq(own, entry));
+        // SAFETY: `own` is the pointer `create` got from PoolBox (and gave up with into_raw
+        // there), not one made from `&OffloadEntry`; the entry drained and nothing refers to it.
+        drop(unsafe { PoolBox::from_raw(own) });
         adapter.chimney.live_entries.release(1);
     }
 }

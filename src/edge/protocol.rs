@@ -117,7 +117,7 @@ unsafe extern "system" fn bind_adapter(
     else {
         return NDIS_STATUS_RESOURCES;
     };
-    new_binding.init_in_place();
+    new_binding.init_in_place(new_binding.as_ptr());
     new_binding.link.store(&NdisLinkState {
         media_connect_state: parameters.media_connect_state,
         media_duplex_state: parameters.media_duplex_state,
@@ -347,9 +347,11 @@ unsafe extern "system" fn unbind_adapter(
     binding.nbls_below.drain();
     binding.handle_users.drain();
     close_lower(binding);
-    // SAFETY: the binding came from PoolBox::into_raw in bind; it is unpublished, its miniport
-    // is gone, everything on it drained and the adapter closed: NDIS holds no reference to it.
-    drop(unsafe { PoolBox::from_raw(ptr::from_ref(binding).cast_mut()) });
+    // SAFETY: `allocation()` is the pointer PoolBox allocated the binding at (stored by
+    // `init_in_place`; bind then gave it up with into_raw), not one made from `&Binding`. The
+    // binding is unpublished, its miniport is gone, everything on it drained and the adapter
+    // closed: NDIS holds no reference to it.
+    drop(unsafe { PoolBox::from_raw(binding.allocation()) });
     NDIS_STATUS_SUCCESS
 }
 

@@ -63,6 +63,14 @@ impl<T> PoolBox<T> {
         Some(Self { ptr })
     }
 
+    /// The allocation's own pointer, without giving up ownership. Objects that must later be
+    /// freed (or reached whole) through a pointer that is not the `PoolBox` keep this one: a
+    /// pointer made from a `&T` may only read the object, never free it (Rust's aliasing rules,
+    /// which Miri's Stacked Borrows check enforces).
+    pub fn as_ptr(&self) -> *mut T {
+        self.ptr.as_ptr()
+    }
+
     /// Gives up ownership; the pointer stays valid until [`PoolBox::from_raw`] re-owns it.
     pub fn into_raw(self) -> *mut T {
         let ptr = self.ptr.as_ptr();

@@ -132,14 +132,40 @@ impl<S: Deref<Target = [Slot]>> PerCpuCounts<S> {
         }
     }
 
+    #[cfg(any(test, not(windows)))]
     pub fn slot_count(&self) -> usize {
         self.slots.len()
+    }
+
+    /// Slot `index`; an index past the end (a processor hot-added after creation) folds onto
+    /// the slots out of line. `None` only if there are no slots, which `new_closed` rules out.
+    /// Panic-free: no bounds or division check lands in the handlers' frames (stack budget).
+    #[inline(always)]
+    fn slot(&self, index: usize) -> Option<&Slot> {
+        match self.slots.get(index) {
+            Some(slot) => Some(slot),
+            None => self.folded_slot(index),
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn folded_slot(&self, index: usize) -> Option<&Slot> {
+        let count = self.slots.len();
+        if count == 0 {
+            return None;
+        }
+        self.slots.get(index % count)
     }
 
     /// Starts `n` operations on `slot` if the rundown is open. One RMW on that slot's line.
     #[inline(always)]
     pub fn try_acquire_on(&self, slot: usize, n: u32) -> bool {
-        let previous = self.slots[slot]
+        let Some(slot) = self.slot(slot) else {
+            // No slots (never built so): admit nothing, so no release ever comes.
+            return false;
+        };
+        let previous = slot
             .word
             .fetch_add(UNIT * i64::from(n), Ordering::Acquire);
         previous & CLOSED == 0
@@ -152,7 +178,11 @@ impl<S: Deref<Target = [Slot]>> PerCpuCounts<S> {
         if n == 0 {
             return Drain::Pending;
         }
-        let previous = self.slots[slot]
+        let Some(slot) = self.slot(slot) else {
+            // No slots: nothing was ever admitted (see try_acquire_on).
+            return Drain::Pending;
+        };
+        let previous = slot
             .word
             .fetch_sub(UNIT * i64::from(n), Ordering::Release);
         if previous & CLOSED == 0 {
@@ -285,13 +315,12 @@ impl PerCpuRundown {
         })
     }
 
-    /// The slot of processor `cpu`. A processor added after creation (hot add: its index can
-    /// exceed the count taken then) shares a slot; correctness never depends on the choice.
+    /// The slot index of processor `cpu`. A processor added after creation (hot add: its index
+    /// can exceed the count taken then) shares a slot, folded by [`PerCpuCounts`] out of line;
+    /// correctness never depends on the choice.
     #[inline(always)]
     fn slot_of(&self, cpu: u32) -> usize {
-        let index = cpu as usize;
-        let slots = self.counts.slot_count();
-        if index < slots { index } else { index % slots }
+        cpu as usize
     }
 
     #[cfg(not(windows))]

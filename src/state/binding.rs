@@ -144,6 +144,11 @@ pub struct Binding {
     pub adapter: Adapter,
     /// Link in `GLOBALS.bindings`, only touched under that list's lock.
     pub(super) next_in_list: AtomicPtr<Binding>,
+    /// The binding's own allocation pointer (`PoolBox::as_ptr`), stored by `init_in_place`:
+    /// unbind frees the binding through it. The contexts NDIS passes back are made from
+    /// `&Binding` and may only read the binding, not free it (Rust's aliasing rules; Miri's
+    /// Stacked Borrows check enforces them).
+    allocation: AtomicPtr<Binding>,
 }
 
 impl Binding {
@@ -162,11 +167,16 @@ impl Binding {
             device_name: SetOnceName::new(),
             adapter: Adapter::new(counts.nbls_in_flight),
             next_in_list: AtomicPtr::new(ptr::null_mut()),
+            allocation: AtomicPtr::new(ptr::null_mut()),
         }
     }
 
-    /// Initialises the NDIS events in place. Called once, right after the pool allocation.
-    pub fn init_in_place(&self) {
+    /// Initialises the NDIS events in place. Called once, right after the pool allocation, with
+    /// `this` the allocation's own pointer (`PoolBox::as_ptr`), kept for the free in unbind.
+    pub fn init_in_place(&self, this: *mut Binding) {
+        debug_assert!(ptr::eq(this, self));
+        // Relaxed: stored before the binding is published (to NDIS or the bindings list).
+        self.allocation.store(this, Ordering::Relaxed);
         self.nbls_below.init();
         self.handle_users.init();
         self.open_complete.init();
@@ -199,6 +209,12 @@ impl Binding {
         // SAFETY: NDIS keeps the miniport initialized while it calls the handler (contract).
         let miniport = unsafe { MiniportHandle::new(binding.adapter.miniport_handle()) };
         (binding, miniport)
+    }
+
+    /// The pointer the binding was allocated at (given to `init_in_place`), for the free in
+    /// unbind.
+    pub fn allocation(&self) -> *mut Binding {
+        self.allocation.load(Ordering::Relaxed)
     }
 
     pub fn as_context(&self) -> NdisHandle {

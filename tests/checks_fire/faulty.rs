@@ -445,11 +445,17 @@ pub unsafe extern "system-unwind" fn status_alters_buffer(
     c: NdisHandle,
     s: *mut NdisStatusIndication,
 ) {
-    // SAFETY: NDIS's indication, valid for the call; its buffer holds StatusBufferSize bytes.
-    let buffer = unsafe { (*s).status_buffer }.cast::<u8>();
-    if !buffer.is_null() {
-        // SAFETY: as above; the lower's buffer, changed in place (the fault).
-        unsafe { *buffer ^= 0xFF };
+    // SAFETY: NDIS's indication, valid for the call.
+    let s_ref = unsafe { &*s };
+    let (buffer, size) = (s_ref.status_buffer.cast::<u8>(), s_ref.status_buffer_size);
+    // The first byte after the object header (MediaConnectState of a link state): the buffer
+    // stays well-formed, so only the "left intact" rule is broken.
+    let at = core::mem::size_of::<NdisObjectHeader>();
+    if !buffer.is_null() && size as usize > at {
+        // SAFETY: the lower's buffer holds StatusBufferSize bytes and `at` < StatusBufferSize.
+        let byte = unsafe { buffer.add(at) };
+        // SAFETY: a byte of the lower's buffer (above), changed in place (the fault).
+        unsafe { *byte ^= 0xFF };
     }
     if let Some(real_status) = real().1.status {
         // SAFETY: NDIS's own arguments, forwarded to the real handler.

@@ -52,17 +52,32 @@ pub static CASES: &[Case] = &[
     }),
     // ---- spin locks, events, IRQL ----
     case!("spinlock.release_by_owner", adapter, |m| {
+        // At DISPATCH_LEVEL (holding `held`), where KeReleaseSpinLock belongs, so that only the
+        // ownership rule is broken.
+        let mut held: KspinLock = 0;
         let mut lock: KspinLock = 0;
-        // SAFETY: releases a lock nobody holds (the fault); the lock word is not touched.
-        unsafe { sync::KeReleaseSpinLock(&raw mut lock, 0) };
+        // SAFETY: a valid lock on this frame.
+        let old = unsafe { sync::KeAcquireSpinLockRaiseToDpc(&raw mut held) };
+        // SAFETY: releases a lock nobody holds (the fault), staying at DISPATCH_LEVEL; the lock
+        // word is not touched.
+        unsafe { sync::KeReleaseSpinLock(&raw mut lock, DISPATCH_LEVEL) };
+        // SAFETY: releases the lock acquired above, back to the IRQL it returned.
+        unsafe { sync::KeReleaseSpinLock(&raw mut held, old) };
     }),
-    case!("spinlock.dpc_variant_at_dispatch", adapter, |m| {
-        let mut lock: KspinLock = 0;
-        // SAFETY: the DPC-level variant at PASSIVE_LEVEL (the fault), on a valid lock.
-        unsafe { sync::KeAcquireSpinLockAtDpcLevel(&raw mut lock) };
-        // SAFETY: releases the lock just acquired.
-        unsafe { sync::KeReleaseSpinLockFromDpcLevel(&raw mut lock) };
-    }),
+    // Calling the DPC-level variant below DISPATCH_LEVEL is also below the export's documented
+    // minimum IRQL: the generic rule fires for the same call.
+    case!(
+        "spinlock.dpc_variant_at_dispatch",
+        also["irql.export_min"],
+        adapter,
+        |m| {
+            let mut lock: KspinLock = 0;
+            // SAFETY: the DPC-level variant at PASSIVE_LEVEL (the fault), on a valid lock.
+            unsafe { sync::KeAcquireSpinLockAtDpcLevel(&raw mut lock) };
+            // SAFETY: releases the lock just acquired.
+            unsafe { sync::KeReleaseSpinLockFromDpcLevel(&raw mut lock) };
+        }
+    ),
     case!("spinlock.release_restores_old_irql", adapter, |m| {
         let mut lock: KspinLock = 0;
         // SAFETY: a valid lock on this frame.
@@ -275,14 +290,24 @@ pub static CASES: &[Case] = &[
         let mh = m.ndis_handles(A).miniport;
         // SAFETY: a clone against the miniport handle instead of the binding (the fault).
         unsafe {
-            oid::NdisAllocateCloneOidRequest(h(mh), std::ptr::null_mut(), 0, std::ptr::null_mut())
+            oid::NdisAllocateCloneOidRequest(
+                h(mh),
+                std::ptr::null_mut(),
+                CLONE_TAG,
+                std::ptr::null_mut(),
+            )
         };
     }),
     case!("clone.parameters", adapter, |m| {
         let b = m.ndis_handles(A).binding;
         // SAFETY: NULL request and out pointers (the fault); checked before use.
         unsafe {
-            oid::NdisAllocateCloneOidRequest(h(b), std::ptr::null_mut(), 0, std::ptr::null_mut())
+            oid::NdisAllocateCloneOidRequest(
+                h(b),
+                std::ptr::null_mut(),
+                CLONE_TAG,
+                std::ptr::null_mut(),
+            )
         };
     }),
     case!("pnp.complete_matches_pending_event", adapter, |m| {
@@ -368,7 +393,9 @@ pub static CASES: &[Case] = &[
     // An indication the target never made is also not the target's indication passed unchanged.
     case!(
         "chimney_indicate.at_dispatch",
-        also["chimney_event.passed_unchanged"],
+        // NdisMOffloadEventIndicate is documented for DISPATCH_LEVEL only: the generic minimum
+        // rule fires for the same call.
+        also["chimney_event.passed_unchanged", "irql.export_min"],
         adapter,
         |m| {
             let mh = m.ndis_handles(A).miniport;

@@ -25,6 +25,7 @@ macro_rules! case {
     };
 }
 
+pub mod elsewhere;
 pub mod faulty;
 pub mod handler_faults;
 pub mod misuse;
@@ -77,10 +78,17 @@ fn scan(dir: &Path, out: &mut BTreeSet<String>) {
     }
 }
 
+/// `area.rule`, lower case, one dot — and not a file name: the model also names the image it loads
+/// and the modules an image may import (`chimney_im.sys`, `ndis.sys`, `hal.dll`, ...), which have
+/// the same shape. No check's rule part is a file extension.
 fn is_check_name(s: &str) -> bool {
+    const FILE_EXTENSIONS: [&str; 7] = ["sys", "exe", "dll", "inf", "cat", "rs", "toml"];
     let ok_chars = s
         .bytes()
         .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'.');
     let parts: Vec<&str> = s.split('.').collect();
-    ok_chars && parts.len() == 2 && parts.iter().all(|p| !p.is_empty())
+    ok_chars
+        && parts.len() == 2
+        && parts.iter().all(|p| !p.is_empty())
+        && !FILE_EXTENSIONS.contains(&parts[1])
 }

@@ -55,6 +55,10 @@ pub fn init_fault(fault: u32) -> Model {
     m
 }
 
+/// Pool tag of the clones the cases allocate (non-zero, so that `memory.tag_nonzero` stays out
+/// of cases about other rules).
+pub const CLONE_TAG: u32 = u32::from_le_bytes(*b"Case");
+
 /// A clone of a (zeroed, well-headed) OID request against binding handle `b`.
 pub fn clone_of_a_request(b: usize) -> *mut NdisOidRequest {
     // SAFETY: NdisOidRequest is plain data; all-zero is valid.
@@ -66,7 +70,8 @@ pub fn clone_of_a_request(b: usize) -> *mut NdisOidRequest {
     );
     let mut clone: *mut NdisOidRequest = std::ptr::null_mut();
     // SAFETY: a valid request and out pointer on this frame; the model copies the request.
-    let st = unsafe { oid::NdisAllocateCloneOidRequest(h(b), &raw mut req, 0, &raw mut clone) };
+    let st =
+        unsafe { oid::NdisAllocateCloneOidRequest(h(b), &raw mut req, CLONE_TAG, &raw mut clone) };
     assert_eq!(st, NDIS_STATUS_SUCCESS);
     clone
 }
@@ -113,7 +118,8 @@ pub fn data_path_fault(handle: usize, status: NdisStatus, flip_dispatch: u32) {
     faulty::FLIP_DISPATCH.store(flip_dispatch, Relaxed);
 }
 
-/// A well-formed status indication from the virtual miniport (no buffer).
+/// A well-formed status indication from the virtual miniport: NDIS_STATUS_OFFLOAD_PAUSE, a status
+/// defined to carry no buffer (so `status.buffer_size` holds and stays out of the cases).
 pub fn status_indication(mh: usize) -> NdisStatusIndication {
     NdisStatusIndication {
         header: NdisObjectHeader::new(
@@ -123,7 +129,7 @@ pub fn status_indication(mh: usize) -> NdisStatusIndication {
         ),
         source_handle: h(mh),
         port_number: 0,
-        status_code: 0x4001_0012,
+        status_code: NDIS_STATUS_OFFLOAD_PAUSE,
         flags: 0,
         destination_handle: std::ptr::null_mut(),
         request_id: std::ptr::null_mut(),
