@@ -112,9 +112,14 @@ unsafe extern "system" fn bind_adapter(
     let Some(counts) = BindingCounts::try_new() else {
         return NDIS_STATUS_RESOURCES;
     };
-    let Some(new_binding) =
-        PoolBox::try_new(GLOBALS.miniport_driver(), Binding::new(lower, counts))
-    else {
+    // Built in the pool block, not on this frame (the binding is over 1 KiB).
+    let init = |this: *mut Binding| {
+        // SAFETY: try_new_in_place passes its fresh, aligned, exclusively owned pool block.
+        unsafe { Binding::write_new(this, lower, counts) };
+    };
+    // SAFETY: `write_new` initialises every field of the block it is given.
+    let new_binding = unsafe { PoolBox::try_new_in_place(GLOBALS.miniport_driver(), init) };
+    let Some(new_binding) = new_binding else {
         return NDIS_STATUS_RESOURCES;
     };
     new_binding.init_in_place(new_binding.as_ptr());

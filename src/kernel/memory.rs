@@ -63,6 +63,42 @@ impl<T> PoolBox<T> {
         Some(Self { ptr })
     }
 
+    /// [`PoolBox::try_new`] with the value written in place by `init`, field by field, into the
+    /// zero-filled pool block, so that a large `T` is never built on the caller's stack and
+    /// copied (stack budget: ProtocolBindAdapterEx builds the binding this way). `init` does not
+    /// run if the allocation fails.
+    ///
+    /// # Safety
+    /// `init` must leave a fully initialised `T` at the pointer it is given (aligned, valid for
+    /// writes of one `T`, zero-filled, owned by nobody else).
+    #[inline(always)]
+    #[allow(
+        clippy::not_unsafe_ptr_arg_deref,
+        reason = "the handle is opaque: only NDIS interprets it"
+    )]
+    pub unsafe fn try_new_in_place(
+        ndis_handle: NdisHandle,
+        init: impl FnOnce(*mut T),
+    ) -> Option<Self> {
+        // SAFETY: as in `try_new`.
+        let raw = unsafe {
+            NdisAllocateMemoryWithTagPriority(
+                ndis_handle,
+                Self::SIZE,
+                POOL_TAG,
+                NORMAL_POOL_PRIORITY,
+            )
+        };
+        let ptr = NonNull::new(raw.cast::<T>())?;
+        debug_assert!(ptr.as_ptr().is_aligned());
+        // SAFETY: `ptr` is a fresh block of size_of::<T>() bytes that we own (zero-filled for
+        // the same reason as in `try_new`).
+        unsafe { ptr.as_ptr().write_bytes(0, 1) };
+        // The caller's contract: `init` initialises the whole T here.
+        init(ptr.as_ptr());
+        Some(Self { ptr })
+    }
+
     /// The allocation's own pointer, without giving up ownership. Objects that must later be
     /// freed (or reached whole) through a pointer that is not the `PoolBox` keep this one: a
     /// pointer made from a `&T` may only read the object, never free it (Rust's aliasing rules,

@@ -165,9 +165,7 @@ impl<S: Deref<Target = [Slot]>> PerCpuCounts<S> {
             // No slots (never built so): admit nothing, so no release ever comes.
             return false;
         };
-        let previous = slot
-            .word
-            .fetch_add(UNIT * i64::from(n), Ordering::Acquire);
+        let previous = slot.word.fetch_add(UNIT * i64::from(n), Ordering::Acquire);
         previous & CLOSED == 0
     }
 
@@ -182,9 +180,7 @@ impl<S: Deref<Target = [Slot]>> PerCpuCounts<S> {
             // No slots: nothing was ever admitted (see try_acquire_on).
             return Drain::Pending;
         };
-        let previous = slot
-            .word
-            .fetch_sub(UNIT * i64::from(n), Ordering::Release);
+        let previous = slot.word.fetch_sub(UNIT * i64::from(n), Ordering::Release);
         if previous & CLOSED == 0 {
             // Counted in the slot; the close's sweep will see it.
             return Drain::Pending;

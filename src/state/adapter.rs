@@ -72,19 +72,25 @@ pub struct Adapter {
 }
 
 impl Adapter {
-    pub(super) fn new(nbls_in_flight: PerCpuRundown) -> Self {
-        Self {
-            miniport_handle: AtomicPtr::new(ptr::null_mut()),
-            state: AtomicU32::new(AdapterState::Absent as u32),
-            nbls_in_flight,
-            nbls_drained: Event::new(),
-            pause_pending: AtomicBool::new(false),
-            handle_users: Drainable::new_closed(),
-            lifecycle: Event::new(),
-            running_handlers: Drainable::new_closed(),
-            chimney: AdapterChimney::new(),
-            if_stack_higher: AtomicU32::new(0),
-        }
+    /// Writes a new adapter (absent, every count closed) field by field at `this`, inside the
+    /// binding's pool block.
+    ///
+    /// # Safety
+    /// `this` is aligned, valid for writes of an `Adapter` and owned by the caller; its old
+    /// contents are overwritten without being dropped.
+    #[inline(always)]
+    pub(super) unsafe fn write_new(this: *mut Adapter, nbls_in_flight: PerCpuRundown) {
+        // Every field, one write each.
+        write_field!(this.miniport_handle = AtomicPtr::new(ptr::null_mut()));
+        write_field!(this.state = AtomicU32::new(AdapterState::Absent as u32));
+        write_field!(this.nbls_in_flight = nbls_in_flight);
+        write_field!(this.nbls_drained = Event::new());
+        write_field!(this.pause_pending = AtomicBool::new(false));
+        write_field!(this.handle_users = Drainable::new_closed());
+        write_field!(this.lifecycle = Event::new());
+        write_field!(this.running_handlers = Drainable::new_closed());
+        write_field!(this.chimney = AdapterChimney::new());
+        write_field!(this.if_stack_higher = AtomicU32::new(0));
     }
 
     pub(super) fn init_in_place(&self) {

@@ -152,23 +152,31 @@ pub struct Binding {
 }
 
 impl Binding {
-    /// A binding for `lower` with its per-processor counts (allocated beforehand, so that the
-    /// binding is built once, in place of the argument: it is large, and bind's stack is small).
-    pub fn new(lower: LowerParams, counts: BindingCounts) -> Self {
-        Self {
-            handle: AtomicPtr::new(ptr::null_mut()),
-            nbls_below: counts.nbls_below,
-            handle_users: counts.handle_users,
-            open_status: AtomicI32::new(0),
-            open_complete: Event::new(),
-            close_complete: Event::new(),
-            lower,
-            link: LinkState::default(),
-            device_name: SetOnceName::new(),
-            adapter: Adapter::new(counts.nbls_in_flight),
-            next_in_list: AtomicPtr::new(ptr::null_mut()),
-            allocation: AtomicPtr::new(ptr::null_mut()),
-        }
+    /// Writes a new binding for `lower`, with its per-processor counts (allocated beforehand),
+    /// field by field at `this` (a pool block): never built whole on the caller's stack, since
+    /// the binding is over 1 KiB and bind's frame has a 1 KiB budget.
+    ///
+    /// # Safety
+    /// `this` is aligned, valid for writes of a `Binding` and owned by the caller; its old
+    /// contents are overwritten without being dropped.
+    #[inline(always)]
+    pub unsafe fn write_new(this: *mut Binding, lower: LowerParams, counts: BindingCounts) {
+        // Every field, one write each.
+        write_field!(this.handle = AtomicPtr::new(ptr::null_mut()));
+        write_field!(this.nbls_below = counts.nbls_below);
+        write_field!(this.handle_users = counts.handle_users);
+        write_field!(this.open_status = AtomicI32::new(0));
+        write_field!(this.open_complete = Event::new());
+        write_field!(this.close_complete = Event::new());
+        write_field!(this.lower = lower);
+        write_field!(this.link = LinkState::default());
+        write_field!(this.device_name = SetOnceName::new());
+        // SAFETY: the adapter field of the caller's block (this function's contract).
+        let adapter = unsafe { &raw mut (*this).adapter };
+        // SAFETY: that field is aligned, valid for writes and owned by the caller.
+        unsafe { Adapter::write_new(adapter, counts.nbls_in_flight) };
+        write_field!(this.next_in_list = AtomicPtr::new(ptr::null_mut()));
+        write_field!(this.allocation = AtomicPtr::new(ptr::null_mut()));
     }
 
     /// Initialises the NDIS events in place. Called once, right after the pool allocation, with

@@ -23,6 +23,20 @@
 //! forward or the completion runs on; `Adapter::handle_users` (requests) is one shared word.
 //! (The chimney offload entries, which only the chimney flows use, are in `crate::chimney::entry`.)
 
+/// Writes `$value` into field `$field` of the block `$this` (a raw pointer) points to, without
+/// dropping the old bytes: building large state in place in pool memory. Only for a `$this`
+/// the caller's contract makes aligned and valid for writes of the whole struct.
+macro_rules! write_field {
+    ($this:ident . $field:ident = $value:expr) => {{
+        let value = $value;
+        // SAFETY: `$this` is aligned and valid for writes of the whole struct (the enclosing
+        // function's contract), so the field's place is in bounds; nothing is read.
+        let place = unsafe { &raw mut (*$this).$field };
+        // SAFETY: as above; the old bytes are not a value anyone owns (a fresh block).
+        unsafe { place.write(value) };
+    }};
+}
+
 pub mod adapter;
 pub mod binding;
 pub mod forward;
