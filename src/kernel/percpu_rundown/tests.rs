@@ -30,6 +30,39 @@ mod unit {
     }
 
     #[test]
+    fn processor_past_the_slot_count_folds_onto_a_slot() {
+        // A processor hot-added after creation has an index >= the slot count: its operations
+        // land on slot index % count (out of line), and the sum still drains exactly once.
+        let c = counts(2);
+        assert!(c.reopen());
+        assert!(c.try_acquire_on(5, 3)); // slot 1
+        assert_eq!(c.slots[1].word.load(Ordering::Relaxed) >> 1, 3);
+        assert!(c.try_acquire_on(2, 1)); // slot 0
+        assert_eq!(c.slots[0].word.load(Ordering::Relaxed) >> 1, 1);
+        assert_eq!(c.in_flight(), 4);
+        assert_eq!(c.release_on(7, 2), Drain::Pending); // slot 1, open
+        assert_eq!(c.close(), Drain::Pending);
+        assert!(!c.try_acquire_on(9, 1), "refused after close, folded too");
+        assert_eq!(c.release_on(4, 1), Drain::Pending); // slot 0, swept
+        assert_eq!(c.release_on(3, 1), Drain::Drained); // slot 1, swept: the last one
+        assert_eq!(c.in_flight(), 0);
+    }
+
+    #[test]
+    fn no_slots_admit_nothing() {
+        // Never built by PerCpuRundown (one slot at least), but the lookup stays panic-free.
+        let c: PerCpuCounts<Vec<Slot>> = PerCpuCounts {
+            slots: Vec::new(),
+            shared: Shared {
+                central: AtomicI64::new(BIAS),
+                closed: AtomicBool::new(false),
+            },
+        };
+        assert!(!c.try_acquire_on(0, 1));
+        assert_eq!(c.release_on(3, 1), Drain::Pending);
+    }
+
+    #[test]
     fn closed_until_reopened() {
         let c = counts(2);
         assert!(!c.is_open());
