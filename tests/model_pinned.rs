@@ -25,3 +25,43 @@ fn status_codes_the_host_does_not_need_are_not_forwarded() {
     assert_eq!(r.totals.status_from_lower, 3, "{r}");
     assert_eq!(r.totals.status_to_host, 0, "{r}");
 }
+
+fn held_state(seed: u64) -> Model {
+    one_chimney_adapter(
+        ChimneyPolicy {
+            state_completion: Completion::Held,
+            ..ChimneyPolicy::default()
+        },
+        seed,
+    )
+}
+
+/// `chimney::state::all_blocks_ours` → true: a state call naming a state object this driver has
+/// not published (here: a query whose TCP handle's initiate is still in flight, so its offload
+/// context is NULL) is refused at once instead of reaching the target.
+#[test]
+fn query_naming_an_unpublished_state_object_is_refused() {
+    let mut m = held_state(32);
+    let c = m.host_offload(A).expect("initiate issued");
+    m.run_until_idle();
+    assert_eq!(m.conn_state(c), ConnState::Offloading);
+    assert!(m.host_rogue_query(c), "issued");
+    assert_eq!(
+        m.report().check_runs("chimney_host.refused_call_status"),
+        1,
+        "refused at once, in every block"
+    );
+    assert_eq!(
+        m.target_complete_state(A),
+        1,
+        "only the initiate reached the target"
+    );
+    m.run_until_idle();
+    assert_eq!(m.conn_state(c), ConnState::Offloaded);
+    assert!(m.host_terminate(c));
+    m.target_complete_state(A);
+    m.run_until_idle();
+    assert_eq!(m.conn_state(c), ConnState::Terminated);
+    let r = unload_clean(m);
+    assert_eq!(r.chimney.terminated, 1, "{r}");
+}

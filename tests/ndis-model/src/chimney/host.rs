@@ -267,11 +267,13 @@ pub fn simple(op: Op, c: ConnId) -> bool {
 
 /// A misbehaving host: `op` naming connection `c`'s TCP object (and, for update, its path)
 /// whatever calls are in flight on them, ignoring tcpip's per-object serialisation. False when
-/// the connection was never offloaded or is gone.
+/// the connection was never offloaded or is gone. A query may also name a connection whose
+/// initiate is still in flight (its handle has no offload context yet).
 pub fn rogue(op: Op, c: ConnId) -> bool {
     let prep = world::with(|w| {
         let hc = w.chimney.conns.get(c.0)?;
-        if !matches!(hc.state, ConnState::Offloaded | ConnState::Terminating)
+        let early_query = op == Op::Query && hc.state == ConnState::Offloading;
+        if !(matches!(hc.state, ConnState::Offloaded | ConnState::Terminating) || early_query)
             || !host_up(w, hc.adapter, true)
         {
             return None;
