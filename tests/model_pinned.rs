@@ -65,3 +65,26 @@ fn query_naming_an_unpublished_state_object_is_refused() {
     let r = unload_clean(m);
     assert_eq!(r.chimney.terminated, 1, "{r}");
 }
+
+/// `TcpUpcalls::checked` (each `&&` → `||`): the driver uses NDIS's upward TCP chimney table
+/// only if all six routines it calls are present; with any one missing, no offload is started
+/// (the initiate is refused before reaching the target), so no upcall can find a NULL routine.
+#[test]
+fn a_chimney_upcall_table_missing_any_routine_disables_offload() {
+    for missing in 0..6 {
+        let mut cfg = ModelConfig::default()
+            .seed(40 + missing as u64)
+            .with_adapter(LowerAdapterConfig::ethernet(1));
+        cfg.offload_handler_missing = Some(missing);
+        let mut m = Model::load(cfg);
+        let c = m.host_offload(A).expect("initiate issued");
+        m.run_until_idle();
+        assert!(
+            matches!(m.conn_state(c), ConnState::Failed(_)),
+            "routine {missing} missing: {:?}",
+            m.conn_state(c)
+        );
+        assert_eq!(m.target_complete_state(A), 0, "routine {missing} missing");
+        unload_clean(m);
+    }
+}

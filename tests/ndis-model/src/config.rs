@@ -271,6 +271,10 @@ pub struct ModelConfig {
     /// smallest bound at which both randomized suites pass 1000 seeds each (at 50, a send the
     /// random lower miniport holds exceeds it).
     pub stuck_nbl_ticks: u64,
+    /// NdisMGetOffloadHandlers hands out a TCP table whose routine number `n` (0..6, in the
+    /// structure's order: event, receive indicate, send / receive / disconnect / forward
+    /// complete) is NULL, as an NDIS lacking it would. None: the full table.
+    pub offload_handler_missing: Option<usize>,
 }
 
 impl Default for ModelConfig {
@@ -290,6 +294,7 @@ impl Default for ModelConfig {
             faults: Vec::new(),
             watchdog: Duration::from_secs(20),
             stuck_nbl_ticks: 200,
+            offload_handler_missing: None,
         }
     }
 }
