@@ -88,3 +88,16 @@ fn a_chimney_upcall_table_missing_any_routine_disables_offload() {
         unload_clean(m);
     }
 }
+
+/// The CHECK_FOR_LOOPBACK clear in `passthrough::send::send`: the host asks for loopback on its
+/// sends, NDIS already did it at the virtual miniport (NO_LOOPBACK), so the sends go down
+/// without the flag (the model checks every NdisSendNetBufferLists for it).
+#[test]
+fn sends_go_down_without_check_for_loopback() {
+    let mut m = one_adapter(AdapterPolicy::default(), 33);
+    assert_eq!(m.host_send(A, 8), 8);
+    m.run_until_idle();
+    let r = unload_clean(m);
+    assert!(r.check_runs("send.no_loopback_below") >= 1, "{r}");
+    assert_eq!(r.totals.host_to_driver, 8, "{r}");
+}
