@@ -101,3 +101,84 @@ fn sends_go_down_without_check_for_loopback() {
     assert!(r.check_runs("send.no_loopback_below") >= 1, "{r}");
     assert_eq!(r.totals.host_to_driver, 8, "{r}");
 }
+
+/// `OffloadEntry::begin_terminate` → () and `OffloadEntry::try_start_io` → true: once a
+/// connection's terminate has begun, a post on it (only a misbehaving host makes one) is not
+/// forwarded: the driver completes it itself with REQUEST_UPLOAD / UPLOAD_REQUESTED, and the
+/// target sees nothing new.
+#[test]
+fn posts_on_a_terminating_connection_are_refused() {
+    let mut m = held_state(34);
+    let c = offload_now(&mut m, A);
+    assert!(m.host_terminate(c));
+    assert_eq!(m.conn_state(c), ConnState::Terminating);
+    let before = m.chimney_counters().refused;
+    assert_eq!(m.host_rogue_send(c, 3), 3);
+    m.run_until_idle();
+    assert_eq!(m.chimney_counters().refused - before, 3);
+    assert_eq!(m.chimney_view(c).outstanding, 0, "completed by the driver");
+    assert_eq!(m.target_complete_state(A), 1);
+    m.run_until_idle();
+    assert_eq!(m.conn_state(c), ConnState::Terminated);
+    let r = unload_clean(m);
+    assert_eq!(r.chimney.terminated, 1, "{r}");
+}
+
+/// `add_if_stack_entry` (`||` → `&&` in its guard): a virtual miniport NDIS gave no interface
+/// index (IfIndex 0) is not stacked on the NIC; it still initializes and passes traffic.
+#[test]
+fn no_interface_stack_entry_without_an_if_index() {
+    let mut cfg = ModelConfig::default()
+        .seed(35)
+        .with_adapter(LowerAdapterConfig::ethernet(1));
+    cfg.unspecified_if_index = true;
+    let mut m = Model::load(cfg);
+    assert_eq!(m.device_state(A).phase, DevPhase::Up);
+    assert_eq!(m.host_send(A, 2), 2);
+    m.run_until_idle();
+    let r = unload_clean(m);
+    assert_eq!(r.check_runs("ifstack.lower_is_bound_if_index"), 0, "{r}");
+    assert_eq!(r.check_runs("ifstack.delete_known"), 0, "{r}");
+}
+
+/// `reenable_by_name` (`||` → `&&`, `<` → `>` in its length check): a global
+/// NetEventIMReEnableDevice whose buffer is shorter than an NDIS_STRING is refused with
+/// INVALID_PARAMETER before the driver reads it, and restarts nothing.
+#[test]
+fn reenable_by_name_with_a_short_buffer_is_refused() {
+    let mut m = one_adapter(AdapterPolicy::default(), 36);
+    m.disable_device(A);
+    assert_eq!(m.device_state(A).phase, DevPhase::Halted);
+    let short = u32::try_from(std::mem::size_of::<UnicodeString>() - 1).unwrap();
+    assert_eq!(
+        m.reenable_device_by_name_len(A, short),
+        NDIS_STATUS_INVALID_PARAMETER
+    );
+    assert_eq!(m.device_state(A).phase, DevPhase::Halted);
+    assert_eq!(m.reenable_device_by_name(A), NDIS_STATUS_SUCCESS);
+    assert_eq!(m.device_state(A).phase, DevPhase::Up);
+    unload_clean(m);
+}
+
+/// `stop_miniport`: when the cancel comes too late, the driver waits for MiniportInitializeEx
+/// to settle instead of spinning on NdisIMCancelInitializeDeviceInstance: one cancel call, then
+/// the de-initialize. (With the `!` of that wait deleted the driver spins and this test hangs
+/// until cargo-mutants' timeout, as the other unbind tests already do: it pins the call count.)
+#[test]
+fn unbind_racing_a_start_cancels_once_then_waits() {
+    let mut m = one_adapter(
+        AdapterPolicy {
+            device_start: DeviceStart::Manual,
+            cancel_races_start: true,
+            ..AdapterPolicy::default()
+        },
+        37,
+    );
+    assert_eq!(m.device_state(A).phase, DevPhase::StartPending);
+    assert_eq!(m.unbind(A), 0);
+    assert_eq!(m.calls(Export::NdisIMCancelInitializeDeviceInstance), 1);
+    let d = m.device_state(A);
+    assert_eq!(d.phase, DevPhase::Halted);
+    assert_eq!(d.starts, 1);
+    unload_clean(m);
+}

@@ -275,6 +275,8 @@ pub struct ModelConfig {
     /// structure's order: event, receive indicate, send / receive / disconnect / forward
     /// complete) is NULL, as an NDIS lacking it would. None: the full table.
     pub offload_handler_missing: Option<usize>,
+    /// MiniportInitializeEx gets IfIndex 0 (NET_IFINDEX_UNSPECIFIED: no interface to stack).
+    pub unspecified_if_index: bool,
 }
 
 impl Default for ModelConfig {
@@ -295,6 +297,7 @@ impl Default for ModelConfig {
             watchdog: Duration::from_secs(20),
             stuck_nbl_ticks: 200,
             offload_handler_missing: None,
+            unspecified_if_index: false,
         }
     }
 }
