@@ -182,3 +182,51 @@ fn unbind_racing_a_start_cancels_once_then_waits() {
     assert_eq!(d.starts, 1);
     unload_clean(m);
 }
+
+/// `OffloadEntry::unclaim_terminate` → (): a terminate naming a path and a TCP object whose own
+/// terminate is in flight is refused, and gives back its claim on the path, so that the host's
+/// later terminate of the path (with the last connection using it) goes through.
+#[test]
+fn refused_terminate_gives_back_its_claim_on_other_entries() {
+    let mut m = held_state(38);
+    let c1 = offload_now(&mut m, A);
+    let c2 = m
+        .host_offload_with(
+            A,
+            OffloadSpec {
+                share: Some(c1),
+                ..OffloadSpec::default()
+            },
+        )
+        .expect("initiate issued");
+    m.run_until_idle();
+    m.target_complete_state(A);
+    assert_eq!(m.conn_state(c2), ConnState::Offloaded);
+    // c1's terminate names only its TCP object (c2 still uses the neighbor and path).
+    assert!(m.host_terminate(c1));
+    assert!(m.host_rogue_terminate_with_path(c1), "issued");
+    assert_eq!(
+        m.report().check_runs("chimney_host.refused_call_status"),
+        1,
+        "refused at once"
+    );
+    assert_eq!(
+        m.target_complete_state(A),
+        1,
+        "only the first reached the target"
+    );
+    m.run_until_idle();
+    assert_eq!(m.conn_state(c1), ConnState::Terminated);
+    // The last connection's terminate names the path (and the neighbor) too.
+    assert!(m.host_terminate(c2));
+    assert_eq!(
+        m.target_complete_state(A),
+        1,
+        "the path's terminate reached the target"
+    );
+    m.run_until_idle();
+    assert_eq!(m.conn_state(c2), ConnState::Terminated);
+    let r = unload_clean(m);
+    assert_eq!(r.chimney.terminated, 2, "{r}");
+    assert_eq!(r.chimney.live_offloads, 0, "{r}");
+}

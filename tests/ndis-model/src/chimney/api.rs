@@ -170,6 +170,12 @@ impl Model {
         super::host::rogue(Op::Terminate, c)
     }
 
+    /// A misbehaving host terminates `c`'s path together with its TCP object while `c`'s
+    /// terminate is in flight. False unless `c` is terminating.
+    pub fn host_rogue_terminate_with_path(&mut self, c: ConnId) -> bool {
+        super::host::rogue_terminate_with_path(c)
+    }
+
     /// A misbehaving host updates `c` whatever calls are in flight on it.
     pub fn host_rogue_update(&mut self, c: ConnId) -> bool {
         super::host::rogue(Op::Update, c)

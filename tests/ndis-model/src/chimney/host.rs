@@ -297,6 +297,28 @@ pub fn rogue(op: Op, c: ConnId) -> bool {
     true
 }
 
+/// A misbehaving host terminates connection `c`'s path and TCP object together while `c`'s own
+/// terminate is in flight. The driver refuses such a call at once; the path stays the host's
+/// (this call does not keep it busy). False unless `c` is terminating.
+pub fn rogue_terminate_with_path(c: ConnId) -> bool {
+    let prep = world::with(|w| {
+        let hc = w.chimney.conns.get(c.0)?;
+        if hc.state != ConnState::Terminating || !host_up(w, hc.adapter, true) {
+            return None;
+        }
+        let (a, n, p, t) = (hc.adapter, hc.neigh, hc.path, hc.tcp);
+        let was_busy = w.chimney.objs[p].busy;
+        let bl = build(w, &[(n, false, false), (p, true, false), (t, true, false)]);
+        Some((a, bl, p, was_busy))
+    });
+    let Some((a, bl, p, was_busy)) = prep else {
+        return false;
+    };
+    issue_as(Op::Terminate, a, Some(c), bl, Vec::new(), true);
+    world::with(|w| w.chimney.objs[p].busy = was_busy);
+    true
+}
+
 /// Terminates a neighbor or path no connection uses any more.
 fn terminate_orphan(o: usize) -> bool {
     let prep = world::with(|w| {
