@@ -230,3 +230,47 @@ fn refused_terminate_gives_back_its_claim_on_other_entries() {
     assert_eq!(r.chimney.terminated, 2, "{r}");
     assert_eq!(r.chimney.live_offloads, 0, "{r}");
 }
+
+/// `hold_all` in `chimney::state::simple` (`+=` / `-=` of its hold count): an update naming a
+/// path and a TCP object whose terminate is in flight is refused, and gives back the hold it took
+/// on the path, so that the path's own terminate later drains and completes.
+#[test]
+fn refused_update_gives_back_its_holds_on_other_entries() {
+    let mut m = held_state(39);
+    let c1 = offload_now(&mut m, A);
+    let c2 = m
+        .host_offload_with(
+            A,
+            OffloadSpec {
+                share: Some(c1),
+                ..OffloadSpec::default()
+            },
+        )
+        .expect("initiate issued");
+    m.run_until_idle();
+    m.target_complete_state(A);
+    assert_eq!(m.conn_state(c2), ConnState::Offloaded);
+    assert!(m.host_terminate(c1));
+    // Names c1's path (shared, not terminating: held) and c1's TCP object (terminating: refused).
+    assert!(m.host_rogue_update(c1), "issued");
+    assert_eq!(
+        m.report().check_runs("chimney_host.refused_call_status"),
+        1,
+        "refused at once"
+    );
+    assert_eq!(
+        m.target_complete_state(A),
+        1,
+        "only the terminate reached the target"
+    );
+    m.run_until_idle();
+    assert_eq!(m.conn_state(c1), ConnState::Terminated);
+    // The last connection's terminate names the path: it completes only once the path drained.
+    assert!(m.host_terminate(c2));
+    assert_eq!(m.target_complete_state(A), 1);
+    m.run_until_idle();
+    assert_eq!(m.conn_state(c2), ConnState::Terminated);
+    let r = unload_clean(m);
+    assert_eq!(r.chimney.terminated, 2, "{r}");
+    assert_eq!(r.chimney.live_offloads, 0, "{r}");
+}

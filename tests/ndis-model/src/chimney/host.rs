@@ -287,13 +287,28 @@ pub fn rogue(op: Op, c: ConnId) -> bool {
         if op == Op::Terminate {
             w.chimney.conns[c.0].state = ConnState::Terminating;
         }
+        let busy: Vec<(usize, bool)> = parts
+            .iter()
+            .filter(|p| p.1)
+            .map(|&(o, _, _)| (o, w.chimney.objs[o].busy))
+            .collect();
         let bl = build(w, &parts);
-        Some((a, bl))
+        Some((a, bl, busy))
     });
-    let Some((a, bl)) = prep else {
+    let Some((a, bl, busy)) = prep else {
         return false;
     };
+    let root = bl[0].mem.addr;
     issue_as(op, a, Some(c), bl, Vec::new(), true);
+    // Completed at once (refused, or done inline): the objects are as busy as before the call,
+    // i.e. still owned by the calls it overlapped, and free if there were none.
+    world::with(|w| {
+        if !w.chimney.calls.contains_key(&root) {
+            for (o, b) in busy {
+                w.chimney.objs[o].busy = b;
+            }
+        }
+    });
     true
 }
 
