@@ -183,9 +183,10 @@ fn unbind_racing_a_start_cancels_once_then_waits() {
     unload_clean(m);
 }
 
-/// `OffloadEntry::unclaim_terminate` → (): a terminate naming a path and a TCP object whose own
-/// terminate is in flight is refused, and gives back its claim on the path, so that the host's
-/// later terminate of the path (with the last connection using it) goes through.
+/// `OffloadEntry::unclaim_terminate` → () and `claim_all`'s count (`-=` → `+=` / `/=`): a
+/// terminate naming a path and a TCP object whose own terminate is in flight is refused, gives
+/// back its claim on the path (so that the host's later terminate of the path, with the last
+/// connection using it, goes through) and only that claim.
 #[test]
 fn refused_terminate_gives_back_its_claim_on_other_entries() {
     let mut m = held_state(38);
@@ -208,6 +209,14 @@ fn refused_terminate_gives_back_its_claim_on_other_entries() {
     assert_eq!(
         m.report().check_runs("chimney_host.refused_call_status"),
         1,
+        "refused at once"
+    );
+    // It gave back only its own claims (`claim_all`'s count): c1's TCP object is still claimed
+    // by the first terminate, so another terminate of it is refused too.
+    assert!(m.host_rogue_terminate(c1), "issued");
+    assert_eq!(
+        m.report().check_runs("chimney_host.refused_call_status"),
+        2,
         "refused at once"
     );
     assert_eq!(
