@@ -283,3 +283,25 @@ fn refused_update_gives_back_its_holds_on_other_entries() {
     assert_eq!(r.chimney.terminated, 2, "{r}");
     assert_eq!(r.chimney.live_offloads, 0, "{r}");
 }
+
+/// The failure traces (`if status != NDIS_STATUS_SUCCESS { trace!(…) }` in `edge::chimney::register`
+/// after NdisSetOptionalHandlers and in `stop_miniport` after NdisIMDeInitializeDeviceInstance,
+/// `!=` → `==`): a run where every NDIS call succeeds (load, bind, offload, terminate, unbind,
+/// unload) prints no line saying something failed, so the debugger log can be trusted.
+#[test]
+fn a_run_without_failures_traces_none() {
+    let mut m = held_state(40);
+    let c = offload_now(&mut m, A);
+    assert!(m.host_terminate(c));
+    m.target_complete_state(A);
+    m.run_until_idle();
+    assert_eq!(m.unbind(A), 0);
+    let r = unload_clean(m);
+    let failed: Vec<&String> = r
+        .dbg
+        .iter()
+        .filter(|l| l.contains("fail") || l.contains("refused"))
+        .collect();
+    assert!(failed.is_empty(), "{failed:#?}\n{r}");
+    assert!(!r.dbg.is_empty(), "the driver traces (the check can see a line)");
+}
