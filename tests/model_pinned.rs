@@ -303,5 +303,8 @@ fn a_run_without_failures_traces_none() {
         .filter(|l| l.contains("fail") || l.contains("refused"))
         .collect();
     assert!(failed.is_empty(), "{failed:#?}\n{r}");
-    assert!(!r.dbg.is_empty(), "the driver traces (the check can see a line)");
+    assert!(
+        !r.dbg.is_empty(),
+        "the driver traces (the check can see a line)"
+    );
 }
