@@ -371,7 +371,7 @@ impl PerCpuRundown {
 }
 
 /// A per-processor rundown and the event its closer waits on: the drop-in for
-/// [`Drainable`](super::Drainable) where the count is written per NBL.
+/// `Drainable` (the shared one) where the count is written per NBL.
 pub struct PerCpuDrainable {
     count: PerCpuRundown,
     drained: Event,

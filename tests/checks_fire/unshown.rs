@@ -114,6 +114,7 @@ pub static NOT_YET: &[&str] = &[
     "receive.resources_nbl_restored",
     "registration.miniport_no_hang_reset",
     "send.binding_open",
+    "send.no_loopback_below",
     "send.same_adapter",
     "send_complete.miniport_initialized",
     "spinlock.acquire_deadlock",

@@ -274,6 +274,12 @@ pub struct ModelConfig {
     /// Active processors (one group): what KeQueryActiveProcessorCountEx reports and the range
     /// of KeGetCurrentProcessorNumberEx (see `exports::processor`).
     pub processors: u32,
+    /// NdisMGetOffloadHandlers hands out a TCP table whose routine number `n` (0..6, in the
+    /// structure's order: event, receive indicate, send / receive / disconnect / forward
+    /// complete) is NULL, as an NDIS lacking it would. None: the full table.
+    pub offload_handler_missing: Option<usize>,
+    /// MiniportInitializeEx gets IfIndex 0 (NET_IFINDEX_UNSPECIFIED: no interface to stack).
+    pub unspecified_if_index: bool,
 }
 
 impl Default for ModelConfig {
@@ -294,6 +300,8 @@ impl Default for ModelConfig {
             watchdog: Duration::from_secs(20),
             stuck_nbl_ticks: 200,
             processors: 2,
+            offload_handler_missing: None,
+            unspecified_if_index: false,
         }
     }
 }

@@ -18,7 +18,11 @@ pub fn start_device(a: usize) -> Option<NdisStatus> {
             return None;
         }
         let handle = w.new_handle(HandleKind::Miniport, a);
-        let if_index = 11 + 2 * u32::try_from(a).unwrap_or(0);
+        let if_index = if w.cfg.unspecified_if_index {
+            0
+        } else {
+            11 + 2 * u32::try_from(a).unwrap_or(0)
+        };
         let d = &mut w.adapters[a].dev;
         d.phase = DevPhase::Initializing;
         d.handle = handle;
@@ -307,6 +311,11 @@ pub fn halt_paused_device(a: usize, action: u32) {
 /// binding (`global` false) or as a global event with a NULL binding context (`global` true),
 /// where the driver must find the binding by the name alone.
 pub fn reenable_device(a: usize, global: bool) -> NdisStatus {
+    reenable_device_len(a, global, None)
+}
+
+/// [`reenable_device`] with the event's BufferLength `len` (None: the NDIS_STRING's size).
+pub fn reenable_device_len(a: usize, global: bool, len: Option<u32>) -> NdisStatus {
     let name = world::with(|w| {
         (w.adapters[a].dev.phase == DevPhase::Halted).then(|| w.adapters[a].dev.name.clone())
     });
@@ -315,7 +324,7 @@ pub fn reenable_device(a: usize, global: bool) -> NdisStatus {
     };
     let (us, buf) = ustr(&name);
     let usp: *mut UnicodeString = us.ptr();
-    let len = u32::try_from(size_of::<UnicodeString>()).unwrap_or(16);
+    let len = len.unwrap_or_else(|| u32::try_from(size_of::<UnicodeString>()).unwrap_or(16));
     let target = if global { None } else { Some(a) };
     let st = pnp_event(target, net_event::IM_RE_ENABLE_DEVICE, usp.cast(), len);
     let start = world::with(|w| {

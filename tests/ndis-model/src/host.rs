@@ -37,11 +37,12 @@ pub fn send(a: usize, n: usize) -> usize {
     let Some((send, ctx, head, level)) = prep else {
         return 0;
     };
+    // tcpip asks for loopback on its sends; the IM must not pass that request down.
     let flags = if level >= DISPATCH_LEVEL {
         send_flags::DISPATCH_LEVEL
     } else {
         0
-    };
+    } | send_flags::CHECK_FOR_LOOPBACK;
     // SAFETY: the driver's MiniportSendNetBufferLists with its adapter context and a fresh chain.
     drv::call("MiniportSendNetBufferLists", level, || unsafe {
         send(drv::h(ctx), head as *mut NetBufferList, 0, flags)

@@ -376,6 +376,12 @@ impl Model {
         devflows::reenable_device(a.0, true)
     }
 
+    /// As `reenable_device_by_name`, but the event's BufferLength is `len` bytes (a malformed
+    /// event when shorter than the NDIS_STRING it should hold).
+    pub fn reenable_device_by_name_len(&mut self, a: AdapterId, len: u32) -> NdisStatus {
+        devflows::reenable_device_len(a.0, true, Some(len))
+    }
+
     pub fn surprise_remove(&mut self, a: AdapterId) {
         devflows::surprise_remove(a.0);
     }

@@ -119,6 +119,14 @@ impl Model {
         super::host_io::post(c, IoKind::Send, &vec![(len, None); n], 0)
     }
 
+    /// A misbehaving host sends one chain of `n` NBLs on `c` although its terminate is in
+    /// flight (tcpip stops posting before it terminates). 0 when `c` is neither offloaded nor
+    /// terminating.
+    pub fn host_rogue_send(&mut self, c: ConnId, n: usize) -> usize {
+        let len = self.data_len(c);
+        super::host_io::post_as(c, IoKind::Send, &vec![(len, None); n], 0, true)
+    }
+
     /// Disconnects (one NBL; `flags` TCP_DISCONNECT_GRACEFUL_CLOSE or _ABORTIVE_CLOSE).
     pub fn host_disconnect(&mut self, c: ConnId, flags: u32, len: usize) -> usize {
         super::host_io::post(c, IoKind::Disconnect, &[(len, None)], flags)
@@ -160,6 +168,12 @@ impl Model {
     /// neither offloaded nor terminating.
     pub fn host_rogue_terminate(&mut self, c: ConnId) -> bool {
         super::host::rogue(Op::Terminate, c)
+    }
+
+    /// A misbehaving host terminates `c`'s path together with its TCP object while `c`'s
+    /// terminate is in flight. False unless `c` is terminating.
+    pub fn host_rogue_terminate_with_path(&mut self, c: ConnId) -> bool {
+        super::host::rogue_terminate_with_path(c)
     }
 
     /// A misbehaving host updates `c` whatever calls are in flight on it.

@@ -267,11 +267,13 @@ pub fn simple(op: Op, c: ConnId) -> bool {
 
 /// A misbehaving host: `op` naming connection `c`'s TCP object (and, for update, its path)
 /// whatever calls are in flight on them, ignoring tcpip's per-object serialisation. False when
-/// the connection was never offloaded or is gone.
+/// the connection was never offloaded or is gone. A query may also name a connection whose
+/// initiate is still in flight (its handle has no offload context yet).
 pub fn rogue(op: Op, c: ConnId) -> bool {
     let prep = world::with(|w| {
         let hc = w.chimney.conns.get(c.0)?;
-        if !matches!(hc.state, ConnState::Offloaded | ConnState::Terminating)
+        let early_query = op == Op::Query && hc.state == ConnState::Offloading;
+        if !(matches!(hc.state, ConnState::Offloaded | ConnState::Terminating) || early_query)
             || !host_up(w, hc.adapter, true)
         {
             return None;
@@ -285,13 +287,50 @@ pub fn rogue(op: Op, c: ConnId) -> bool {
         if op == Op::Terminate {
             w.chimney.conns[c.0].state = ConnState::Terminating;
         }
+        let busy: Vec<(usize, bool)> = parts
+            .iter()
+            .filter(|p| p.1)
+            .map(|&(o, _, _)| (o, w.chimney.objs[o].busy))
+            .collect();
         let bl = build(w, &parts);
-        Some((a, bl))
+        Some((a, bl, busy))
     });
-    let Some((a, bl)) = prep else {
+    let Some((a, bl, busy)) = prep else {
         return false;
     };
+    let root = bl[0].mem.addr;
     issue_as(op, a, Some(c), bl, Vec::new(), true);
+    // Completed at once (refused, or done inline): the objects are as busy as before the call,
+    // i.e. still owned by the calls it overlapped, and free if there were none.
+    world::with(|w| {
+        if !w.chimney.calls.contains_key(&root) {
+            for (o, b) in busy {
+                w.chimney.objs[o].busy = b;
+            }
+        }
+    });
+    true
+}
+
+/// A misbehaving host terminates connection `c`'s path and TCP object together while `c`'s own
+/// terminate is in flight. The driver refuses such a call at once; the path stays the host's
+/// (this call does not keep it busy). False unless `c` is terminating.
+pub fn rogue_terminate_with_path(c: ConnId) -> bool {
+    let prep = world::with(|w| {
+        let hc = w.chimney.conns.get(c.0)?;
+        if hc.state != ConnState::Terminating || !host_up(w, hc.adapter, true) {
+            return None;
+        }
+        let (a, n, p, t) = (hc.adapter, hc.neigh, hc.path, hc.tcp);
+        let was_busy = w.chimney.objs[p].busy;
+        let bl = build(w, &[(n, false, false), (p, true, false), (t, true, false)]);
+        Some((a, bl, p, was_busy))
+    });
+    let Some((a, bl, p, was_busy)) = prep else {
+        return false;
+    };
+    issue_as(Op::Terminate, a, Some(c), bl, Vec::new(), true);
+    world::with(|w| w.chimney.objs[p].busy = was_busy);
     true
 }
 

@@ -18,13 +18,20 @@ type Item = (usize, Option<RecvSpec>);
 
 /// Posts one chain of `items` on connection `c`. Returns how many NBLs were posted.
 pub fn post(c: ConnId, kind: IoKind, items: &[Item], flags: u32) -> usize {
+    post_as(c, kind, items, flags, false)
+}
+
+/// As [`post`]; a `rogue` host also posts on a connection whose terminate is in flight.
+pub fn post_as(c: ConnId, kind: IoKind, items: &[Item], flags: u32, rogue: bool) -> usize {
     if items.is_empty() {
         return 0;
     }
     let prep = world::with(|w| {
         let hc = w.chimney.conns.get(c.0)?;
         let a = hc.adapter;
-        if hc.state != ConnState::Offloaded || w.adapters[a].dev.phase != DevPhase::Up {
+        let state_ok =
+            hc.state == ConnState::Offloaded || (rogue && hc.state == ConnState::Terminating);
+        if !state_ok || w.adapters[a].dev.phase != DevPhase::Up {
             return None;
         }
         let open = w.adapters[a].dev.host_handle;

@@ -244,6 +244,7 @@ pub const CHECKED: &[(&str, &[&str])] = &[
         "NdisSendNetBufferLists",
         &[
             "send.binding_open",
+            "send.no_loopback_below",
             "send.driver_owns_nbl",
             "send.same_adapter",
             "send.source_handle_is_binding",

@@ -29,6 +29,23 @@ pub static TCP_OFFLOAD_HANDLERS: NdisTcpOffloadEventHandlers = NdisTcpOffloadEve
     ndis_tcp_offload_forward_complete: Some(super::chimney_io::NdisTcpOffloadForwardComplete),
 };
 
+/// [`TCP_OFFLOAD_HANDLERS`] with routine number `n` (in the structure's order) NULL.
+fn table_without(n: usize) -> NdisTcpOffloadEventHandlers {
+    let t = &TCP_OFFLOAD_HANDLERS;
+    let keep = |i: usize| i != n;
+    NdisTcpOffloadEventHandlers {
+        header: t.header,
+        ndis_tcp_offload_event_handler: t.ndis_tcp_offload_event_handler.filter(|_| keep(0)),
+        ndis_tcp_offload_receive_handler: t.ndis_tcp_offload_receive_handler.filter(|_| keep(1)),
+        ndis_tcp_offload_send_complete: t.ndis_tcp_offload_send_complete.filter(|_| keep(2)),
+        ndis_tcp_offload_receive_complete: t.ndis_tcp_offload_receive_complete.filter(|_| keep(3)),
+        ndis_tcp_offload_disconnect_complete: t
+            .ndis_tcp_offload_disconnect_complete
+            .filter(|_| keep(4)),
+        ndis_tcp_offload_forward_complete: t.ndis_tcp_offload_forward_complete.filter(|_| keep(5)),
+    }
+}
+
 /// Validates one chimney characteristics structure and merges it into the stored tables.
 fn store(w: &mut World, kind: u8, p: *mut NdisDriverOptionalHandlers) {
     let keep = w.cfg.chimney_ndis == ChimneyNdis::Stores;
@@ -197,7 +214,10 @@ pub unsafe extern "system-unwind" fn NdisMGetOffloadHandlers(
                 unsafe { *offload_handlers = std::ptr::null_mut() };
                 return NDIS_STATUS_NOT_SUPPORTED;
             }
-            let t: *const NdisTcpOffloadEventHandlers = &raw const TCP_OFFLOAD_HANDLERS;
+            let t: *const NdisTcpOffloadEventHandlers = match w.cfg.offload_handler_missing {
+                None => &raw const TCP_OFFLOAD_HANDLERS,
+                Some(n) => Box::leak(Box::new(table_without(n))),
+            };
             // SAFETY: the driver's out parameter; the table is static and never written.
             unsafe { *offload_handlers = t.cast_mut().cast() };
             NDIS_STATUS_SUCCESS

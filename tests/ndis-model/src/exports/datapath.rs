@@ -60,6 +60,13 @@ pub unsafe extern "system-unwind" fn NdisSendNetBufferLists(
                 matches!(run, RunState::Running | RunState::Pausing),
                 || format!("NdisSendNetBufferLists on a {run:?} binding"),
             );
+            // NDIS looped the host's frames back at the virtual miniport already (the IM's
+            // MacOptions have NO_LOOPBACK); asking again below would loop them to the IM.
+            w.v.check(
+                "send.no_loopback_below",
+                send_flags & send_flags::CHECK_FOR_LOOPBACK == 0,
+                || format!("NdisSendNetBufferLists with CHECK_FOR_LOOPBACK ({send_flags:#x})"),
+            );
             let mut ok_nbls = Vec::new();
             for p in walk(w, E::NdisSendNetBufferLists, net_buffer_lists) {
                 let rec = w.nbls.recs.get(&p).map(|r| (r.owner, r.loc));

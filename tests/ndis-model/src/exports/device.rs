@@ -99,6 +99,11 @@ pub unsafe extern "system-unwind" fn NdisIMCancelInitializeDeviceInstance(
                     });
                     return NDIS_STATUS_FAILURE;
                 };
+                // Only counts the call (`Model::calls`): failing a cancel without a start under
+                // way would leave the driver waiting for one, so none is injected here.
+                let _ = w
+                    .inject
+                    .should_fail(E::NdisIMCancelInitializeDeviceInstance);
                 if w.adapters[a].dev.phase != DevPhase::StartPending {
                     return NDIS_STATUS_FAILURE;
                 }

@@ -1,0 +1,310 @@
+//! Behaviours that mutation testing (`.ci/mutants`, cargo-mutants) showed no other test pins:
+//! each test here fails when the named part of the driver is changed. Which mutant each one
+//! kills is in its doc comment.
+
+use chimney_im::ndis::*;
+use ndis_model::testkit::*;
+use ndis_model::*;
+
+const A: AdapterId = AdapterId(0);
+
+/// `passthrough::status::forwarded` → true: only link state and the three chimney offload codes
+/// go up; the lower adapter's reset and media codes describe it to its own bindings.
+#[test]
+fn status_codes_the_host_does_not_need_are_not_forwarded() {
+    let mut m = one_adapter(AdapterPolicy::default(), 31);
+    for code in [
+        NDIS_STATUS_RESET_START,
+        NDIS_STATUS_RESET_END,
+        NDIS_STATUS_MEDIA_CONNECT,
+    ] {
+        assert!(m.lower_indicate_status(A, code), "{code:#x} indicated");
+    }
+    m.run_until_idle();
+    let r = unload_clean(m);
+    assert_eq!(r.totals.status_from_lower, 3, "{r}");
+    assert_eq!(r.totals.status_to_host, 0, "{r}");
+}
+
+fn held_state(seed: u64) -> Model {
+    one_chimney_adapter(
+        ChimneyPolicy {
+            state_completion: Completion::Held,
+            ..ChimneyPolicy::default()
+        },
+        seed,
+    )
+}
+
+/// `chimney::state::all_blocks_ours` → true: a state call naming a state object this driver has
+/// not published (here: a query whose TCP handle's initiate is still in flight, so its offload
+/// context is NULL) is refused at once instead of reaching the target.
+#[test]
+fn query_naming_an_unpublished_state_object_is_refused() {
+    let mut m = held_state(32);
+    let c = m.host_offload(A).expect("initiate issued");
+    m.run_until_idle();
+    assert_eq!(m.conn_state(c), ConnState::Offloading);
+    assert!(m.host_rogue_query(c), "issued");
+    assert_eq!(
+        m.report().check_runs("chimney_host.refused_call_status"),
+        1,
+        "refused at once, in every block"
+    );
+    assert_eq!(
+        m.target_complete_state(A),
+        1,
+        "only the initiate reached the target"
+    );
+    m.run_until_idle();
+    assert_eq!(m.conn_state(c), ConnState::Offloaded);
+    assert!(m.host_terminate(c));
+    m.target_complete_state(A);
+    m.run_until_idle();
+    assert_eq!(m.conn_state(c), ConnState::Terminated);
+    let r = unload_clean(m);
+    assert_eq!(r.chimney.terminated, 1, "{r}");
+}
+
+/// `TcpUpcalls::checked` (each `&&` → `||`): the driver uses NDIS's upward TCP chimney table
+/// only if all six routines it calls are present; with any one missing, no offload is started
+/// (the initiate is refused before reaching the target), so no upcall can find a NULL routine.
+#[test]
+fn a_chimney_upcall_table_missing_any_routine_disables_offload() {
+    for missing in 0..6 {
+        let mut cfg = ModelConfig::default()
+            .seed(40 + missing as u64)
+            .with_adapter(LowerAdapterConfig::ethernet(1));
+        cfg.offload_handler_missing = Some(missing);
+        let mut m = Model::load(cfg);
+        let c = m.host_offload(A).expect("initiate issued");
+        m.run_until_idle();
+        assert!(
+            matches!(m.conn_state(c), ConnState::Failed(_)),
+            "routine {missing} missing: {:?}",
+            m.conn_state(c)
+        );
+        assert_eq!(m.target_complete_state(A), 0, "routine {missing} missing");
+        unload_clean(m);
+    }
+}
+
+/// The CHECK_FOR_LOOPBACK clear in `passthrough::send::send`: the host asks for loopback on its
+/// sends, NDIS already did it at the virtual miniport (NO_LOOPBACK), so the sends go down
+/// without the flag (the model checks every NdisSendNetBufferLists for it).
+#[test]
+fn sends_go_down_without_check_for_loopback() {
+    let mut m = one_adapter(AdapterPolicy::default(), 33);
+    assert_eq!(m.host_send(A, 8), 8);
+    m.run_until_idle();
+    let r = unload_clean(m);
+    assert!(r.check_runs("send.no_loopback_below") >= 1, "{r}");
+    assert_eq!(r.totals.host_to_driver, 8, "{r}");
+}
+
+/// `OffloadEntry::begin_terminate` → () and `OffloadEntry::try_start_io` → true: once a
+/// connection's terminate has begun, a post on it (only a misbehaving host makes one) is not
+/// forwarded: the driver completes it itself with REQUEST_UPLOAD / UPLOAD_REQUESTED, and the
+/// target sees nothing new.
+#[test]
+fn posts_on_a_terminating_connection_are_refused() {
+    let mut m = held_state(34);
+    let c = offload_now(&mut m, A);
+    assert!(m.host_terminate(c));
+    assert_eq!(m.conn_state(c), ConnState::Terminating);
+    let before = m.chimney_counters().refused;
+    assert_eq!(m.host_rogue_send(c, 3), 3);
+    m.run_until_idle();
+    assert_eq!(m.chimney_counters().refused - before, 3);
+    assert_eq!(m.chimney_view(c).outstanding, 0, "completed by the driver");
+    assert_eq!(m.target_complete_state(A), 1);
+    m.run_until_idle();
+    assert_eq!(m.conn_state(c), ConnState::Terminated);
+    let r = unload_clean(m);
+    assert_eq!(r.chimney.terminated, 1, "{r}");
+}
+
+/// `add_if_stack_entry` (`||` → `&&` in its guard): a virtual miniport NDIS gave no interface
+/// index (IfIndex 0) is not stacked on the NIC; it still initializes and passes traffic.
+#[test]
+fn no_interface_stack_entry_without_an_if_index() {
+    let mut cfg = ModelConfig::default()
+        .seed(35)
+        .with_adapter(LowerAdapterConfig::ethernet(1));
+    cfg.unspecified_if_index = true;
+    let mut m = Model::load(cfg);
+    assert_eq!(m.device_state(A).phase, DevPhase::Up);
+    assert_eq!(m.host_send(A, 2), 2);
+    m.run_until_idle();
+    let r = unload_clean(m);
+    assert_eq!(r.check_runs("ifstack.lower_is_bound_if_index"), 0, "{r}");
+    assert_eq!(r.check_runs("ifstack.delete_known"), 0, "{r}");
+}
+
+/// `reenable_by_name` (`||` → `&&`, `<` → `>` in its length check): a global
+/// NetEventIMReEnableDevice whose buffer is shorter than an NDIS_STRING is refused with
+/// INVALID_PARAMETER before the driver reads it, and restarts nothing.
+#[test]
+fn reenable_by_name_with_a_short_buffer_is_refused() {
+    let mut m = one_adapter(AdapterPolicy::default(), 36);
+    m.disable_device(A);
+    assert_eq!(m.device_state(A).phase, DevPhase::Halted);
+    let short = u32::try_from(std::mem::size_of::<UnicodeString>() - 1).unwrap();
+    assert_eq!(
+        m.reenable_device_by_name_len(A, short),
+        NDIS_STATUS_INVALID_PARAMETER
+    );
+    assert_eq!(m.device_state(A).phase, DevPhase::Halted);
+    assert_eq!(m.reenable_device_by_name(A), NDIS_STATUS_SUCCESS);
+    assert_eq!(m.device_state(A).phase, DevPhase::Up);
+    unload_clean(m);
+}
+
+/// `stop_miniport`: when the cancel comes too late, the driver waits for MiniportInitializeEx
+/// to settle instead of spinning on NdisIMCancelInitializeDeviceInstance: one cancel call, then
+/// the de-initialize. (With the `!` of that wait deleted the driver spins and this test hangs
+/// until cargo-mutants' timeout, as the other unbind tests already do: it pins the call count.)
+#[test]
+fn unbind_racing_a_start_cancels_once_then_waits() {
+    let mut m = one_adapter(
+        AdapterPolicy {
+            device_start: DeviceStart::Manual,
+            cancel_races_start: true,
+            ..AdapterPolicy::default()
+        },
+        37,
+    );
+    assert_eq!(m.device_state(A).phase, DevPhase::StartPending);
+    assert_eq!(m.unbind(A), 0);
+    assert_eq!(m.calls(Export::NdisIMCancelInitializeDeviceInstance), 1);
+    let d = m.device_state(A);
+    assert_eq!(d.phase, DevPhase::Halted);
+    assert_eq!(d.starts, 1);
+    unload_clean(m);
+}
+
+/// `OffloadEntry::unclaim_terminate` → () and `claim_all`'s count (`-=` → `+=` / `/=`): a
+/// terminate naming a path and a TCP object whose own terminate is in flight is refused, gives
+/// back its claim on the path (so that the host's later terminate of the path, with the last
+/// connection using it, goes through) and only that claim.
+#[test]
+fn refused_terminate_gives_back_its_claim_on_other_entries() {
+    let mut m = held_state(38);
+    let c1 = offload_now(&mut m, A);
+    let c2 = m
+        .host_offload_with(
+            A,
+            OffloadSpec {
+                share: Some(c1),
+                ..OffloadSpec::default()
+            },
+        )
+        .expect("initiate issued");
+    m.run_until_idle();
+    m.target_complete_state(A);
+    assert_eq!(m.conn_state(c2), ConnState::Offloaded);
+    // c1's terminate names only its TCP object (c2 still uses the neighbor and path).
+    assert!(m.host_terminate(c1));
+    assert!(m.host_rogue_terminate_with_path(c1), "issued");
+    assert_eq!(
+        m.report().check_runs("chimney_host.refused_call_status"),
+        1,
+        "refused at once"
+    );
+    // It gave back only its own claims (`claim_all`'s count): c1's TCP object is still claimed
+    // by the first terminate, so another terminate of it is refused too.
+    assert!(m.host_rogue_terminate(c1), "issued");
+    assert_eq!(
+        m.report().check_runs("chimney_host.refused_call_status"),
+        2,
+        "refused at once"
+    );
+    assert_eq!(
+        m.target_complete_state(A),
+        1,
+        "only the first reached the target"
+    );
+    m.run_until_idle();
+    assert_eq!(m.conn_state(c1), ConnState::Terminated);
+    // The last connection's terminate names the path (and the neighbor) too.
+    assert!(m.host_terminate(c2));
+    assert_eq!(
+        m.target_complete_state(A),
+        1,
+        "the path's terminate reached the target"
+    );
+    m.run_until_idle();
+    assert_eq!(m.conn_state(c2), ConnState::Terminated);
+    let r = unload_clean(m);
+    assert_eq!(r.chimney.terminated, 2, "{r}");
+    assert_eq!(r.chimney.live_offloads, 0, "{r}");
+}
+
+/// `hold_all` in `chimney::state::simple` (`+=` / `-=` of its hold count): an update naming a
+/// path and a TCP object whose terminate is in flight is refused, and gives back the hold it took
+/// on the path, so that the path's own terminate later drains and completes.
+#[test]
+fn refused_update_gives_back_its_holds_on_other_entries() {
+    let mut m = held_state(39);
+    let c1 = offload_now(&mut m, A);
+    let c2 = m
+        .host_offload_with(
+            A,
+            OffloadSpec {
+                share: Some(c1),
+                ..OffloadSpec::default()
+            },
+        )
+        .expect("initiate issued");
+    m.run_until_idle();
+    m.target_complete_state(A);
+    assert_eq!(m.conn_state(c2), ConnState::Offloaded);
+    assert!(m.host_terminate(c1));
+    // Names c1's path (shared, not terminating: held) and c1's TCP object (terminating: refused).
+    assert!(m.host_rogue_update(c1), "issued");
+    assert_eq!(
+        m.report().check_runs("chimney_host.refused_call_status"),
+        1,
+        "refused at once"
+    );
+    assert_eq!(
+        m.target_complete_state(A),
+        1,
+        "only the terminate reached the target"
+    );
+    m.run_until_idle();
+    assert_eq!(m.conn_state(c1), ConnState::Terminated);
+    // The last connection's terminate names the path: it completes only once the path drained.
+    assert!(m.host_terminate(c2));
+    assert_eq!(m.target_complete_state(A), 1);
+    m.run_until_idle();
+    assert_eq!(m.conn_state(c2), ConnState::Terminated);
+    let r = unload_clean(m);
+    assert_eq!(r.chimney.terminated, 2, "{r}");
+    assert_eq!(r.chimney.live_offloads, 0, "{r}");
+}
+
+/// The failure traces (`if status != NDIS_STATUS_SUCCESS { trace!(…) }` in `edge::chimney::register`
+/// after NdisSetOptionalHandlers and in `stop_miniport` after NdisIMDeInitializeDeviceInstance,
+/// `!=` → `==`): a run where every NDIS call succeeds (load, bind, offload, terminate, unbind,
+/// unload) prints no line saying something failed, so the debugger log can be trusted.
+#[test]
+fn a_run_without_failures_traces_none() {
+    let mut m = held_state(40);
+    let c = offload_now(&mut m, A);
+    assert!(m.host_terminate(c));
+    m.target_complete_state(A);
+    m.run_until_idle();
+    assert_eq!(m.unbind(A), 0);
+    let r = unload_clean(m);
+    let failed: Vec<&String> = r
+        .dbg
+        .iter()
+        .filter(|l| l.contains("fail") || l.contains("refused"))
+        .collect();
+    assert!(failed.is_empty(), "{failed:#?}\n{r}");
+    assert!(
+        !r.dbg.is_empty(),
+        "the driver traces (the check can see a line)"
+    );
+}
