@@ -42,6 +42,17 @@ impl<T> PoolBox<T> {
         reason = "the handle is opaque: only NDIS interprets it"
     )]
     pub fn try_new(ndis_handle: NdisHandle, value: T) -> Option<Self> {
+        let ptr = Self::alloc_zeroed(ndis_handle)?;
+        // SAFETY: `ptr` is a fresh, exclusively owned, suitably aligned block of size_of::<T>().
+        unsafe { ptr.as_ptr().write(value) };
+        Some(Self { ptr })
+    }
+
+    /// A fresh pool block for one `T`, zero-filled, padding included: NDIS-visible state (offload
+    /// handles above all) must start all-NULL, and pool memory is not zeroed. None when the pool
+    /// is exhausted.
+    #[inline(always)]
+    fn alloc_zeroed(ndis_handle: NdisHandle) -> Option<NonNull<T>> {
         // SAFETY: any NDIS handle obtained at registration is valid for this call; the size is
         // non-zero and fits in u32 (checked at compile time).
         let raw = unsafe {
@@ -54,13 +65,9 @@ impl<T> PoolBox<T> {
         };
         let ptr = NonNull::new(raw.cast::<T>())?;
         debug_assert!(ptr.as_ptr().is_aligned());
-        // Zero-fill first, padding included: NDIS-visible state (offload handles above all) must
-        // start all-NULL, and pool memory is not zeroed.
         // SAFETY: `ptr` is a fresh block of size_of::<T>() bytes that we own.
         unsafe { ptr.as_ptr().write_bytes(0, 1) };
-        // SAFETY: `ptr` is a fresh, exclusively owned, suitably aligned block of size_of::<T>().
-        unsafe { ptr.as_ptr().write(value) };
-        Some(Self { ptr })
+        Some(ptr)
     }
 
     /// [`PoolBox::try_new`] with the value written in place by `init`, field by field, into the
@@ -80,20 +87,7 @@ impl<T> PoolBox<T> {
         ndis_handle: NdisHandle,
         init: impl FnOnce(*mut T),
     ) -> Option<Self> {
-        // SAFETY: as in `try_new`.
-        let raw = unsafe {
-            NdisAllocateMemoryWithTagPriority(
-                ndis_handle,
-                Self::SIZE,
-                POOL_TAG,
-                NORMAL_POOL_PRIORITY,
-            )
-        };
-        let ptr = NonNull::new(raw.cast::<T>())?;
-        debug_assert!(ptr.as_ptr().is_aligned());
-        // SAFETY: `ptr` is a fresh block of size_of::<T>() bytes that we own (zero-filled for
-        // the same reason as in `try_new`).
-        unsafe { ptr.as_ptr().write_bytes(0, 1) };
+        let ptr = Self::alloc_zeroed(ndis_handle)?;
         // The caller's contract: `init` initialises the whole T here.
         init(ptr.as_ptr());
         Some(Self { ptr })
