@@ -13,16 +13,6 @@ use ndis_model::*;
 
 const A: AdapterId = AdapterId(0);
 
-fn held_state(seed: u64) -> Model {
-    one_chimney_adapter(
-        ChimneyPolicy {
-            state_completion: Completion::Held,
-            ..ChimneyPolicy::default()
-        },
-        seed,
-    )
-}
-
 #[test]
 fn second_terminate_while_the_first_is_in_flight_is_refused() {
     let mut m = held_state(1);

@@ -8,15 +8,6 @@ use ndis_model::*;
 
 const A: AdapterId = AdapterId(0);
 
-fn held_everything() -> AdapterPolicy {
-    AdapterPolicy {
-        send_completion: Completion::Held,
-        oid_completion: Completion::Held,
-        host_return: Completion::Held,
-        ..AdapterPolicy::default()
-    }
-}
-
 #[test]
 fn pause_pends_while_sends_are_below_and_completes_when_the_last_returns() {
     let mut m = one_adapter(held_everything(), 21);

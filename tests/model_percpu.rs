@@ -11,15 +11,6 @@ use ndis_model::*;
 
 const A: AdapterId = AdapterId(0);
 
-fn held_everything() -> AdapterPolicy {
-    AdapterPolicy {
-        send_completion: Completion::Held,
-        oid_completion: Completion::Held,
-        host_return: Completion::Held,
-        ..AdapterPolicy::default()
-    }
-}
-
 /// Runs `f` with the test thread on processor `cpu`; returns how many processor-number answers
 /// the driver got on processors 0 and 1 meanwhile.
 fn on_cpu<R>(cpu: u32, f: impl FnOnce() -> R) -> (R, [u64; 2]) {

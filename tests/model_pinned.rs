@@ -26,16 +26,6 @@ fn status_codes_the_host_does_not_need_are_not_forwarded() {
     assert_eq!(r.totals.status_to_host, 0, "{r}");
 }
 
-fn held_state(seed: u64) -> Model {
-    one_chimney_adapter(
-        ChimneyPolicy {
-            state_completion: Completion::Held,
-            ..ChimneyPolicy::default()
-        },
-        seed,
-    )
-}
-
 /// `chimney::state::all_blocks_ours` → true: a state call naming a state object this driver has
 /// not published (here: a query whose TCP handle's initiate is still in flight, so its offload
 /// context is NULL) is refused at once instead of reaching the target.
@@ -191,18 +181,7 @@ fn unbind_racing_a_start_cancels_once_then_waits() {
 fn refused_terminate_gives_back_its_claim_on_other_entries() {
     let mut m = held_state(38);
     let c1 = offload_now(&mut m, A);
-    let c2 = m
-        .host_offload_with(
-            A,
-            OffloadSpec {
-                share: Some(c1),
-                ..OffloadSpec::default()
-            },
-        )
-        .expect("initiate issued");
-    m.run_until_idle();
-    m.target_complete_state(A);
-    assert_eq!(m.conn_state(c2), ConnState::Offloaded);
+    let c2 = offload_sharing_path(&mut m, A, c1);
     // c1's terminate names only its TCP object (c2 still uses the neighbor and path).
     assert!(m.host_terminate(c1));
     assert!(m.host_rogue_terminate_with_path(c1), "issued");
@@ -247,18 +226,7 @@ fn refused_terminate_gives_back_its_claim_on_other_entries() {
 fn refused_update_gives_back_its_holds_on_other_entries() {
     let mut m = held_state(39);
     let c1 = offload_now(&mut m, A);
-    let c2 = m
-        .host_offload_with(
-            A,
-            OffloadSpec {
-                share: Some(c1),
-                ..OffloadSpec::default()
-            },
-        )
-        .expect("initiate issued");
-    m.run_until_idle();
-    m.target_complete_state(A);
-    assert_eq!(m.conn_state(c2), ConnState::Offloaded);
+    let c2 = offload_sharing_path(&mut m, A, c1);
     assert!(m.host_terminate(c1));
     // Names c1's path (shared, not terminating: held) and c1's TCP object (terminating: refused).
     assert!(m.host_rogue_update(c1), "issued");

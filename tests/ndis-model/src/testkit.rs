@@ -2,8 +2,8 @@
 //! states only what is particular to it.
 
 use crate::{
-    AdapterId, AdapterPolicy, ChimneyPolicy, ConnId, ConnState, LowerAdapterConfig, Model,
-    ModelConfig, Report,
+    AdapterId, AdapterPolicy, ChimneyPolicy, Completion, ConnId, ConnState, LowerAdapterConfig,
+    Model, ModelConfig, OffloadSpec, Report,
 };
 
 /// Loads the driver with one Ethernet adapter below it, behaving as `policy`.
@@ -26,6 +26,29 @@ pub fn one_chimney_adapter(chimney: ChimneyPolicy, seed: u64) -> Model {
     )
 }
 
+/// A lower adapter that holds every send completion, OID completion and host return until the
+/// test releases them: work stays in flight for as long as the test needs.
+pub fn held_everything() -> AdapterPolicy {
+    AdapterPolicy {
+        send_completion: Completion::Held,
+        oid_completion: Completion::Held,
+        host_return: Completion::Held,
+        ..AdapterPolicy::default()
+    }
+}
+
+/// [`one_chimney_adapter`] whose offload target holds every state-call completion until the test
+/// releases it (`target_complete_state`).
+pub fn held_state(seed: u64) -> Model {
+    one_chimney_adapter(
+        ChimneyPolicy {
+            state_completion: Completion::Held,
+            ..ChimneyPolicy::default()
+        },
+        seed,
+    )
+}
+
 /// Unloads the driver and asserts the verifier recorded no violation; returns the report.
 #[track_caller]
 pub fn unload_clean(m: Model) -> Report {
@@ -42,6 +65,25 @@ pub fn offload_now(m: &mut Model, a: AdapterId) -> ConnId {
     m.target_complete_state(a);
     assert_eq!(m.conn_state(c), ConnState::Offloaded);
     c
+}
+
+/// Offloads a second connection on `a` sharing `c`'s neighbor and path, releases the held
+/// initiate (see [`held_state`]) and asserts it is offloaded.
+#[track_caller]
+pub fn offload_sharing_path(m: &mut Model, a: AdapterId, c: ConnId) -> ConnId {
+    let c2 = m
+        .host_offload_with(
+            a,
+            OffloadSpec {
+                share: Some(c),
+                ..OffloadSpec::default()
+            },
+        )
+        .expect("initiate issued");
+    m.run_until_idle();
+    m.target_complete_state(a);
+    assert_eq!(m.conn_state(c2), ConnState::Offloaded);
+    c2
 }
 
 /// Seeds for a randomized test: `CHIMNEY_SEED=n` replays that one seed, `CHIMNEY_SEEDS=n` runs
