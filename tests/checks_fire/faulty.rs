@@ -184,6 +184,60 @@ pub static COUNT_EXTRA: std::sync::atomic::AtomicU32 = std::sync::atomic::Atomic
 pub static UP_SOURCE: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
 pub(super) static SAVED_SOURCE: Mutex<Vec<(usize, usize)>> = Mutex::new(Vec::new());
 
+/// The next NBL of a chain (`Next` is the header's first field).
+///
+/// # Safety
+/// `p` is a live NBL.
+unsafe fn next(p: *mut NetBufferList) -> *mut NetBufferList {
+    // SAFETY: `p` is live (this function's contract) and starts with its `Next` pointer.
+    unsafe { p.cast::<*mut NetBufferList>().read() }
+}
+
+/// What a stand-in IM does on the way through: records each NBL's SourceHandle in
+/// [`SAVED_SOURCE`] and overwrites it with `source`.
+///
+/// # Safety
+/// `nbls` is a chain of NBLs the calling handler owns.
+pub(super) unsafe fn save_and_set_source(nbls: *mut NetBufferList, source: usize) {
+    let mut p = nbls;
+    while !p.is_null() {
+        // SAFETY: `p` is in the chain the caller owns, so reading its fields is ours to do.
+        let original = unsafe { (*p).source_handle } as usize;
+        SAVED_SOURCE
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push((p as usize, original));
+        // SAFETY: `p` is in the chain the caller owns, so writing its fields is ours to do.
+        unsafe { (*p).source_handle = source as NdisHandle };
+        // SAFETY: `p` is live (in the caller's chain).
+        p = unsafe { next(p) };
+    }
+}
+
+/// The way back: gives each NBL the SourceHandle [`save_and_set_source`] recorded for it, unless
+/// the fault under test is [`NO_RESTORE`].
+///
+/// # Safety
+/// `nbls` is a chain of NBLs the calling handler owns.
+pub(super) unsafe fn restore_source(nbls: *mut NetBufferList) {
+    let restore = !NO_RESTORE.load(std::sync::atomic::Ordering::Relaxed);
+    let mut p = nbls;
+    while !p.is_null() {
+        let mut saved = SAVED_SOURCE
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(i) = saved.iter().position(|(n, _)| *n == p as usize)
+            && restore
+        {
+            let (_, src) = saved.swap_remove(i);
+            // SAFETY: `p` is in the chain the caller owns, so writing its fields is ours to do.
+            unsafe { (*p).source_handle = src as NdisHandle };
+        }
+        // SAFETY: `p` is live (in the caller's chain).
+        p = unsafe { next(p) };
+    }
+}
+
 pub unsafe extern "system-unwind" fn receive_indicates_up(
     _: NdisHandle,
     nbls: *mut NetBufferList,
@@ -197,19 +251,8 @@ pub unsafe extern "system-unwind" fn receive_indicates_up(
         0 => up,
         s => s,
     };
-    let mut p = nbls;
-    while !p.is_null() {
-        // SAFETY: the lower's NBLs, owned by this handler until indicated up.
-        let original = unsafe { (*p).source_handle } as usize;
-        SAVED_SOURCE
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .push((p as usize, original));
-        // SAFETY: as above.
-        unsafe { (*p).source_handle = source as NdisHandle };
-        // SAFETY: as above.
-        p = unsafe { p.cast::<*mut NetBufferList>().read() }; // Next: the header's first field
-    }
+    // SAFETY: the lower's NBLs, owned by this handler until indicated up.
+    unsafe { save_and_set_source(nbls, source) };
     let count = count + COUNT_EXTRA.load(Relaxed);
     // SAFETY: indicates NBLs this handler owns, at the IRQL NDIS called it at.
     unsafe {
@@ -228,22 +271,8 @@ pub unsafe extern "system-unwind" fn return_goes_down(
     nbls: *mut NetBufferList,
     flags: u32,
 ) {
-    let restore = !NO_RESTORE.load(std::sync::atomic::Ordering::Relaxed);
-    let mut p = nbls;
-    while !p.is_null() {
-        let mut saved = SAVED_SOURCE
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if let Some(i) = saved.iter().position(|(n, _)| *n == p as usize)
-            && restore
-        {
-            let (_, src) = saved.swap_remove(i);
-            // SAFETY: an NBL the host returned to this handler.
-            unsafe { (*p).source_handle = src as NdisHandle };
-        }
-        // SAFETY: as above.
-        p = unsafe { p.cast::<*mut NetBufferList>().read() }; // Next: the header's first field
-    }
+    // SAFETY: NBLs the host returned to this handler, owned by it until returned down.
+    unsafe { restore_source(nbls) };
     // SAFETY: returns the NBLs to the binding they came from.
     unsafe { ndis_model::exports::datapath::NdisReturnNetBufferLists(handle(), nbls, flags & 1) };
 }
