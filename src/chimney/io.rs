@@ -10,7 +10,7 @@ use core::ffi::c_void;
 use core::ptr::{self, NonNull};
 
 use crate::chimney::entry::OffloadEntry;
-use crate::kernel::{ChainBuilder, IoKind, MiniportHandle, NblChain, OffloadIo, TcpUpcalls};
+use crate::kernel::{IoKind, MiniportHandle, Nbl, NblChain, OffloadIo};
 use crate::ndis::{
     NDIS_STATUS_OFFLOAD_DATA_NOT_ACCEPTED, NDIS_STATUS_PENDING, NDIS_STATUS_REQUEST_UPLOAD,
     NDIS_STATUS_SUCCESS, NDIS_STATUS_UPLOAD_REQUESTED, NdisStatus, NetBufferList,
@@ -36,29 +36,30 @@ pub unsafe fn post(
     offload_context: *mut c_void,
     chain: NblChain,
 ) -> NdisStatus {
-    let count = chain.count();
-    if count == 0 {
-        return NDIS_STATUS_PENDING;
-    }
     // SAFETY: the caller's contract: null or a published, live entry.
     let entry = unsafe { OffloadEntry::from_context(offload_context) };
-    // Nothing is forwarded once a pause/halt began, the lower binding paused or closes, or the
-    // connection is being terminated.
     let Some(entry) = entry else {
         refuse(kind, binding, miniport, chain);
         return NDIS_STATUS_PENDING;
     };
+    // One pass: our context on each NBL (the host's SourceHandle and the owning entry), counted.
+    let owner = ptr::from_ref(entry).cast_mut().cast::<c_void>();
+    let count = match chain.push_contexts(owner, None) {
+        Ok(0) => return NDIS_STATUS_PENDING,
+        Ok(count) => count,
+        Err(_) => {
+            // Out of NBL context space (nothing pushed): give the whole chain back (forwarding
+            // part of it would reorder the connection's completions).
+            refuse(kind, binding, miniport, chain);
+            return NDIS_STATUS_PENDING;
+        }
+    };
+    // Nothing is forwarded once a pause/halt began, the lower binding paused or closes, or the
+    // connection is being terminated.
     let Some(token) = Forward::acquire_with_entry(binding, count, entry) else {
-        refuse(kind, binding, miniport, chain);
+        refuse_pushed(kind, binding, miniport, chain);
         return NDIS_STATUS_PENDING;
     };
-    let owner = ptr::from_ref(entry).cast_mut().cast::<c_void>();
-    if chain.push_contexts(owner, None).is_err() {
-        // Out of NBL context space: give the whole chain back (forwarding part of it would
-        // reorder the connection's completions); the token's counts end with it.
-        refuse(kind, binding, miniport, chain);
-        return NDIS_STATUS_PENDING;
-    }
     // SAFETY: the token holds references on the entry (allocated) and on the binding (open)
     // until the completion; the handle value does not outlive this call.
     let handle = unsafe { OffloadIo::new(entry.handle_ptr()) };
@@ -68,6 +69,15 @@ pub unsafe fn post(
     token.hand_over();
     handle.post(kind, chain);
     NDIS_STATUS_PENDING
+}
+
+/// A post refused after our contexts went on (pausing, closing or terminating): they come off
+/// again, then the chain is refused like any other. Out of line: never in steady state.
+#[cold]
+#[inline(never)]
+fn refuse_pushed(kind: IoKind, binding: &Binding, miniport: MiniportHandle<'_>, chain: NblChain) {
+    let _ = chain.pop_contexts();
+    refuse(kind, binding, miniport, chain);
 }
 
 /// Completes a chain to the host without forwarding it: NDIS_STATUS_REQUEST_UPLOAD on the first
@@ -91,44 +101,50 @@ fn refuse(kind: IoKind, binding: &Binding, miniport: MiniportHandle<'_>, chain: 
 /// upward synchronously, in the order received. A chain may mix NBLs of several posts and
 /// connections; it goes up in runs of the same connection, still in order.
 ///
+/// The chain is walked once, in place: each NBL's context comes off (SourceHandle restored) and
+/// the chain is cut only where the owning connection changes, so the usual completion (one
+/// connection) goes up as the very chain NDIS handed us.
+///
 /// Out of line (one copy for the four completion handlers, with `flush` inlined into it): the
 /// stack-budget test measures the completion path from this function.
 #[inline(never)]
 pub fn complete(kind: IoKind, binding: &Binding, chain: NblChain) {
-    let upcalls = binding.adapter.chimney.upcalls();
-    let mut run = ChainBuilder::new();
+    let mut next = chain.head();
+    let Some(first) = next else {
+        return;
+    };
+    let mut run_head = first;
     let mut run_owner: *mut c_void = ptr::null_mut();
-    for nbl in chain.into_detached() {
+    let mut run_len = 0u32;
+    let mut last = first;
+    while let Some(nbl) = next {
+        next = nbl.next();
         let owner = nbl.pop_context_and_restore();
-        if !run.is_empty() && owner != run_owner {
-            let finished = core::mem::take(&mut run);
-            flush(kind, upcalls, binding, finished, run_owner);
+        if owner != run_owner && run_len != 0 {
+            // Another connection's NBL: the run before it goes up first (the last access to
+            // its NBLs), and a new run starts here.
+            last.cut_after();
+            flush(kind, binding, run_head, run_len, run_owner);
+            run_head = nbl;
+            run_len = 0;
         }
         run_owner = owner;
-        run.push(nbl);
+        run_len += 1;
+        last = nbl;
     }
-    if !run.is_empty() {
-        flush(kind, upcalls, binding, run, run_owner);
-    }
+    flush(kind, binding, run_head, run_len, run_owner);
 }
 
-/// Completes one run upward, then ends its accounting (after: the entry, the adapter and the
-/// binding must outlive the up-call).
+/// Completes one run (`count` NBLs from `head`, `Next`-terminated) upward, then ends its
+/// accounting (after: the entry, the adapter and the binding must outlive the up-call).
 #[inline(always)]
-fn flush(
-    kind: IoKind,
-    upcalls: Option<TcpUpcalls>,
-    binding: &Binding,
-    run: ChainBuilder,
-    owner: *mut c_void,
-) {
-    let count = run.len();
+fn flush(kind: IoKind, binding: &Binding, head: Nbl, count: u32, owner: *mut c_void) {
     let entry = NonNull::new(owner.cast::<OffloadEntry>());
     // SAFETY: `post` (or initiate's send data) handed these NBLs' counts over, `count` of them
     // on the entry stored as their owner.
     let token = unsafe { Forward::completed(binding, Path::Nbls, count, entry) };
-    if let Some(upcalls) = upcalls {
-        upcalls.complete(kind, token.miniport(), run.finish());
+    if let Some(upcalls) = binding.adapter.chimney.upcalls() {
+        upcalls.complete(kind, token.miniport(), NblChain::from_head(head));
     }
     // Ends the entry's references (it may be freed, and its terminate completed upward, inside),
     // then the adapter's and the binding's.

@@ -75,10 +75,6 @@ impl BindingHandle<'_> {
         }
     }
 
-    pub fn raw(self) -> NdisHandle {
-        self.raw
-    }
-
     /// NdisSendNetBufferLists. Every NBL must carry our context and our SourceHandle.
     pub fn send(self, chain: NblChain, port: NdisPortNumber, flags: u32) {
         // SAFETY: the binding is open (type invariant); the chain is ours to hand on (NblChain).

@@ -19,7 +19,7 @@ pub use handles::{
     SetOptionsHandle, StateOp, TcpUpcalls,
 };
 pub use memory::PoolBox;
-pub use nbl::{ChainBuilder, Nbl, NblChain};
+pub use nbl::{Nbl, NblChain};
 pub use oid::OidRequestExt;
 pub use percpu_rundown::{PerCpuDrainable, PerCpuRundown};
 pub use rundown::{Drain, Drainable, Rundown};

@@ -49,6 +49,12 @@ impl Nbl {
         unsafe { slot.write(raw) };
     }
 
+    /// Ends the chain at this NBL (its `Next` cleared), splitting off what followed; the caller
+    /// has read `next()` first and owns the chain.
+    pub fn cut_after(self) {
+        self.set_next(None);
+    }
+
     pub fn source_handle(self) -> NdisHandle {
         // SAFETY: `from_raw` contract.
         unsafe { (*self.as_ptr()).source_handle }
@@ -67,6 +73,7 @@ impl Nbl {
 
     /// Saves `saved_source_handle` (and `owner`, an opaque pointer the completion path needs: the
     /// chimney offload entry, or null) in a new NBL context block owned by the driver.
+    #[inline(always)]
     pub fn push_context(
         self,
         saved_source_handle: NdisHandle,
@@ -92,6 +99,7 @@ impl Nbl {
 
     /// Frees the context block pushed by [`Nbl::push_context`] and returns what it saved.
     /// Context blocks are LIFO: the driver's block must be the newest on the NBL.
+    #[inline(always)]
     pub fn pop_context(self) -> SavedContext {
         let data = self.context_data();
         // SAFETY: the newest context block on this NBL is the driver's (LIFO; every NBL the driver
@@ -163,6 +171,15 @@ impl NblChain {
         Self { head }
     }
 
+    /// The chain that starts at `head` (NULL-terminated), e.g. a run cut off a longer chain.
+    pub fn from_head(head: Nbl) -> Self {
+        Self { head: Some(head) }
+    }
+
+    pub fn head(&self) -> Option<Nbl> {
+        self.head
+    }
+
     pub fn as_ptr(&self) -> *mut NetBufferList {
         self.head.map_or(core::ptr::null_mut(), Nbl::as_ptr)
     }
@@ -182,35 +199,44 @@ impl NblChain {
     }
 
     /// Pushes the driver's context on every NBL (saving its SourceHandle, and `owner`), then,
-    /// with `source`, sets SourceHandle to it. All or nothing: on a failure every context pushed
-    /// so far is popped again (SourceHandles restored) and the status is returned.
+    /// with `source`, sets SourceHandle to it; returns how many NBLs the chain has (the one pass
+    /// over the chain a forward makes: the hot paths count here instead of walking it twice).
+    /// All or nothing: on a failure every context pushed so far is popped again (SourceHandles
+    /// restored) and the status is returned.
+    #[inline(always)]
     pub fn push_contexts(
         &self,
         owner: *mut c_void,
         source: Option<NdisHandle>,
-    ) -> Result<(), NdisStatus> {
+    ) -> Result<u32, NdisStatus> {
         let mut pushed = 0u32;
-        let mut failure = None;
-        for nbl in self.iter() {
+        let mut next = self.head;
+        while let Some(nbl) = next {
+            next = nbl.next();
             if let Err(status) = nbl.push_context(nbl.source_handle(), owner) {
-                failure = Some(status);
-                break;
+                self.undo_pushed(pushed);
+                return Err(status);
             }
             if let Some(source) = source {
                 nbl.set_source_handle(source);
             }
             pushed += 1;
         }
-        let Some(status) = failure else {
-            return Ok(());
-        };
+        Ok(pushed)
+    }
+
+    /// Pops the contexts of the first `pushed` NBLs (a failed [`NblChain::push_contexts`]).
+    /// Out of line: only when NDIS is out of context space.
+    #[cold]
+    #[inline(never)]
+    fn undo_pushed(&self, pushed: u32) {
         for nbl in self.iter().take(pushed as usize) {
             let _ = nbl.pop_context_and_restore();
         }
-        Err(status)
     }
 
     /// Pops the driver's context off every NBL, restoring SourceHandles; returns how many.
+    #[inline(always)]
     pub fn pop_contexts(&self) -> u32 {
         let mut count = 0u32;
         for nbl in self.iter() {
@@ -218,11 +244,6 @@ impl NblChain {
             count += 1;
         }
         count
-    }
-
-    /// Takes the chain apart: yields each NBL with its `Next` cleared.
-    pub fn into_detached(self) -> Detached {
-        Detached { next: self.head }
     }
 }
 
@@ -236,59 +257,5 @@ impl Iterator for NblIter {
         let current = self.next?;
         self.next = current.next();
         Some(current)
-    }
-}
-
-pub struct Detached {
-    next: Option<Nbl>,
-}
-
-impl Iterator for Detached {
-    type Item = Nbl;
-    fn next(&mut self) -> Option<Nbl> {
-        let current = self.next?;
-        self.next = current.next();
-        current.set_next(None);
-        Some(current)
-    }
-}
-
-/// Builds a chain in order with O(1) appends.
-#[derive(Debug, Default)]
-pub struct ChainBuilder {
-    head: Option<Nbl>,
-    tail: Option<Nbl>,
-    len: u32,
-}
-
-impl ChainBuilder {
-    pub const fn new() -> Self {
-        Self {
-            head: None,
-            tail: None,
-            len: 0,
-        }
-    }
-
-    /// Appends a detached NBL.
-    pub fn push(&mut self, nbl: Nbl) {
-        match self.tail {
-            Some(tail) => tail.set_next(Some(nbl)),
-            None => self.head = Some(nbl),
-        }
-        self.tail = Some(nbl);
-        self.len += 1;
-    }
-
-    pub fn len(&self) -> u32 {
-        self.len
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len == 0
-    }
-
-    pub fn finish(self) -> NblChain {
-        NblChain { head: self.head }
     }
 }

@@ -5,7 +5,7 @@
 //! not do it); the lower miniport's value is saved in NBL context and restored on return.
 
 use crate::kernel::{BindingHandle, NblChain};
-use crate::ndis::{NdisPortNumber, receive_flags, return_flags};
+use crate::ndis::{NdisHandle, NdisPortNumber, receive_flags, return_flags};
 use crate::state::{Binding, Forward, Path};
 
 fn return_flags_for(receive: u32) -> u32 {
@@ -25,35 +25,61 @@ pub fn receive(
     port: NdisPortNumber,
     flags: u32,
 ) {
-    let count = chain.count();
-    if count == 0 {
-        return;
-    }
     let resources = flags & receive_flags::RESOURCES != 0;
+    // Indicated NBLs carry our miniport handle as SourceHandle. (Only the value is stored here;
+    // the handle is used once the token holds the miniport's count.)
+    let source = binding.adapter.miniport_handle();
+    let count = match chain.push_contexts(core::ptr::null_mut(), Some(source)) {
+        Ok(0) => return,
+        Ok(count) => count,
+        Err(_) => {
+            // Out of NBL context space (nothing pushed): the whole indication is dropped.
+            give_back(lower, chain, resources, flags);
+            return;
+        }
+    };
     let Some(token) = Forward::acquire(binding, Path::Indications, count) else {
         // The virtual miniport is not running: drop, giving the NBLs straight back.
-        give_back(lower, chain, resources, flags);
+        refuse_not_running(lower, chain, resources, flags);
         return;
     };
     let miniport = token.miniport();
-    if chain
-        .push_contexts(core::ptr::null_mut(), Some(miniport.raw()))
-        .is_err()
-    {
-        // Out of NBL context space: the whole indication is dropped (contexts undone).
-        give_back(lower, chain, resources, flags);
-        return;
+    if miniport.raw() != source {
+        // The miniport was halted and initialized again between the read and the acquire: the
+        // handle NDIS must route the return by is the new one.
+        set_source_handles(&chain, miniport.raw());
     }
-    miniport.indicate_receive(&chain, port, count, flags);
     if resources {
         // With RESOURCES the NBLs are ours again as soon as the call returns: the token ends
-        // their counts now.
+        // their counts after it.
+        miniport.indicate_receive(&chain, port, count, flags);
         let _ = chain.pop_contexts();
         token.end();
         return;
     }
-    // Held by the host until return_nbls.
-    token.hand_over();
+    // Held by the host until return_nbls, which may run inside the call and take the counts.
+    token.hand_over_with(|token| {
+        token
+            .miniport()
+            .indicate_receive(&chain, port, count, flags)
+    });
+}
+
+#[cold]
+#[inline(never)]
+fn set_source_handles(chain: &NblChain, source: NdisHandle) {
+    for nbl in chain.iter() {
+        nbl.set_source_handle(source);
+    }
+}
+
+/// An indication refused because the virtual miniport is not running: our contexts come off
+/// again and the NBLs go straight back. Out of line: only while paused.
+#[cold]
+#[inline(never)]
+fn refuse_not_running(lower: BindingHandle<'_>, chain: NblChain, resources: bool, flags: u32) {
+    let _ = chain.pop_contexts();
+    give_back(lower, chain, resources, flags);
 }
 
 /// Returns an indication we did not pass up. With RESOURCES the lower driver keeps ownership and

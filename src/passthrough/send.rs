@@ -2,12 +2,11 @@
 //! ProtocolSendNetBufferListsComplete -> NdisMSendNetBufferListsComplete.
 //!
 //! Per NBL: one NBL-context allocation from NDIS (the saved SourceHandle), no heap, no lock,
-//! no wait; O(1) whatever else is in flight.
+//! no wait; O(1) whatever else is in flight. Per send call: one pass over the chain and one
+//! acquire of the counts for all of its NBLs.
 
-use crate::kernel::{ChainBuilder, MiniportHandle, Nbl, NblChain};
-use crate::ndis::{
-    NDIS_STATUS_PAUSED, NdisPortNumber, NdisStatus, send_complete_flags, send_flags,
-};
+use crate::kernel::{MiniportHandle, NblChain};
+use crate::ndis::{NDIS_STATUS_PAUSED, NdisPortNumber, send_complete_flags, send_flags};
 use crate::state::{Binding, Forward, Path};
 
 /// Send-complete flags matching the IRQL described by `send_flags`.
@@ -21,6 +20,11 @@ fn complete_flags_for(flags: u32) -> u32 {
 
 /// The host sends `chain` through the virtual miniport (whose handle NDIS keeps valid while it
 /// calls MiniportSendNetBufferLists).
+///
+/// One pass over the chain: each NBL gets our context (its SourceHandle saved) and our lower
+/// binding's handle as SourceHandle, and is counted; then the counts of all of them are taken
+/// at once and the same chain goes down. Taking the counts after the pass is safe: until they
+/// are taken nothing has been handed to NDIS, and a refusal undoes the pass.
 pub fn send(
     binding: &Binding,
     miniport: MiniportHandle<'_>,
@@ -28,61 +32,43 @@ pub fn send(
     port: NdisPortNumber,
     flags: u32,
 ) {
-    let count = chain.count();
-    if count == 0 {
-        return;
-    }
-    let Some(mut token) = Forward::acquire(binding, Path::Nbls, count) else {
+    // NDIS routes the completion by SourceHandle: it must name our binding below. (Only the
+    // value is stored here; the handle is used below once the token holds the binding open.)
+    let count = match chain.push_contexts(core::ptr::null_mut(), Some(binding.handle())) {
+        Ok(0) => return,
+        Ok(count) => count,
+        Err(status) => {
+            // Out of NBL context space (nothing pushed): the whole send fails back to the host.
+            complete_locally(miniport, chain, status, complete_flags_for(flags));
+            return;
+        }
+    };
+    let Some(token) = Forward::acquire(binding, Path::Nbls, count) else {
         // Pausing, paused or halting, or the lower binding paused or closing: nothing is
         // forwarded once a pause has begun.
-        complete_locally(
-            miniport,
-            chain,
-            NDIS_STATUS_PAUSED,
-            complete_flags_for(flags),
-        );
+        refuse_paused(miniport, chain, flags);
         return;
     };
-
-    let lower = token.lower();
-    let mut forward = ChainBuilder::new();
-    let mut refused = ChainBuilder::new();
-    for nbl in chain.into_detached() {
-        match nbl.push_context(nbl.source_handle(), core::ptr::null_mut()) {
-            Ok(()) => {
-                // NDIS routes the completion by SourceHandle: it must name our binding below.
-                nbl.set_source_handle(lower.raw());
-                forward.push(nbl);
-            }
-            Err(status) => refuse(&mut refused, nbl, status),
-        }
-    }
-
-    let refused_count = refused.len();
-    if !forward.is_empty() {
-        // NDIS already did loopback for the host at our virtual miniport (NO_LOOPBACK is set in
-        // its MacOptions); asking for it again below would loop the host's frames back to us.
-        let down_flags = flags & !send_flags::CHECK_FOR_LOOPBACK;
-        lower.send(forward.finish(), port, down_flags);
-    }
-    if refused_count != 0 {
-        complete_locally(miniport, refused.finish(), 0, complete_flags_for(flags));
-        token.release_part(refused_count);
-    }
-    // The forwarded NBLs keep their counts until send_complete.
-    token.hand_over();
+    // NDIS already did loopback for the host at our virtual miniport (NO_LOOPBACK is set in its
+    // MacOptions); asking for it again below would loop the host's frames back to us.
+    let down_flags = flags & !send_flags::CHECK_FOR_LOOPBACK;
+    // The completion may run inside the call and take the counts back.
+    token.hand_over_with(|token| token.lower().send(chain, port, down_flags));
 }
 
-/// An NBL whose context could not be allocated: completed to the host with `status`. Out of
-/// line and cold (only under memory pressure), so that the per-NBL loop keeps one append site
-/// (the forwarded chain's, in registers): with both appends inline the compiler merged them
-/// into one append through a pointer to either builder, both kept on the stack (+5
-/// instructions per 1-NBL send, `.ci/measure-hotpath`).
+/// A send refused because a pause began: our contexts come off again (SourceHandles restored)
+/// and the chain completes to the host with NDIS_STATUS_PAUSED. Out of line: only while
+/// pausing.
 #[cold]
 #[inline(never)]
-fn refuse(refused: &mut ChainBuilder, nbl: Nbl, status: NdisStatus) {
-    nbl.set_status(status);
-    refused.push(nbl);
+fn refuse_paused(miniport: MiniportHandle<'_>, chain: NblChain, flags: u32) {
+    let _ = chain.pop_contexts();
+    complete_locally(
+        miniport,
+        chain,
+        NDIS_STATUS_PAUSED,
+        complete_flags_for(flags),
+    );
 }
 
 /// Completes `chain` to the host without forwarding it. A nonzero `status` is written into

@@ -148,17 +148,6 @@ impl<'a> Forward<'a> {
         core::mem::forget(self);
     }
 
-    /// Gives back the counts of `n` of the operations now (those completed or refused at once);
-    /// the rest stay with the token.
-    #[inline]
-    pub fn release_part(&mut self, n: u32) {
-        debug_assert!(n <= self.count);
-        let rest = self.count - n;
-        self.count = n;
-        self.release();
-        self.count = rest;
-    }
-
     /// The lower binding's handle, open while any path's counts are held (the binding's own, or
     /// the adapter's, which unbind drains before closing).
     #[inline]

@@ -14,6 +14,7 @@ use crate::world::{self, ConfigRec, HandleKind, OpenState};
 /// # Safety
 /// Called by the driver with the documented arguments.
 #[unsafe(no_mangle)]
+#[inline(never)]
 pub unsafe extern "system-unwind" fn NdisOpenAdapterEx(
     protocol_handle: NdisHandle,
     protocol_binding_context: NdisHandle,
@@ -142,6 +143,7 @@ pub unsafe extern "system-unwind" fn NdisOpenAdapterEx(
 /// # Safety
 /// Called by the driver with the documented arguments.
 #[unsafe(no_mangle)]
+#[inline(never)]
 pub unsafe extern "system-unwind" fn NdisCloseAdapterEx(binding_handle: NdisHandle) -> NdisStatus {
     guard(E::NdisCloseAdapterEx, NDIS_STATUS_FAILURE, || {
         let r = world::try_with(|w| -> Result<_, NdisStatus> {
@@ -214,6 +216,7 @@ pub unsafe extern "system-unwind" fn NdisCloseAdapterEx(binding_handle: NdisHand
 /// # Safety
 /// Called by the driver with the documented arguments.
 #[unsafe(no_mangle)]
+#[inline(never)]
 pub unsafe extern "system-unwind" fn NdisCompleteBindAdapterEx(
     bind_context: NdisHandle,
     status: NdisStatus,
@@ -243,6 +246,7 @@ pub unsafe extern "system-unwind" fn NdisCompleteBindAdapterEx(
 /// # Safety
 /// Called by the driver with the documented arguments.
 #[unsafe(no_mangle)]
+#[inline(never)]
 pub unsafe extern "system-unwind" fn NdisCompleteUnbindAdapterEx(unbind_context: NdisHandle) {
     guard(E::NdisCompleteUnbindAdapterEx, (), || {
         world::try_with(|w| {
@@ -269,6 +273,7 @@ pub unsafe extern "system-unwind" fn NdisCompleteUnbindAdapterEx(unbind_context:
 /// # Safety
 /// Called by the driver with the documented arguments.
 #[unsafe(no_mangle)]
+#[inline(never)]
 pub unsafe extern "system-unwind" fn NdisCompleteNetPnPEvent(
     _binding_handle: NdisHandle,
     notification: *mut NetPnpEventNotification,
@@ -294,6 +299,7 @@ pub unsafe extern "system-unwind" fn NdisCompleteNetPnPEvent(
 /// # Safety
 /// Called by the driver with the documented arguments.
 #[unsafe(no_mangle)]
+#[inline(never)]
 pub unsafe extern "system-unwind" fn NdisOpenConfigurationEx(
     configuration_object: *mut NdisConfigurationObject,
     configuration_handle: *mut NdisHandle,
@@ -364,6 +370,7 @@ pub unsafe extern "system-unwind" fn NdisOpenConfigurationEx(
 /// # Safety
 /// Called by the driver with the documented arguments.
 #[unsafe(no_mangle)]
+#[inline(never)]
 pub unsafe extern "system-unwind" fn NdisReadConfiguration(
     status: *mut NdisStatus,
     parameter_value: *mut *mut NdisConfigurationParameter,
@@ -442,6 +449,7 @@ pub unsafe extern "system-unwind" fn NdisReadConfiguration(
 /// # Safety
 /// Called by the driver with the documented arguments.
 #[unsafe(no_mangle)]
+#[inline(never)]
 pub unsafe extern "system-unwind" fn NdisCloseConfiguration(configuration_handle: NdisHandle) {
     guard(E::NdisCloseConfiguration, (), || {
         world::try_with(|w| {

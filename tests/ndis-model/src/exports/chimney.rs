@@ -133,6 +133,7 @@ fn store(w: &mut World, kind: u8, p: *mut NdisDriverOptionalHandlers) {
 /// # Safety
 /// Called by the driver with the documented arguments.
 #[unsafe(no_mangle)]
+#[inline(never)]
 pub unsafe extern "system-unwind" fn NdisSetOptionalHandlers(
     ndis_handle: NdisHandle,
     optional_handlers: *mut NdisDriverOptionalHandlers,
@@ -180,6 +181,7 @@ pub unsafe extern "system-unwind" fn NdisSetOptionalHandlers(
 /// # Safety
 /// Called by the driver with the documented arguments.
 #[unsafe(no_mangle)]
+#[inline(never)]
 pub unsafe extern "system-unwind" fn NdisMGetOffloadHandlers(
     ndis_miniport_handle: NdisHandle,
     chimney_type: NdisChimneyOffloadType,
@@ -316,6 +318,7 @@ macro_rules! state_exports {
         /// # Safety
         /// Called by the driver with the documented arguments.
         #[unsafe(no_mangle)]
+        #[inline(never)]
         pub unsafe extern "system-unwind" fn $name(h: NdisHandle, l: *mut NdisProtocolOffloadBlockList) {
             state_call(E::$name, Op::$op, h, l);
         }
@@ -327,6 +330,7 @@ macro_rules! complete_exports {
         /// # Safety
         /// Called by the driver with the documented arguments.
         #[unsafe(no_mangle)]
+        #[inline(never)]
         pub unsafe extern "system-unwind" fn $name(h: NdisHandle, l: *mut NdisMiniportOffloadBlockList) {
             state_complete(E::$name, Op::$op, h, l);
         }
@@ -352,6 +356,7 @@ complete_exports!(
 /// # Safety
 /// Called by the driver with the documented arguments.
 #[unsafe(no_mangle)]
+#[inline(never)]
 pub unsafe extern "system-unwind" fn NdisMOffloadEventIndicate(
     h: NdisHandle,
     l: *mut NdisMiniportOffloadBlockList,

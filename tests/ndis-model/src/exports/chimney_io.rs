@@ -62,6 +62,7 @@ fn post(
 /// # Safety
 /// Called by the driver with the documented arguments.
 #[unsafe(no_mangle)]
+#[inline(never)]
 pub unsafe extern "system-unwind" fn NdisOffloadTcpSend(
     h: *mut NdisOffloadHandle,
     n: *mut NetBufferList,
@@ -72,6 +73,7 @@ pub unsafe extern "system-unwind" fn NdisOffloadTcpSend(
 /// # Safety
 /// Called by the driver with the documented arguments.
 #[unsafe(no_mangle)]
+#[inline(never)]
 pub unsafe extern "system-unwind" fn NdisOffloadTcpReceive(
     h: *mut NdisOffloadHandle,
     n: *mut NetBufferList,
@@ -82,6 +84,7 @@ pub unsafe extern "system-unwind" fn NdisOffloadTcpReceive(
 /// # Safety
 /// Called by the driver with the documented arguments.
 #[unsafe(no_mangle)]
+#[inline(never)]
 pub unsafe extern "system-unwind" fn NdisOffloadTcpDisconnect(
     h: *mut NdisOffloadHandle,
     n: *mut NetBufferList,
@@ -93,6 +96,7 @@ pub unsafe extern "system-unwind" fn NdisOffloadTcpDisconnect(
 /// # Safety
 /// Called by the driver with the documented arguments.
 #[unsafe(no_mangle)]
+#[inline(never)]
 pub unsafe extern "system-unwind" fn NdisOffloadTcpForward(
     h: *mut NdisOffloadHandle,
     n: *mut NetBufferList,
@@ -103,6 +107,7 @@ pub unsafe extern "system-unwind" fn NdisOffloadTcpForward(
 /// # Safety
 /// Called by the driver with the documented arguments.
 #[unsafe(no_mangle)]
+#[inline(never)]
 pub unsafe extern "system-unwind" fn NdisOffloadTcpReceiveReturn(
     h: NdisHandle,
     n: *mut NetBufferList,

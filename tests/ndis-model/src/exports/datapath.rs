@@ -34,6 +34,7 @@ fn walk(w: &mut World, e: E, head: *mut NetBufferList) -> Vec<usize> {
 /// # Safety
 /// Called by the driver with the documented arguments.
 #[unsafe(no_mangle)]
+#[inline(never)]
 pub unsafe extern "system-unwind" fn NdisSendNetBufferLists(
     binding_handle: NdisHandle,
     net_buffer_lists: *mut NetBufferList,
@@ -105,6 +106,7 @@ pub unsafe extern "system-unwind" fn NdisSendNetBufferLists(
 /// # Safety
 /// Called by the driver with the documented arguments.
 #[unsafe(no_mangle)]
+#[inline(never)]
 pub unsafe extern "system-unwind" fn NdisMSendNetBufferListsComplete(
     miniport_adapter_handle: NdisHandle,
     net_buffer_lists: *mut NetBufferList,
@@ -188,6 +190,7 @@ pub unsafe extern "system-unwind" fn NdisMSendNetBufferListsComplete(
 /// # Safety
 /// Called by the driver with the documented arguments.
 #[unsafe(no_mangle)]
+#[inline(never)]
 pub unsafe extern "system-unwind" fn NdisMIndicateReceiveNetBufferLists(
     miniport_adapter_handle: NdisHandle,
     net_buffer_lists: *mut NetBufferList,
@@ -266,6 +269,7 @@ pub unsafe extern "system-unwind" fn NdisMIndicateReceiveNetBufferLists(
 /// # Safety
 /// Called by the driver with the documented arguments.
 #[unsafe(no_mangle)]
+#[inline(never)]
 pub unsafe extern "system-unwind" fn NdisReturnNetBufferLists(
     binding_handle: NdisHandle,
     net_buffer_lists: *mut NetBufferList,
@@ -333,6 +337,7 @@ pub unsafe extern "system-unwind" fn NdisReturnNetBufferLists(
 /// # Safety
 /// Called by the driver with the documented arguments.
 #[unsafe(no_mangle)]
+#[inline(never)]
 pub unsafe extern "system-unwind" fn NdisCancelSendNetBufferLists(
     binding_handle: NdisHandle,
     cancel_id: *mut core::ffi::c_void,

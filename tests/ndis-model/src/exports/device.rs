@@ -12,6 +12,7 @@ use crate::world::{self, DevPhase, HandleKind, RunState};
 /// # Safety
 /// Called by the driver with the documented arguments.
 #[unsafe(no_mangle)]
+#[inline(never)]
 pub unsafe extern "system-unwind" fn NdisIMInitializeDeviceInstanceEx(
     driver_handle: NdisHandle,
     driver_instance: *mut NdisString,
@@ -72,6 +73,7 @@ pub unsafe extern "system-unwind" fn NdisIMInitializeDeviceInstanceEx(
 /// # Safety
 /// Called by the driver with the documented arguments.
 #[unsafe(no_mangle)]
+#[inline(never)]
 pub unsafe extern "system-unwind" fn NdisIMCancelInitializeDeviceInstance(
     driver_handle: NdisHandle,
     device_instance: *mut NdisString,
@@ -129,6 +131,7 @@ pub unsafe extern "system-unwind" fn NdisIMCancelInitializeDeviceInstance(
 /// # Safety
 /// Called by the driver with the documented arguments.
 #[unsafe(no_mangle)]
+#[inline(never)]
 pub unsafe extern "system-unwind" fn NdisIMDeInitializeDeviceInstance(
     miniport_handle: NdisHandle,
 ) -> NdisStatus {
@@ -174,6 +177,7 @@ pub unsafe extern "system-unwind" fn NdisIMDeInitializeDeviceInstance(
 /// # Safety
 /// Called by the driver with the documented arguments.
 #[unsafe(no_mangle)]
+#[inline(never)]
 pub unsafe extern "system-unwind" fn NdisMSetMiniportAttributes(
     miniport_adapter_handle: NdisHandle,
     attributes: *mut MiniportAdapterAttributes,
@@ -253,6 +257,7 @@ pub unsafe extern "system-unwind" fn NdisMSetMiniportAttributes(
 /// # Safety
 /// Called by the driver with the documented arguments.
 #[unsafe(no_mangle)]
+#[inline(never)]
 pub unsafe extern "system-unwind" fn NdisMPauseComplete(miniport_adapter_handle: NdisHandle) {
     guard(E::NdisMPauseComplete, (), || {
         world::try_with(|w| {
@@ -282,6 +287,7 @@ pub unsafe extern "system-unwind" fn NdisMPauseComplete(miniport_adapter_handle:
 /// # Safety
 /// Called by the driver with the documented arguments.
 #[unsafe(no_mangle)]
+#[inline(never)]
 pub unsafe extern "system-unwind" fn NdisMRestartComplete(
     miniport_adapter_handle: NdisHandle,
     status: NdisStatus,
@@ -313,6 +319,7 @@ pub unsafe extern "system-unwind" fn NdisMRestartComplete(
 /// # Safety
 /// Called by the driver with the documented arguments.
 #[unsafe(no_mangle)]
+#[inline(never)]
 pub unsafe extern "system-unwind" fn NdisMNetPnPEvent(
     miniport_adapter_handle: NdisHandle,
     notification: *mut NetPnpEventNotification,
@@ -342,6 +349,7 @@ pub unsafe extern "system-unwind" fn NdisMNetPnPEvent(
 /// # Safety
 /// Called by the driver with the documented arguments.
 #[unsafe(no_mangle)]
+#[inline(never)]
 pub unsafe extern "system-unwind" fn NdisIfAddIfStackEntry(
     higher_layer_if_index: NetIfIndex,
     lower_layer_if_index: NetIfIndex,
@@ -381,6 +389,7 @@ pub unsafe extern "system-unwind" fn NdisIfAddIfStackEntry(
 /// # Safety
 /// Called by the driver with the documented arguments.
 #[unsafe(no_mangle)]
+#[inline(never)]
 pub unsafe extern "system-unwind" fn NdisIfDeleteIfStackEntry(
     higher_layer_if_index: NetIfIndex,
     lower_layer_if_index: NetIfIndex,

@@ -19,6 +19,7 @@ fn layout(len: u32) -> Option<Layout> {
 /// # Safety
 /// Called by the driver with the documented arguments.
 #[unsafe(no_mangle)]
+#[inline(never)]
 pub unsafe extern "system-unwind" fn NdisAllocateMemoryWithTagPriority(
     ndis_handle: NdisHandle,
     length: u32,
@@ -70,6 +71,7 @@ pub unsafe extern "system-unwind" fn NdisAllocateMemoryWithTagPriority(
 /// # Safety
 /// Called by the driver with the documented arguments.
 #[unsafe(no_mangle)]
+#[inline(never)]
 pub unsafe extern "system-unwind" fn NdisFreeMemory(
     virtual_address: *mut c_void,
     length: u32,
@@ -116,6 +118,7 @@ pub unsafe extern "system-unwind" fn NdisFreeMemory(
 /// # Safety
 /// Called by the driver with the documented arguments.
 #[unsafe(no_mangle)]
+#[inline(never)]
 pub unsafe extern "system-unwind" fn NdisAllocateNetBufferListContext(
     net_buffer_list: *mut NetBufferList,
     context_size: u16,
@@ -160,6 +163,7 @@ pub unsafe extern "system-unwind" fn NdisAllocateNetBufferListContext(
 /// # Safety
 /// Called by the driver with the documented arguments.
 #[unsafe(no_mangle)]
+#[inline(never)]
 pub unsafe extern "system-unwind" fn NdisFreeNetBufferListContext(
     net_buffer_list: *mut NetBufferList,
     context_size: u16,

@@ -13,6 +13,7 @@ use crate::world::{self, CloneRec, DevPhase, HandleKind, OpenState, StatusRecord
 /// # Safety
 /// Called by the driver with the documented arguments.
 #[unsafe(no_mangle)]
+#[inline(never)]
 pub unsafe extern "system-unwind" fn NdisOidRequest(
     binding_handle: NdisHandle,
     oid_request: *mut NdisOidRequest,
@@ -83,6 +84,7 @@ pub unsafe extern "system-unwind" fn NdisOidRequest(
 /// # Safety
 /// Called by the driver with the documented arguments.
 #[unsafe(no_mangle)]
+#[inline(never)]
 pub unsafe extern "system-unwind" fn NdisCancelOidRequest(
     binding_handle: NdisHandle,
     request_id: *mut core::ffi::c_void,
@@ -129,6 +131,7 @@ pub unsafe extern "system-unwind" fn NdisCancelOidRequest(
 /// # Safety
 /// Called by the driver with the documented arguments.
 #[unsafe(no_mangle)]
+#[inline(never)]
 pub unsafe extern "system-unwind" fn NdisMOidRequestComplete(
     miniport_adapter_handle: NdisHandle,
     oid_request: *mut NdisOidRequest,
@@ -203,6 +206,7 @@ pub unsafe extern "system-unwind" fn NdisMOidRequestComplete(
 /// # Safety
 /// Called by the driver with the documented arguments.
 #[unsafe(no_mangle)]
+#[inline(never)]
 pub unsafe extern "system-unwind" fn NdisAllocateCloneOidRequest(
     source_handle: NdisHandle,
     oid_request: *mut NdisOidRequest,
@@ -264,6 +268,7 @@ pub unsafe extern "system-unwind" fn NdisAllocateCloneOidRequest(
 /// # Safety
 /// Called by the driver with the documented arguments.
 #[unsafe(no_mangle)]
+#[inline(never)]
 pub unsafe extern "system-unwind" fn NdisFreeCloneOidRequest(
     source_handle: NdisHandle,
     oid_request: *mut NdisOidRequest,
@@ -303,6 +308,7 @@ pub unsafe extern "system-unwind" fn NdisFreeCloneOidRequest(
 /// # Safety
 /// Called by the driver with the documented arguments.
 #[unsafe(no_mangle)]
+#[inline(never)]
 pub unsafe extern "system-unwind" fn NdisMIndicateStatusEx(
     miniport_adapter_handle: NdisHandle,
     status_indication: *mut NdisStatusIndication,

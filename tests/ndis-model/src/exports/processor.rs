@@ -83,6 +83,7 @@ fn fail(check: &'static str, msg: String) {
 /// # Safety
 /// Called by the driver with the documented arguments: `proc_number` NULL or writable.
 #[unsafe(no_mangle)]
+#[inline(never)]
 pub unsafe extern "system-unwind" fn KeGetCurrentProcessorNumberEx(
     proc_number: *mut ProcessorNumber,
 ) -> u32 {
@@ -118,6 +119,7 @@ pub unsafe extern "system-unwind" fn KeGetCurrentProcessorNumberEx(
 /// # Safety
 /// Called by the driver with the documented arguments.
 #[unsafe(no_mangle)]
+#[inline(never)]
 pub unsafe extern "system-unwind" fn KeQueryActiveProcessorCountEx(group_number: u16) -> u32 {
     guard(E::KeQueryActiveProcessorCountEx, 0, || {
         CALLS[1].fetch_add(1, Ordering::Relaxed);

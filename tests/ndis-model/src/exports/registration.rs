@@ -31,6 +31,7 @@ fn pt_rev(minor: u8) -> Option<(u8, usize)> {
 /// # Safety
 /// Called by the driver with the documented arguments.
 #[unsafe(no_mangle)]
+#[inline(never)]
 pub unsafe extern "system-unwind" fn NdisMRegisterMiniportDriver(
     driver_object: *mut DriverObject,
     _registry_path: *mut UnicodeString,
@@ -145,6 +146,7 @@ pub unsafe extern "system-unwind" fn NdisMRegisterMiniportDriver(
 /// # Safety
 /// Called by the driver with the documented arguments.
 #[unsafe(no_mangle)]
+#[inline(never)]
 pub unsafe extern "system-unwind" fn NdisMDeregisterMiniportDriver(
     miniport_driver_handle: NdisHandle,
 ) {
@@ -187,6 +189,7 @@ pub unsafe extern "system-unwind" fn NdisMDeregisterMiniportDriver(
 /// # Safety
 /// Called by the driver with the documented arguments.
 #[unsafe(no_mangle)]
+#[inline(never)]
 pub unsafe extern "system-unwind" fn NdisRegisterProtocolDriver(
     protocol_driver_context: NdisHandle,
     characteristics: *mut ProtocolDriverCharacteristics,
@@ -304,6 +307,7 @@ pub unsafe extern "system-unwind" fn NdisRegisterProtocolDriver(
 /// # Safety
 /// Called by the driver with the documented arguments.
 #[unsafe(no_mangle)]
+#[inline(never)]
 pub unsafe extern "system-unwind" fn NdisDeregisterProtocolDriver(protocol_handle: NdisHandle) {
     guard(E::NdisDeregisterProtocolDriver, (), || {
         world::try_with(|w| {
@@ -344,6 +348,7 @@ pub unsafe extern "system-unwind" fn NdisDeregisterProtocolDriver(protocol_handl
 /// # Safety
 /// Called by the driver with the documented arguments.
 #[unsafe(no_mangle)]
+#[inline(never)]
 pub unsafe extern "system-unwind" fn NdisIMAssociateMiniport(
     driver_handle: NdisHandle,
     protocol_handle: NdisHandle,

@@ -22,6 +22,7 @@ use crate::world;
 /// # Safety
 /// Called by the driver with the documented arguments.
 #[unsafe(no_mangle)]
+#[inline(never)]
 pub unsafe extern "system-unwind" fn NdisInitializeEvent(event: *mut NdisEvent) {
     guard(E::NdisInitializeEvent, (), || {
         world::try_with(|w| {
@@ -47,6 +48,7 @@ fn set_event(e: E, event: *mut NdisEvent, value: bool) {
 /// # Safety
 /// Called by the driver with the documented arguments.
 #[unsafe(no_mangle)]
+#[inline(never)]
 pub unsafe extern "system-unwind" fn NdisSetEvent(event: *mut NdisEvent) {
     guard(E::NdisSetEvent, (), || {
         set_event(E::NdisSetEvent, event, true)
@@ -56,6 +58,7 @@ pub unsafe extern "system-unwind" fn NdisSetEvent(event: *mut NdisEvent) {
 /// # Safety
 /// Called by the driver with the documented arguments.
 #[unsafe(no_mangle)]
+#[inline(never)]
 pub unsafe extern "system-unwind" fn NdisResetEvent(event: *mut NdisEvent) {
     guard(E::NdisResetEvent, (), || {
         set_event(E::NdisResetEvent, event, false)
@@ -65,6 +68,7 @@ pub unsafe extern "system-unwind" fn NdisResetEvent(event: *mut NdisEvent) {
 /// # Safety
 /// Called by the driver with the documented arguments.
 #[unsafe(no_mangle)]
+#[inline(never)]
 pub unsafe extern "system-unwind" fn NdisWaitEvent(event: *mut NdisEvent, ms_to_wait: u32) -> u8 {
     guard(E::NdisWaitEvent, 0, || {
         let ev = event as usize;
@@ -195,6 +199,7 @@ fn give(lock: usize) -> Option<Kirql> {
 /// # Safety
 /// Called by the driver with the documented arguments.
 #[unsafe(no_mangle)]
+#[inline(never)]
 pub unsafe extern "system-unwind" fn KeAcquireSpinLockRaiseToDpc(
     spin_lock: *mut KspinLock,
 ) -> Kirql {
@@ -211,6 +216,7 @@ pub unsafe extern "system-unwind" fn KeAcquireSpinLockRaiseToDpc(
 /// # Safety
 /// Called by the driver with the documented arguments.
 #[unsafe(no_mangle)]
+#[inline(never)]
 pub unsafe extern "system-unwind" fn KeReleaseSpinLock(spin_lock: *mut KspinLock, new_irql: Kirql) {
     guard(E::KeReleaseSpinLock, (), || {
         world::try_with(|w| enter(w, E::KeReleaseSpinLock, DISPATCH_LEVEL));
@@ -234,6 +240,7 @@ pub unsafe extern "system-unwind" fn KeReleaseSpinLock(spin_lock: *mut KspinLock
 /// # Safety
 /// Called by the driver with the documented arguments.
 #[unsafe(no_mangle)]
+#[inline(never)]
 pub unsafe extern "system-unwind" fn KeAcquireSpinLockAtDpcLevel(spin_lock: *mut KspinLock) {
     guard(E::KeAcquireSpinLockAtDpcLevel, (), || {
         world::try_with(|w| {
@@ -252,6 +259,7 @@ pub unsafe extern "system-unwind" fn KeAcquireSpinLockAtDpcLevel(spin_lock: *mut
 /// # Safety
 /// Called by the driver with the documented arguments.
 #[unsafe(no_mangle)]
+#[inline(never)]
 pub unsafe extern "system-unwind" fn KeReleaseSpinLockFromDpcLevel(spin_lock: *mut KspinLock) {
     guard(E::KeReleaseSpinLockFromDpcLevel, (), || {
         world::try_with(|w| {
@@ -272,6 +280,7 @@ pub unsafe extern "system-unwind" fn KeReleaseSpinLockFromDpcLevel(spin_lock: *m
 /// # Safety
 /// `format` and `arg` are NUL-terminated strings (or `arg` NULL).
 #[unsafe(no_mangle)]
+#[inline(never)]
 pub unsafe extern "C-unwind" fn DbgPrint(format: *const c_char, arg: *const c_char) -> i32 {
     guard(E::DbgPrint, 0, || {
         let read = |p: *const c_char| {
