@@ -23,10 +23,16 @@ fn model(processors: u32) -> Model {
 }
 
 #[test]
-fn one_slot_per_active_processor_in_pool_memory() {
+fn one_slot_per_active_processor_rounded_up_to_a_power_of_two_in_pool_memory() {
     let m = model(6);
     let rundown = PerCpuRundown::try_new(GLOBALS.miniport_driver()).expect("pool allocation");
-    assert_eq!(rundown.slot_count(), 6);
+    assert_eq!(rundown.slot_count(), 8);
+    drop(rundown);
+    let r = m.unload();
+    assert!(r.violations.is_empty(), "{r}");
+    let m = model(4);
+    let rundown = PerCpuRundown::try_new(GLOBALS.miniport_driver()).expect("pool allocation");
+    assert_eq!(rundown.slot_count(), 4);
     assert!(!rundown.is_open(), "a new rundown is closed");
     drop(rundown);
     let r = m.unload();

@@ -112,8 +112,8 @@ fn accounting(nbls: u64) {
     let per_cpu = || -> Arc<dyn Accounting> {
         let slots = || (0..2).map(|_| Slot::new_closed()).collect::<Vec<_>>();
         let p = PerCpu {
-            adapter: PerCpuCounts::new_closed(slots()),
-            binding: PerCpuCounts::new_closed(slots()),
+            adapter: PerCpuCounts::new_closed(slots()).expect("two slots"),
+            binding: PerCpuCounts::new_closed(slots()).expect("two slots"),
         };
         assert!(p.adapter.reopen() && p.binding.reopen());
         Arc::new(p)

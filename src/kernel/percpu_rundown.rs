@@ -67,6 +67,7 @@
 //! cores have 128-byte lines, so two 64-byte slots sharing a 128-byte pair would still ping-pong.
 
 use core::ops::Deref;
+use core::ptr::NonNull;
 
 #[cfg(loom)]
 use loom::sync::atomic::{AtomicBool, AtomicI64, Ordering};
@@ -112,24 +113,64 @@ struct Shared {
     closed: AtomicBool,
 }
 
+/// Slot storage whose slice never moves or changes length while it is owned (the buffer of a
+/// `Vec` that is never mutated, a pool array): [`PerCpuCounts`] keeps a pointer to its first
+/// slot and indexes it without a bounds check.
+///
+/// # Safety
+/// Every `deref` of the same value returns the same slice (same address and length) for as long
+/// as the value lives, and the value is only ever accessed through `&`.
+pub unsafe trait StableSlots: Deref<Target = [Slot]> {}
+
+// SAFETY: PerCpuCounts owns the Vec and never hands out `&mut` to it, so its buffer is neither
+// reallocated nor resized. (Host builds: the tests' slot storage.)
+#[cfg(any(not(windows), windows_host))]
+unsafe impl StableSlots for std::vec::Vec<Slot> {}
+
+// SAFETY: a pool array's block is allocated once and freed only by its drop; its length is fixed.
+unsafe impl StableSlots for PoolArray<Slot> {}
+
 /// The algorithm over any slot storage, with the slot chosen by the caller: [`PerCpuRundown`]
 /// passes the current processor; the tests (and loom) pass whatever slot they model.
-pub struct PerCpuCounts<S: Deref<Target = [Slot]>> {
+///
+/// A processor index picks slot `index & mask`, where `mask + 1` is the largest power of two
+/// that is at most the slot count ([`PerCpuRundown`] allocates a power of two, so every slot is
+/// used): one AND instead of a bounds check, and an index past the end (a processor hot-added
+/// after creation) folds onto a slot, which is correct (any slot may count any operation).
+pub struct PerCpuCounts<S: StableSlots> {
+    /// The first slot of `slots` (never dangling: there is at least one).
+    first: NonNull<Slot>,
+    mask: usize,
     slots: S,
     shared: Shared,
 }
 
-impl<S: Deref<Target = [Slot]>> PerCpuCounts<S> {
-    /// A closed, drained rundown over `slots` (all of which must be [`Slot::new_closed`]).
-    pub fn new_closed(slots: S) -> Self {
-        debug_assert!(!slots.is_empty());
-        Self {
+// SAFETY: `first` points into `slots`, which the value owns; the slots are atomics, shared by
+// `&` only.
+unsafe impl<S: StableSlots + Send> Send for PerCpuCounts<S> {}
+// SAFETY: as above for Send: all access to the slots is through atomics.
+unsafe impl<S: StableSlots + Sync> Sync for PerCpuCounts<S> {}
+
+impl<S: StableSlots> PerCpuCounts<S> {
+    /// A closed, drained rundown over `slots` (all of which must be [`Slot::new_closed`]); None
+    /// if there are no slots.
+    pub fn new_closed(slots: S) -> Option<Self> {
+        let len = slots.len();
+        if len == 0 {
+            return None;
+        }
+        // The largest power of two <= len: `len` with all but its highest bit cleared.
+        let mask = (1usize << (usize::BITS - 1 - len.leading_zeros())) - 1;
+        let first = NonNull::from(&slots[0]);
+        Some(Self {
+            first,
+            mask,
             slots,
             shared: Shared {
                 central: AtomicI64::new(0),
                 closed: AtomicBool::new(true),
             },
-        }
+        })
     }
 
     #[cfg(not(windows))]
@@ -137,34 +178,22 @@ impl<S: Deref<Target = [Slot]>> PerCpuCounts<S> {
         self.slots.len()
     }
 
-    /// Slot `index`; an index past the end (a processor hot-added after creation) folds onto
-    /// the slots out of line. `None` only if there are no slots, which `new_closed` rules out.
-    /// Panic-free: no bounds or division check lands in the handlers' frames (stack budget).
+    /// The slot of processor `index` (masked: see the type's documentation).
     #[inline(always)]
-    fn slot(&self, index: usize) -> Option<&Slot> {
-        match self.slots.get(index) {
-            Some(slot) => Some(slot),
-            None => self.folded_slot(index),
-        }
-    }
-
-    #[cold]
-    #[inline(never)]
-    fn folded_slot(&self, index: usize) -> Option<&Slot> {
-        let count = self.slots.len();
-        if count == 0 {
-            return None;
-        }
-        self.slots.get(index % count)
+    fn slot(&self, index: usize) -> &Slot {
+        // SAFETY: `index & mask <= mask < slots.len()` (mask + 1 is a power of two <= the
+        // length, fixed for the value's life: StableSlots), and `first` is the slice's first
+        // element, so the offset stays inside the slice.
+        let slot = unsafe { self.first.add(index & self.mask) };
+        // SAFETY: `slot` is one of `slots` (above), initialised and only shared (atomics),
+        // borrowed for `&self`, which keeps `slots` alive.
+        unsafe { slot.as_ref() }
     }
 
     /// Starts `n` operations on `slot` if the rundown is open. One RMW on that slot's line.
     #[inline(always)]
     pub fn try_acquire_on(&self, slot: usize, n: u32) -> bool {
-        let Some(slot) = self.slot(slot) else {
-            // No slots (never built so): admit nothing, so no release ever comes.
-            return false;
-        };
+        let slot = self.slot(slot);
         let previous = slot.word.fetch_add(UNIT * i64::from(n), Ordering::Acquire);
         previous & CLOSED == 0
     }
@@ -176,10 +205,7 @@ impl<S: Deref<Target = [Slot]>> PerCpuCounts<S> {
         if n == 0 {
             return Drain::Pending;
         }
-        let Some(slot) = self.slot(slot) else {
-            // No slots: nothing was ever admitted (see try_acquire_on).
-            return Drain::Pending;
-        };
+        let slot = self.slot(slot);
         let previous = slot.word.fetch_sub(UNIT * i64::from(n), Ordering::Release);
         if previous & CLOSED == 0 {
             // Counted in the slot; the close's sweep will see it.
@@ -299,20 +325,24 @@ pub struct PerCpuRundown {
 }
 
 impl PerCpuRundown {
-    /// A closed rundown with one slot per processor active now (all groups). Returns `None` if
-    /// the pool allocation fails. PASSIVE_LEVEL or DISPATCH_LEVEL.
+    /// A closed rundown with one slot per processor active now (all groups), rounded up to a
+    /// power of two (see [`PerCpuCounts`]: the slot is the processor index masked). Returns
+    /// `None` if the pool allocation fails. PASSIVE_LEVEL or DISPATCH_LEVEL.
     pub fn try_new(ndis_handle: NdisHandle) -> Option<Self> {
         // SAFETY: no arguments beyond a group number; callable at any IRQL.
         let processors = unsafe { KeQueryActiveProcessorCountEx(ALL_PROCESSOR_GROUPS) };
-        let slots = usize::try_from(processors).ok()?.max(1);
+        let slots = usize::try_from(processors)
+            .ok()?
+            .max(1)
+            .checked_next_power_of_two()?;
         let slots = PoolArray::try_new_with(ndis_handle, slots, |_| Slot::new_closed())?;
         Some(Self {
-            counts: PerCpuCounts::new_closed(slots),
+            counts: PerCpuCounts::new_closed(slots)?,
         })
     }
 
     /// The slot index of processor `cpu`. A processor added after creation (hot add: its index
-    /// can exceed the count taken then) shares a slot, folded by [`PerCpuCounts`] out of line;
+    /// can exceed the count taken then) shares a slot, folded by [`PerCpuCounts`]'s mask;
     /// correctness never depends on the choice.
     #[inline(always)]
     fn slot_of(&self, cpu: u32) -> usize {

@@ -16,6 +16,7 @@ mod unit {
 
     fn counts(slots: usize) -> PerCpuCounts<Vec<Slot>> {
         PerCpuCounts::new_closed((0..slots).map(|_| Slot::new_closed()).collect())
+            .expect("at least one slot")
     }
 
     #[test]
@@ -49,17 +50,27 @@ mod unit {
     }
 
     #[test]
-    fn no_slots_admit_nothing() {
-        // Never built by PerCpuRundown (one slot at least), but the lookup stays panic-free.
-        let c: PerCpuCounts<Vec<Slot>> = PerCpuCounts {
-            slots: Vec::new(),
-            shared: Shared {
-                central: AtomicI64::new(BIAS),
-                closed: AtomicBool::new(false),
-            },
-        };
-        assert!(!c.try_acquire_on(0, 1));
-        assert_eq!(c.release_on(3, 1), Drain::Pending);
+    fn no_slots_no_rundown() {
+        // Never built by PerCpuRundown (one slot at least): the constructor refuses, so the
+        // unchecked slot lookup always has a slot to land on.
+        assert!(PerCpuCounts::new_closed(Vec::<Slot>::new()).is_none());
+    }
+
+    #[test]
+    fn the_mask_keeps_every_index_inside_the_slots() {
+        // Three slots: the mask is 1 (the largest power of two <= 3, minus one), so any index
+        // lands on slot 0 or 1, never past the end.
+        let c = counts(3);
+        assert!(c.reopen());
+        for index in [0usize, 1, 2, 3, 5, 1 << 20, usize::MAX] {
+            assert!(c.try_acquire_on(index, 1));
+        }
+        assert_eq!(c.slots[2].word.load(Ordering::Relaxed), 0, "slot 2 unused");
+        assert_eq!(c.in_flight(), 7);
+        for index in [7usize, 8, 9, 10, 11, 12, 13] {
+            assert_eq!(c.release_on(index, 1), Drain::Pending);
+        }
+        assert_eq!(c.close(), Drain::Drained);
     }
 
     #[test]
@@ -270,6 +281,7 @@ mod loom_models {
 
     fn counts(slots: usize) -> PerCpuCounts<Vec<Slot>> {
         PerCpuCounts::new_closed((0..slots).map(|_| Slot::new_closed()).collect())
+            .expect("at least one slot")
     }
 
     fn explore(name: &str, f: impl Fn() + Sync + Send + 'static) {
