@@ -25,6 +25,7 @@ use crate::ndis::{
     oids,
 };
 use crate::passthrough::{oid, receive, send};
+use crate::state::binding::below_gate;
 use crate::state::{AdapterState, Binding, Forward, Path};
 
 use super::{NDIS_MAJOR_VERSION, NDIS_MINOR_VERSION};
@@ -293,6 +294,9 @@ fn halt_adapter(binding: &Binding) {
     let adapter = &binding.adapter;
     adapter.set_state(AdapterState::Halting);
     adapter.drain_nbls();
+    // After a completed pause the NBLs below are drained already; a halt without one (which NDIS
+    // does not do) still waits for them here.
+    binding.drain_below(below_gate::MINIPORT_STOPPED);
     // Offloaded state must be gone (the host uploads when it unbinds); terminates still need
     // the request rundown, so it closes last.
     adapter.chimney.live_entries.drain();
@@ -312,8 +316,8 @@ unsafe extern "system" fn pause(
 ) -> NdisStatus {
     // SAFETY: NDIS calls miniport handlers with our context only while the miniport is
     // initialized; unbind frees the binding only after MiniportHaltEx returned.
-    let adapter = unsafe { &binding(context).adapter };
-    if adapter.begin_pause() {
+    let binding = unsafe { binding(context) };
+    if binding.begin_miniport_pause() {
         NDIS_STATUS_SUCCESS
     } else {
         NDIS_STATUS_PENDING
@@ -329,8 +333,10 @@ unsafe extern "system" fn restart(
 ) -> NdisStatus {
     // SAFETY: NDIS calls miniport handlers with our context only while the miniport is
     // initialized; unbind frees the binding only after MiniportHaltEx returned.
-    let adapter = unsafe { &binding(context).adapter };
-    if !adapter.nbls_in_flight.reopen() {
+    let binding = unsafe { binding(context) };
+    let adapter = &binding.adapter;
+    // The NBLs below open only if the lower binding runs too (its own gate).
+    if !adapter.nbls_in_flight.reopen() || !binding.reopen_below(below_gate::MINIPORT_STOPPED) {
         return NDIS_STATUS_FAILURE;
     }
     adapter.set_state(AdapterState::Running);

@@ -24,6 +24,7 @@ use crate::ndis::{
     net_event, object_type, parameter_type,
 };
 use crate::passthrough::{oid, receive, send, status};
+use crate::state::binding::below_gate;
 use crate::state::{AdapterState, Binding, BindingCounts, GLOBALS, LowerParams};
 
 use super::{NDIS_MAJOR_VERSION, NDIS_MINOR_VERSION};
@@ -349,7 +350,7 @@ unsafe extern "system" fn unbind_adapter(
     stop_miniport(binding);
     // The halt (or failed initialize) has changed the state but may not have returned yet.
     binding.adapter.running_handlers.drain();
-    binding.nbls_below.drain();
+    binding.drain_below(below_gate::UNBINDING);
     binding.handle_users.drain();
     close_lower(binding);
     // SAFETY: `allocation()` is the pointer PoolBox allocated the binding at (stored by
@@ -404,12 +405,12 @@ unsafe extern "system" fn net_pnp_event(
     match event.net_event {
         net_event::PAUSE => {
             // The binding is paused once nothing forwarded on it is still below.
-            binding.nbls_below.drain();
+            binding.drain_below(below_gate::LOWER_PAUSED);
             NDIS_STATUS_SUCCESS
         }
         net_event::RESTART => {
             // Reopen fails only if the binding was not paused; it stays as it is then.
-            let _ = binding.nbls_below.reopen();
+            let _ = binding.reopen_below(below_gate::LOWER_PAUSED);
             NDIS_STATUS_SUCCESS
         }
         // NetEventSetPower: the lower miniport handles its own power; nothing of ours changes.

@@ -3,6 +3,7 @@
 
 pub mod blocks;
 pub mod event;
+pub mod gated_rundown;
 pub mod handles;
 pub mod memory;
 pub mod nbl;
@@ -14,6 +15,7 @@ pub mod strings;
 
 pub use blocks::BlockTree;
 pub use event::Event;
+pub use gated_rundown::GatedRundown;
 pub use handles::{
     BindingHandle, IoKind, MiniportDriverHandle, MiniportHandle, OffloadIo, OidClone, OidForwarded,
     SetOptionsHandle, StateOp, TcpUpcalls,

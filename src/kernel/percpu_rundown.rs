@@ -114,8 +114,8 @@ struct Shared {
 }
 
 /// Slot storage whose slice never moves or changes length while it is owned (the buffer of a
-/// `Vec` that is never mutated, a pool array): [`PerCpuCounts`] keeps a pointer to its first
-/// slot and indexes it without a bounds check.
+/// `Vec` that is never mutated, a pool array): [`PerCpuCounts`] indexes it without a bounds
+/// check, with a mask computed from the length once.
 ///
 /// # Safety
 /// Every `deref` of the same value returns the same slice (same address and length) for as long
@@ -138,18 +138,10 @@ unsafe impl StableSlots for PoolArray<Slot> {}
 /// used): one AND instead of a bounds check, and an index past the end (a processor hot-added
 /// after creation) folds onto a slot, which is correct (any slot may count any operation).
 pub struct PerCpuCounts<S: StableSlots> {
-    /// The first slot of `slots` (never dangling: there is at least one).
-    first: NonNull<Slot>,
     mask: usize,
     slots: S,
     shared: Shared,
 }
-
-// SAFETY: `first` points into `slots`, which the value owns; the slots are atomics, shared by
-// `&` only.
-unsafe impl<S: StableSlots + Send> Send for PerCpuCounts<S> {}
-// SAFETY: as above for Send: all access to the slots is through atomics.
-unsafe impl<S: StableSlots + Sync> Sync for PerCpuCounts<S> {}
 
 impl<S: StableSlots> PerCpuCounts<S> {
     /// A closed, drained rundown over `slots` (all of which must be [`Slot::new_closed`]); None
@@ -161,9 +153,7 @@ impl<S: StableSlots> PerCpuCounts<S> {
         }
         // The largest power of two <= len: `len` with all but its highest bit cleared.
         let mask = (1usize << (usize::BITS - 1 - len.leading_zeros())) - 1;
-        let first = NonNull::from(&slots[0]);
         Some(Self {
-            first,
             mask,
             slots,
             shared: Shared {
@@ -182,9 +172,13 @@ impl<S: StableSlots> PerCpuCounts<S> {
     #[inline(always)]
     fn slot(&self, index: usize) -> &Slot {
         // SAFETY: `index & mask <= mask < slots.len()` (mask + 1 is a power of two <= the
-        // length, fixed for the value's life: StableSlots), and `first` is the slice's first
-        // element, so the offset stays inside the slice.
-        let slot = unsafe { self.first.add(index & self.mask) };
+        // length, fixed for the value's life: StableSlots), so the offset from the slice's
+        // first element stays inside the slice.
+        let slot = unsafe {
+            NonNull::from(&*self.slots)
+                .cast::<Slot>()
+                .add(index & self.mask)
+        };
         // SAFETY: `slot` is one of `slots` (above), initialised and only shared (atomics),
         // borrowed for `&self`, which keeps `slots` alive.
         unsafe { slot.as_ref() }

@@ -48,12 +48,19 @@ pub struct Adapter {
     /// `NdisMiniportAdapterHandle`, set by MiniportInitializeEx, cleared by MiniportHaltEx.
     miniport_handle: AtomicPtr<c_void>,
     state: AtomicU32,
-    /// Data-path operations in flight through the miniport edge: host sends not yet completed
-    /// up, receive indications not yet returned. Open only while Running.
+    /// Receive indications up: NBLs the host holds until MiniportReturnNetBufferLists. Open only
+    /// while Running. (What went down is counted by `Binding::nbls_below`.)
     pub nbls_in_flight: PerCpuRundown,
-    nbls_drained: Event,
-    /// Set by MiniportPause when it returned PENDING; the drain then calls NdisMPauseComplete.
-    pause_pending: AtomicBool,
+    pub(super) nbls_drained: Event,
+    /// A pause in progress: set by MiniportPause, claimed (swapped off) by whoever completes it.
+    pub(super) pause_pending: AtomicBool,
+    /// The pause waits for two drains (this adapter's indications and the binding's NBLs below);
+    /// the part that takes this to zero completes it.
+    pub(super) pause_parts: AtomicU32,
+    /// The pause still waits for the drain of `nbls_in_flight` / of `Binding::nbls_below`: each
+    /// claimed (swapped off) by exactly one of the pause and that count's drain report.
+    pub(super) waiting_up: AtomicBool,
+    pub(super) waiting_below: AtomicBool,
     /// OIDs forwarded for this miniport and status indications in progress. Open from a
     /// successful initialize until halt.
     pub handle_users: Drainable,
@@ -86,6 +93,9 @@ impl Adapter {
         write_field!(this.nbls_in_flight = nbls_in_flight);
         write_field!(this.nbls_drained = Event::new());
         write_field!(this.pause_pending = AtomicBool::new(false));
+        write_field!(this.pause_parts = AtomicU32::new(0));
+        write_field!(this.waiting_up = AtomicBool::new(false));
+        write_field!(this.waiting_below = AtomicBool::new(false));
         write_field!(this.handle_users = Drainable::new_closed());
         write_field!(this.lifecycle = Event::new());
         write_field!(this.running_handlers = Drainable::new_closed());
@@ -143,9 +153,9 @@ impl Adapter {
         seen
     }
 
-    /// Ends `n` data-path operations counted on processor `cpu`'s side (any processor's
-    /// index: see `kernel::percpu_rundown::current_processor`). The release that drains a pause
-    /// completes it.
+    /// Ends `n` indications counted on processor `cpu`'s side (any processor's index: see
+    /// `kernel::percpu_rundown::current_processor`). The release that drains a pause's count
+    /// does that part of the pause.
     #[inline(always)]
     pub fn release_nbls_on(&self, cpu: u32, n: u32) {
         if self.nbls_in_flight.release_on(cpu, n) == Drain::Drained {
@@ -153,12 +163,28 @@ impl Adapter {
         }
     }
 
-    /// The data path drained. NdisMPauseComplete must be the very last access: once the pause
-    /// completed, NDIS may halt the miniport and unbind may free it.
+    /// The indications drained (this call is the one report). The claim comes first and the
+    /// signal after: a halt waiting for the signal may let unbind free the adapter, so the
+    /// signal is the last access unless a pause is pending (which keeps the adapter alive until
+    /// NdisMPauseComplete, itself the last access).
     #[cold]
     #[inline(never)]
     fn on_io_drained(&self) {
+        let claim = self.waiting_up.swap(false, Ordering::SeqCst);
         self.nbls_drained.set();
+        if claim && self.pause_part_done() {
+            self.complete_pause();
+        }
+    }
+
+    /// One of the pause's two drains is done; true for the one that finishes the pause.
+    pub(super) fn pause_part_done(&self) -> bool {
+        self.pause_parts.fetch_sub(1, Ordering::AcqRel) == 1
+    }
+
+    /// Completes a pended pause: NdisMPauseComplete, the very last access (once the pause
+    /// completed, NDIS may halt the miniport and unbind may free it).
+    pub(super) fn complete_pause(&self) {
         if self.pause_pending.swap(false, Ordering::AcqRel) {
             self.set_state(AdapterState::Paused);
             // SAFETY: a pause is pending (MiniportPause returned PENDING), so the miniport is
@@ -167,23 +193,6 @@ impl Adapter {
             // `pause_pending` was cleared atomically: only this caller completes the pause.
             miniport.pause_complete();
         }
-    }
-
-    /// MiniportPause: refuses new I/O; returns true if the pause completed at once, false if it
-    /// will complete (with NdisMPauseComplete) when the last in-flight operation ends.
-    pub fn begin_pause(&self) -> bool {
-        self.set_state(AdapterState::Pausing);
-        self.nbls_drained.reset();
-        self.pause_pending.store(true, Ordering::Release);
-        if self.nbls_in_flight.close() == Drain::Drained {
-            // Nothing in flight: nobody else will see the drain, so we complete synchronously,
-            // unless (impossible: the count was zero) a releaser already claimed it.
-            if self.pause_pending.swap(false, Ordering::AcqRel) {
-                self.set_state(AdapterState::Paused);
-                return true;
-            }
-        }
-        false
     }
 
     /// Closes the data path (if still open) and waits until it drained. PASSIVE_LEVEL.

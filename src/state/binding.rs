@@ -6,7 +6,7 @@ use core::ptr;
 use core::sync::atomic::{AtomicI32, AtomicPtr, AtomicU32, AtomicU64, Ordering};
 
 use crate::kernel::strings::SetOnceName;
-use crate::kernel::{Event, MiniportHandle, PerCpuDrainable, PerCpuRundown};
+use crate::kernel::{Event, GatedRundown, MiniportHandle, PerCpuDrainable, PerCpuRundown};
 use crate::ndis::{NdisBindParameters, NdisHandle, NdisLinkState, NdisPnpCapabilities, NdisStatus};
 
 use super::adapter::Adapter;
@@ -99,7 +99,7 @@ impl LinkState {
 /// each.
 pub struct BindingCounts {
     nbls_in_flight: PerCpuRundown,
-    nbls_below: PerCpuDrainable,
+    nbls_below: PerCpuRundown,
     handle_users: PerCpuDrainable,
 }
 
@@ -109,10 +109,21 @@ impl BindingCounts {
         let pool = GLOBALS.miniport_driver();
         Some(Self {
             nbls_in_flight: PerCpuRundown::try_new(pool)?,
-            nbls_below: PerCpuDrainable::try_new(pool)?,
+            nbls_below: PerCpuRundown::try_new(pool)?,
             handle_users: PerCpuDrainable::try_new(pool)?,
         })
     }
+}
+
+/// The gates of `Binding::nbls_below`: NBLs go down only while all are open.
+pub mod below_gate {
+    /// The lower binding is paused (NetEventPause until NetEventRestart; closed at bind).
+    pub const LOWER_PAUSED: u32 = 1;
+    /// The virtual miniport is not running (MiniportPause or MiniportHaltEx until
+    /// MiniportRestart; closed at bind).
+    pub const MINIPORT_STOPPED: u32 = 2;
+    /// The binding is being unbound (never opens again).
+    pub const UNBINDING: u32 = 4;
 }
 
 /// Capacity of the virtual miniport's device name (`\Device\{GUID}` is 46 characters).
@@ -126,9 +137,11 @@ pub const DEVICE_NAME_CAPACITY: usize = 128;
 pub struct Binding {
     /// `NdisBindingHandle`; NdisOpenAdapterEx writes it here directly.
     pub handle: AtomicPtr<c_void>,
-    /// Sends forwarded down on this binding and not yet completed (NetEventPause and unbind wait).
-    /// Per processor: written on every forwarded NBL.
-    pub nbls_below: PerCpuDrainable,
+    /// NBLs forwarded down on this binding and not yet completed: host sends, chimney posts,
+    /// initiate send data. Open only while both the lower binding and the virtual miniport run;
+    /// each of their pauses (and halt, and unbind) closes its own gate and waits for the drain.
+    /// Per processor: written on every forwarded chain and completion.
+    pub nbls_below: GatedRundown,
     /// OIDs forwarded down, PnP references, chimney receive indications the host keeps:
     /// everything that uses `handle` outside the plain data path. Per processor: written per
     /// chimney receive indication.
@@ -163,7 +176,12 @@ impl Binding {
     pub unsafe fn write_new(this: *mut Binding, lower: LowerParams, counts: BindingCounts) {
         // Every field, one write each.
         write_field!(this.handle = AtomicPtr::new(ptr::null_mut()));
-        write_field!(this.nbls_below = counts.nbls_below);
+        write_field!(
+            this.nbls_below = GatedRundown::new(
+                counts.nbls_below,
+                below_gate::LOWER_PAUSED | below_gate::MINIPORT_STOPPED,
+            )
+        );
         write_field!(this.handle_users = counts.handle_users);
         write_field!(this.open_status = AtomicI32::new(0));
         write_field!(this.open_complete = Event::new());

@@ -1,7 +1,8 @@
 //! The forwarding token: the in-flight counts one forwarded operation holds, taken in one call
-//! (adapter -> binding -> entry), given back on drop unless the operation was handed to NDIS, and
-//! released in the one safe order (entry, adapter, binding last: unbind may free the binding, and
-//! the adapter inside it, as soon as the binding's count drains).
+//! (adapter -> binding -> entry, where a path has several), given back on drop unless the
+//! operation was handed to NDIS, and released in the one safe order (entry, adapter, binding
+//! last: unbind may free the binding, and the adapter inside it, as soon as the binding's count
+//! drains). The data paths hold one count each (see [`Path`]).
 //!
 //! Every flow that passes work across the driver holds one: sends and chimney posts ([`Path::Nbls`]),
 //! receive indications ([`Path::Indications`]), OIDs and state calls ([`Path::Requests`]), chimney
@@ -26,10 +27,11 @@ use crate::chimney::entry::OffloadEntry;
 /// Which counts a forwarded operation holds (see the table in `state`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Path {
-    /// NBLs forwarded down: `Adapter::nbls_in_flight` and `Binding::nbls_below` (host sends,
-    /// chimney posts, send data handed over with an initiate).
+    /// NBLs forwarded down: `Binding::nbls_below` (host sends, chimney posts, send data handed
+    /// over with an initiate). Its gates close on the virtual miniport's pause and halt as well
+    /// as on the lower binding's pause and unbind, so the one count serves both edges.
     Nbls,
-    /// NBLs indicated up: `Adapter::nbls_in_flight` only (the binding cannot close while the
+    /// NBLs indicated up: `Adapter::nbls_in_flight` (the binding cannot close while the
     /// miniport has any: unbind halts the miniport first).
     Indications,
     /// One request using both handles outside the data path: `Adapter::handle_users` and
@@ -162,8 +164,9 @@ impl<'a> Forward<'a> {
     #[inline]
     pub fn miniport(&self) -> MiniportHandle<'_> {
         debug_assert!(self.path != Path::BindingOnly);
-        // SAFETY: `Nbls`, `Indications` and `Requests` hold an adapter count, and MiniportHaltEx
-        // drains both adapter counts before it returns; the borrow keeps them held.
+        // SAFETY: `Indications` and `Requests` hold an adapter count and `Nbls` the binding's
+        // `nbls_below`, and MiniportHaltEx closes and drains all three (`nbls_below` through its
+        // miniport gate) before it returns; the borrow keeps them held.
         unsafe { MiniportHandle::new(self.binding.adapter.miniport_handle()) }
     }
 
@@ -183,29 +186,27 @@ impl<'a> Forward<'a> {
     }
 }
 
-/// Takes the adapter's, then the binding's count of `count` operations on `path`, on processor
-/// `cpu`'s slots; false, with nothing held, if either is closed.
+/// Takes the counts of `count` operations on `path` (adapter first where a path has two), on
+/// processor `cpu`'s slots; false, with nothing held, if any is closed.
 #[inline(always)]
 fn take(binding: &Binding, path: Path, count: u32, cpu: u32) -> bool {
     let adapter = &binding.adapter;
-    let adapter_ok = match path {
-        Path::Nbls | Path::Indications => adapter.nbls_in_flight.try_acquire_on(cpu, count),
-        Path::Requests => adapter.handle_users.try_acquire(count),
-        Path::BindingOnly => true,
-    };
-    if !adapter_ok {
-        return false;
-    }
-    let binding_ok = match path {
+    match path {
         Path::Nbls => binding.nbls_below.try_acquire_on(cpu, count),
-        Path::Requests | Path::BindingOnly => binding.handle_users.try_acquire_on(cpu, count),
-        Path::Indications => true,
-    };
-    if !binding_ok {
-        // Only the adapter's count is held: give it back.
-        release_adapter(binding, path, count, cpu);
+        Path::Indications => adapter.nbls_in_flight.try_acquire_on(cpu, count),
+        Path::Requests => {
+            if !adapter.handle_users.try_acquire(count) {
+                return false;
+            }
+            let binding_ok = binding.handle_users.try_acquire_on(cpu, count);
+            if !binding_ok {
+                // Only the adapter's count is held: give it back.
+                adapter.handle_users.release(count);
+            }
+            binding_ok
+        }
+        Path::BindingOnly => binding.handle_users.try_acquire_on(cpu, count),
     }
-    binding_ok
 }
 
 /// Gives back what [`take`] took when a later step of the acquire failed. Out of line: only
@@ -216,23 +217,18 @@ fn give_back(binding: &Binding, path: Path, count: u32, cpu: u32) {
     release_counts(binding, path, count, cpu);
 }
 
-/// The adapter's count, then the binding's last.
+/// The adapter's count, then the binding's last (unbind may free both once the binding's
+/// drains).
 #[inline(always)]
 fn release_counts(binding: &Binding, path: Path, count: u32, cpu: u32) {
-    release_adapter(binding, path, count, cpu);
     match path {
-        Path::Nbls => binding.nbls_below.release_on(cpu, count),
-        Path::Requests | Path::BindingOnly => binding.handle_users.release_on(cpu, count),
-        Path::Indications => {}
-    }
-}
-
-#[inline(always)]
-fn release_adapter(binding: &Binding, path: Path, count: u32, cpu: u32) {
-    match path {
-        Path::Nbls | Path::Indications => binding.adapter.release_nbls_on(cpu, count),
-        Path::Requests => binding.adapter.handle_users.release(count),
-        Path::BindingOnly => {}
+        Path::Nbls => binding.release_below_on(cpu, count),
+        Path::Indications => binding.adapter.release_nbls_on(cpu, count),
+        Path::Requests => {
+            binding.adapter.handle_users.release(count);
+            binding.handle_users.release_on(cpu, count);
+        }
+        Path::BindingOnly => binding.handle_users.release_on(cpu, count),
     }
 }
 
