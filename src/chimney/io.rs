@@ -44,7 +44,7 @@ pub unsafe fn post(
     };
     // One pass: our context on each NBL (the host's SourceHandle and the owning entry), counted.
     let owner = ptr::from_ref(entry).cast_mut().cast::<c_void>();
-    let count = match chain.push_contexts(owner, None) {
+    let count = match chain.push_contexts(Some(owner), None) {
         Ok(0) => return NDIS_STATUS_PENDING,
         Ok(count) => count,
         Err(_) => {

@@ -71,13 +71,15 @@ impl Nbl {
         unsafe { (*self.as_ptr()).status = status };
     }
 
-    /// Saves `saved_source_handle` (and `owner`, an opaque pointer the completion path needs: the
-    /// chimney offload entry, or null) in a new NBL context block owned by the driver.
+    /// Saves `saved_source_handle` (and, with `Some`, `owner`: an opaque pointer the completion
+    /// path needs, the chimney offload entry) in a new NBL context block owned by the driver.
+    /// Without an owner the block's second word is left as NDIS gave it (never read: the plain
+    /// paths pop with [`Nbl::pop_context_restore`]).
     #[inline(always)]
     pub fn push_context(
         self,
         saved_source_handle: NdisHandle,
-        owner: *mut c_void,
+        owner: Option<*mut c_void>,
     ) -> Result<(), NdisStatus> {
         // SAFETY: `from_raw` contract; the size is a multiple of MEMORY_ALLOCATION_ALIGNMENT.
         let status = unsafe {
@@ -87,37 +89,43 @@ impl Nbl {
             return Err(status);
         }
         let data = self.context_data();
-        // SAFETY: NDIS just allocated SIZE bytes of context at `data`, pointer-aligned.
-        unsafe {
-            data.write(NblContext {
-                saved_source_handle,
-                owner,
-            });
-        };
+        // SAFETY: NDIS just allocated SIZE bytes of context at `data`, pointer-aligned: the
+        // first field (offset 0, repr(C)) is an aligned, writable place in the block.
+        unsafe { NblContext::saved_at(data).write(saved_source_handle) };
+        if let Some(owner) = owner {
+            // SAFETY: the second field of the same block: aligned, writable, in bounds.
+            unsafe { NblContext::owner_at(data).write(owner) };
+        }
         Ok(())
     }
 
-    /// Frees the context block pushed by [`Nbl::push_context`] and returns what it saved.
-    /// Context blocks are LIFO: the driver's block must be the newest on the NBL.
+    /// Frees the context block pushed by [`Nbl::push_context`] **with an owner**, restores the
+    /// SourceHandle it saved and returns the owner. Context blocks are LIFO: the driver's block
+    /// must be the newest on the NBL.
     #[inline(always)]
-    pub fn pop_context(self) -> SavedContext {
+    pub fn pop_context_and_restore(self) -> *mut c_void {
         let data = self.context_data();
         // SAFETY: the newest context block on this NBL is the driver's (LIFO; every NBL the driver
-        // gets back from below is one it pushed a block on before forwarding it).
+        // gets back from below is one it pushed a block on before forwarding it), and the caller's
+        // push wrote both fields.
         let context = unsafe { data.read() };
         // SAFETY: frees exactly the block allocated in `push_context`, with the same size.
         unsafe { NdisFreeNetBufferListContext(self.as_ptr(), NblContext::SIZE) };
-        SavedContext {
-            source_handle: context.saved_source_handle,
-            owner: context.owner,
-        }
+        self.set_source_handle(context.saved_source_handle);
+        context.owner
     }
 
-    /// Restores the SourceHandle saved by [`Nbl::push_context`] and returns the owner.
-    pub fn pop_context_and_restore(self) -> *mut c_void {
-        let saved = self.pop_context();
-        self.set_source_handle(saved.source_handle);
-        saved.owner
+    /// Frees the context block pushed by [`Nbl::push_context`] (with or without an owner) and
+    /// restores the SourceHandle it saved; the owner word is not read.
+    #[inline(always)]
+    pub fn pop_context_restore(self) {
+        let data = self.context_data();
+        // SAFETY: the newest context block on this NBL is the driver's (LIFO, as in
+        // `pop_context_and_restore`), and every push wrote its first field.
+        let saved = unsafe { NblContext::saved_at(data).read() };
+        // SAFETY: frees exactly the block allocated in `push_context`, with the same size.
+        unsafe { NdisFreeNetBufferListContext(self.as_ptr(), NblContext::SIZE) };
+        self.set_source_handle(saved);
     }
 
     /// `NET_BUFFER_LIST_CONTEXT_DATA_START`.
@@ -145,13 +153,22 @@ struct NblContext {
 impl NblContext {
     /// Must be a multiple of MEMORY_ALLOCATION_ALIGNMENT (16).
     const SIZE: u16 = 16;
-}
 
-/// What [`Nbl::pop_context`] gives back.
-#[derive(Clone, Copy, Debug)]
-pub struct SavedContext {
-    pub source_handle: NdisHandle,
-    pub owner: *mut c_void,
+    /// The place of `saved_source_handle` in the block at `block` (address arithmetic only).
+    fn saved_at(block: *mut Self) -> *mut NdisHandle {
+        block
+            .cast::<u8>()
+            .wrapping_add(core::mem::offset_of!(Self, saved_source_handle))
+            .cast()
+    }
+
+    /// The place of `owner` in the block at `block` (address arithmetic only).
+    fn owner_at(block: *mut Self) -> *mut *mut c_void {
+        block
+            .cast::<u8>()
+            .wrapping_add(core::mem::offset_of!(Self, owner))
+            .cast()
+    }
 }
 
 const _: () = assert!(core::mem::size_of::<NblContext>() <= NblContext::SIZE as usize);
@@ -206,7 +223,7 @@ impl NblChain {
     #[inline(always)]
     pub fn push_contexts(
         &self,
-        owner: *mut c_void,
+        owner: Option<*mut c_void>,
         source: Option<NdisHandle>,
     ) -> Result<u32, NdisStatus> {
         let mut pushed = 0u32;
@@ -231,7 +248,7 @@ impl NblChain {
     #[inline(never)]
     fn undo_pushed(&self, pushed: u32) {
         for nbl in self.iter().take(pushed as usize) {
-            let _ = nbl.pop_context_and_restore();
+            nbl.pop_context_restore();
         }
     }
 
@@ -240,7 +257,7 @@ impl NblChain {
     pub fn pop_contexts(&self) -> u32 {
         let mut count = 0u32;
         for nbl in self.iter() {
-            let _ = nbl.pop_context_and_restore();
+            nbl.pop_context_restore();
             count += 1;
         }
         count

@@ -29,7 +29,7 @@ pub fn receive(
     // Indicated NBLs carry our miniport handle as SourceHandle. (Only the value is stored here;
     // the handle is used once the token holds the miniport's count.)
     let source = binding.adapter.miniport_handle();
-    let count = match chain.push_contexts(core::ptr::null_mut(), Some(source)) {
+    let count = match chain.push_contexts(None, Some(source)) {
         Ok(0) => return,
         Ok(count) => count,
         Err(_) => {

@@ -34,7 +34,7 @@ pub fn send(
 ) {
     // NDIS routes the completion by SourceHandle: it must name our binding below. (Only the
     // value is stored here; the handle is used below once the token holds the binding open.)
-    let count = match chain.push_contexts(core::ptr::null_mut(), Some(binding.handle())) {
+    let count = match chain.push_contexts(None, Some(binding.handle())) {
         Ok(0) => return,
         Ok(count) => count,
         Err(status) => {

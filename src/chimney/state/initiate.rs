@@ -124,7 +124,7 @@ fn start_chain(
     let owner = ptr::from_ref(entry).cast_mut().cast::<c_void>();
     // On failure the contexts are undone and the token's drop ends the counts.
     chain
-        .push_contexts(owner, None)
+        .push_contexts(Some(owner), None)
         .map_err(|_| NDIS_STATUS_RESOURCES)?;
     // They complete through send-complete, or come back in the initiate's own completion.
     token.hand_over();
