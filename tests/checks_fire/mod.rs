@@ -25,6 +25,8 @@ macro_rules! case {
     };
 }
 
+pub mod chimney_cases;
+pub mod chimney_standin;
 pub mod elsewhere;
 pub mod faulty;
 pub mod handler_faults;
@@ -36,7 +38,10 @@ pub mod unshown;
 
 /// Every case.
 pub fn all_cases() -> impl Iterator<Item = &'static Case> {
-    misuse::CASES.iter().chain(handler_faults::CASES)
+    misuse::CASES
+        .iter()
+        .chain(handler_faults::CASES)
+        .chain(chimney_cases::CASES)
 }
 
 pub struct Case {
