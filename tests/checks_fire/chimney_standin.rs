@@ -79,10 +79,6 @@ pub fn install_chimney(m: &mut Model, fault: u32, f: fn(&mut ImProvider, &mut Im
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner)
         .clear();
-    HOST_HANDLES
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
-        .clear();
     FAULT.store(fault, Relaxed);
     super::faulty::NO_RESTORE.store(false, Relaxed);
     LAST_CONTEXT.store(0, Relaxed);

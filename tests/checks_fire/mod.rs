@@ -26,7 +26,9 @@ macro_rules! case {
 }
 
 pub mod chimney_cases;
+pub mod chimney_misuse;
 pub mod chimney_standin;
+pub mod chimney_wrap;
 pub mod elsewhere;
 pub mod faulty;
 pub mod handler_faults;
@@ -42,6 +44,7 @@ pub fn all_cases() -> impl Iterator<Item = &'static Case> {
         .iter()
         .chain(handler_faults::CASES)
         .chain(chimney_cases::CASES)
+        .chain(chimney_misuse::CASES)
 }
 
 pub struct Case {

@@ -1,0 +1,206 @@
+//! Faulty chimney handlers that wrap chimney-im's real ones (kept by
+//! `chimney_standin::install_chimney`) or swallow a call: indications, events and returns passed
+//! on wrongly, completions the test (acting as a faulty driver) provokes taken without effect.
+
+use std::sync::atomic::{AtomicI32, Ordering::Relaxed};
+
+use chimney_im::ndis::*;
+use core::ffi::c_void;
+use ndis_model::exports::{chimney, chimney_io};
+
+use super::chimney_standin::{HOST_HANDLES, MINIPORT, OTHER, real};
+
+/// What `indicate_returns` answers instead of the driver's result.
+pub static RESULT: AtomicI32 = AtomicI32::new(0);
+
+/// A client state completion that does nothing (for block lists the test itself sent down).
+pub unsafe extern "system-unwind" fn swallow_state(
+    _: NdisHandle,
+    _: *mut NdisProtocolOffloadBlockList,
+) {
+}
+
+/// MiniportInitiateOffload recording the host's handles (neighbor, path, TCP), then the real one.
+pub unsafe extern "system-unwind" fn record_initiate(
+    c: NdisHandle,
+    list: *mut NdisMiniportOffloadBlockList,
+) {
+    // SAFETY: the host's block tree, valid for the call.
+    let v = unsafe { super::chimney_standin::blocks(list) };
+    let mut h = HOST_HANDLES
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    // SAFETY: live blocks of the tree.
+    h.extend(
+        v.iter()
+            .map(|b| unsafe { (**b).ndis_offload_handle } as usize),
+    );
+    drop(h);
+    let real_initiate = real()
+        .0
+        .initiate
+        .expect("the driver registers MiniportInitiateOffload");
+    // SAFETY: NDIS's own arguments, forwarded.
+    unsafe { real_initiate(c, list) };
+}
+
+fn real_indicate() -> ProtocolTcpOffloadReceiveIndicateHandler {
+    real()
+        .1
+        .receive_indicate
+        .expect("the driver registers the receive indication")
+}
+
+/// ProtocolTcpOffloadReceiveIndicate passing another status up.
+pub unsafe extern "system-unwind" fn indicate_status_changed(
+    oc: *mut c_void,
+    nbl: *mut NetBufferList,
+    status: NdisStatus,
+    bytes: *mut u32,
+) -> NdisStatus {
+    // SAFETY: the target's arguments, with another status (the fault).
+    unsafe { real_indicate()(oc, nbl, status ^ 1, bytes) }
+}
+
+/// ProtocolTcpOffloadReceiveIndicate answering `RESULT` whatever the host said.
+pub unsafe extern "system-unwind" fn indicate_returns(
+    oc: *mut c_void,
+    nbl: *mut NetBufferList,
+    status: NdisStatus,
+    bytes: *mut u32,
+) -> NdisStatus {
+    // SAFETY: the target's arguments, forwarded.
+    let _ = unsafe { real_indicate()(oc, nbl, status, bytes) };
+    RESULT.load(Relaxed)
+}
+
+/// ProtocolTcpOffloadReceiveIndicate changing the first data byte before passing it up.
+pub unsafe extern "system-unwind" fn indicate_altered(
+    oc: *mut c_void,
+    nbl: *mut NetBufferList,
+    status: NdisStatus,
+    bytes: *mut u32,
+) -> NdisStatus {
+    // SAFETY: the target's NBL, valid for the call: one NB with one mapped MDL; its first data
+    // byte changed (the fault).
+    unsafe {
+        let nb = (*nbl).header.data.first_net_buffer;
+        let d = (*nb).header.data;
+        *(*d.current_mdl)
+            .mapped_system_va
+            .cast::<u8>()
+            .add(d.current_mdl_offset as usize) ^= 0x5A;
+    }
+    // SAFETY: the target's arguments, forwarded.
+    unsafe { real_indicate()(oc, nbl, status, bytes) }
+}
+
+fn neighbor_handle() -> NdisHandle {
+    let h = HOST_HANDLES
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .first()
+        .copied()
+        .expect("record_initiate saw an initiate");
+    h as NdisHandle
+}
+
+/// ProtocolTcpOffloadReceiveIndicate indicating on the host's neighbor handle.
+pub unsafe extern "system-unwind" fn indicate_on_neighbor(
+    _: *mut c_void,
+    nbl: *mut NetBufferList,
+    status: NdisStatus,
+    bytes: *mut u32,
+) -> NdisStatus {
+    // SAFETY: a host handle (the wrong one: the fault) and the target's arguments.
+    unsafe { chimney_io::NdisTcpOffloadReceiveHandler(neighbor_handle(), nbl, status, bytes) }
+}
+
+/// ProtocolTcpOffloadEvent indicating on the host's neighbor handle.
+pub unsafe extern "system-unwind" fn event_on_neighbor(_: *mut c_void, event: u32, info: u32) {
+    // SAFETY: a host handle (the wrong one: the fault).
+    unsafe { chimney_io::NdisTcpOffloadEventHandler(neighbor_handle(), event, info) };
+}
+
+/// ProtocolTcpOffloadEvent that passes nothing up.
+pub unsafe extern "system-unwind" fn event_swallowed(_: *mut c_void, _: u32, _: u32) {}
+
+/// ProtocolIndicateOffloadEvent passing the target's list up as it is (the target's handles).
+pub unsafe extern "system-unwind" fn offload_event_unswapped(
+    _: NdisHandle,
+    list: *mut NdisProtocolOffloadBlockList,
+    code: u32,
+) {
+    let mp = MINIPORT.load(Relaxed) as NdisHandle;
+    // SAFETY: the target's list, valid for the call, indicated on our virtual miniport.
+    unsafe { chimney::NdisMOffloadEventIndicate(mp, list.cast(), code) };
+}
+
+/// ProtocolIndicateOffloadEvent that leaves the first block naming another handle.
+pub unsafe extern "system-unwind" fn offload_event_not_restored(
+    c: NdisHandle,
+    list: *mut NdisProtocolOffloadBlockList,
+    code: u32,
+) {
+    let real_event = real().1.offload_event.expect("registered");
+    // SAFETY: NDIS's own arguments, forwarded.
+    unsafe { real_event(c, list, code) };
+    if !list.is_null() {
+        // SAFETY: the target's list, still valid for the call; its handle changed (the fault).
+        unsafe { (*list).offload_handle = 0x1234 as *mut NdisOffloadHandle };
+    }
+}
+
+/// MiniportTcpOffloadReceiveReturn that returns the NBLs and then reports a failure.
+pub unsafe extern "system-unwind" fn receive_return_fails(
+    c: NdisHandle,
+    chain: *mut NetBufferList,
+) -> NdisStatus {
+    let real_return = real().0.receive_return.expect("registered");
+    // SAFETY: NDIS's own arguments, forwarded.
+    let _ = unsafe { real_return(c, chain) };
+    NDIS_STATUS_FAILURE
+}
+
+/// MiniportTcpOffloadReceiveReturn that first returns the NBLs to another binding (`OTHER`,
+/// whose target never lent them), then correctly.
+pub unsafe extern "system-unwind" fn receive_return_elsewhere_first(
+    c: NdisHandle,
+    chain: *mut NetBufferList,
+) -> NdisStatus {
+    let other = OTHER.load(Relaxed) as NdisHandle;
+    // SAFETY: the host's returned NBLs (ours until returned), sent to the wrong binding first.
+    unsafe { chimney_io::NdisOffloadTcpReceiveReturn(other, chain) };
+    let real_return = real().0.receive_return.expect("registered");
+    // SAFETY: NDIS's own arguments, forwarded.
+    unsafe { real_return(c, chain) }
+}
+
+/// Which wrong call `initialize_with_chimney_fault` makes.
+pub static INIT_FAULT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+pub const INIT_GET_HANDLERS_NULL: u32 = 1;
+pub const INIT_COMPLETES_OFFLOAD: u32 = 2;
+
+/// MiniportInitializeEx: the real one, then one wrong chimney call while still initializing.
+pub unsafe extern "system-unwind" fn initialize_with_chimney_fault(
+    mh: NdisHandle,
+    ctx: NdisHandle,
+    params: *mut MiniportInitParameters,
+) -> NdisStatus {
+    match INIT_FAULT.load(Relaxed) {
+        INIT_GET_HANDLERS_NULL => {
+            // SAFETY: the miniport handle of this call; a NULL out pointer (the fault).
+            unsafe { chimney::NdisMGetOffloadHandlers(mh, 1, std::ptr::null_mut()) };
+        }
+        INIT_COMPLETES_OFFLOAD => {
+            // SAFETY: a zeroed list on this frame (no SourceHandle), completed on a miniport
+            // that is still initializing (the fault).
+            let mut list: NdisMiniportOffloadBlockList = unsafe { core::mem::zeroed() };
+            // SAFETY: as above.
+            unsafe { chimney::NdisMInitiateOffloadComplete(mh, &raw mut list) };
+        }
+        _ => {}
+    }
+    // SAFETY: NDIS's own arguments, forwarded to the real handler.
+    unsafe { (super::faulty::real().0.initialize)(mh, ctx, params) }
+}
