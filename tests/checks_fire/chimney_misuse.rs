@@ -14,7 +14,7 @@ use super::Case;
 use super::chimney_cases::chimney;
 use super::chimney_standin::{self as cs, install_chimney};
 use super::chimney_wrap::{self as cw, swallow_state};
-use super::faulty::install;
+use super::lifecycle_faults::{self as lf, init_fault};
 use super::setups::*;
 
 type Pobl = NdisProtocolOffloadBlockList;
@@ -126,10 +126,7 @@ pub static CASES: &[Case] = &[
     }),
     case!(
         "chimney.get_handlers_out_pointer",
-        || {
-            cw::INIT_FAULT.store(cw::INIT_GET_HANDLERS_NULL, Relaxed);
-            chimney_init()
-        },
+        || init_fault(lf::INIT_GET_HANDLERS_NULL),
         |m| {}
     ),
     // No SourceHandle either: NDIS cannot route it; and the miniport is still initializing when
@@ -137,8 +134,7 @@ pub static CASES: &[Case] = &[
     case!("chimney_complete.miniport_initialized",
         also ["chimney_complete.routed_by_source_handle", "chimney_complete.miniport_outlives_call"],
         || {
-        cw::INIT_FAULT.store(cw::INIT_COMPLETES_OFFLOAD, Relaxed);
-        chimney_init()
+        init_fault(lf::INIT_COMPLETES_OFFLOAD)
     }, |m| {}),
     case!("chimney.client_handlers_registered", no_target, |m| {
         install_chimney(m, 0, |_, c| c.initiate_complete = None);
@@ -381,15 +377,3 @@ pub static CASES: &[Case] = &[
         m.run_until_idle();
     }),
 ];
-
-/// Loads the driver with `chimney_wrap::initialize_with_chimney_fault`, then binds a chimney
-/// adapter (whose virtual miniport start runs it).
-fn chimney_init() -> Model {
-    let mut m = Model::load(ModelConfig::default().seed(125));
-    install(&mut m, |mp, _| {
-        mp.initialize = cw::initialize_with_chimney_fault
-    });
-    let a = m.add_adapter(LowerAdapterConfig::ethernet(1));
-    m.bind(a);
-    m
-}

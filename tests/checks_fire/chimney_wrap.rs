@@ -175,32 +175,3 @@ pub unsafe extern "system-unwind" fn receive_return_elsewhere_first(
     // SAFETY: NDIS's own arguments, forwarded.
     unsafe { real_return(c, chain) }
 }
-
-/// Which wrong call `initialize_with_chimney_fault` makes.
-pub static INIT_FAULT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
-pub const INIT_GET_HANDLERS_NULL: u32 = 1;
-pub const INIT_COMPLETES_OFFLOAD: u32 = 2;
-
-/// MiniportInitializeEx: the real one, then one wrong chimney call while still initializing.
-pub unsafe extern "system-unwind" fn initialize_with_chimney_fault(
-    mh: NdisHandle,
-    ctx: NdisHandle,
-    params: *mut MiniportInitParameters,
-) -> NdisStatus {
-    match INIT_FAULT.load(Relaxed) {
-        INIT_GET_HANDLERS_NULL => {
-            // SAFETY: the miniport handle of this call; a NULL out pointer (the fault).
-            unsafe { chimney::NdisMGetOffloadHandlers(mh, 1, std::ptr::null_mut()) };
-        }
-        INIT_COMPLETES_OFFLOAD => {
-            // SAFETY: a zeroed list on this frame (no SourceHandle), completed on a miniport
-            // that is still initializing (the fault).
-            let mut list: NdisMiniportOffloadBlockList = unsafe { core::mem::zeroed() };
-            // SAFETY: as above.
-            unsafe { chimney::NdisMInitiateOffloadComplete(mh, &raw mut list) };
-        }
-        _ => {}
-    }
-    // SAFETY: NDIS's own arguments, forwarded to the real handler.
-    unsafe { (super::faulty::real().0.initialize)(mh, ctx, params) }
-}

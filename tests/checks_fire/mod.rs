@@ -29,9 +29,12 @@ pub mod chimney_cases;
 pub mod chimney_misuse;
 pub mod chimney_standin;
 pub mod chimney_wrap;
+pub mod datapath_faults;
 pub mod elsewhere;
 pub mod faulty;
 pub mod handler_faults;
+pub mod lifecycle_cases;
+pub mod lifecycle_faults;
 pub mod misuse;
 pub mod send_path;
 pub mod setups;
@@ -45,6 +48,7 @@ pub fn all_cases() -> impl Iterator<Item = &'static Case> {
         .chain(handler_faults::CASES)
         .chain(chimney_cases::CASES)
         .chain(chimney_misuse::CASES)
+        .chain(lifecycle_cases::CASES)
 }
 
 pub struct Case {
