@@ -140,18 +140,39 @@ pub unsafe fn link(v: &[*mut NetBufferList]) -> *mut NetBufferList {
     v.first().copied().unwrap_or(std::ptr::null_mut())
 }
 
-/// Flips a byte of the NBL's first buffer (an NBL the caller owns, with a mapped MDL).
+/// Address of a data byte of a model NBL: at its NET_BUFFER's current offset, or (`start`) the
+/// first byte of its buffer.
+///
+/// # Safety
+/// `p` is a live model NBL (one NET_BUFFER, one mapped MDL).
+pub unsafe fn data_byte(p: *mut NetBufferList, start: bool) -> *mut u8 {
+    // SAFETY: `p` is live (contract).
+    let nbl = unsafe { &*p };
+    // SAFETY: NBLs use the data arm of the header union.
+    let nb = unsafe { nbl.header.data }.first_net_buffer;
+    // SAFETY: its NET_BUFFER (the model's NBLs have one).
+    let nb = unsafe { &*nb };
+    // SAFETY: NET_BUFFERs use the data arm of the header union.
+    let d = unsafe { nb.header.data };
+    // SAFETY: its current MDL, mapped.
+    let va = unsafe { (*d.current_mdl).mapped_system_va }.cast::<u8>();
+    va.wrapping_add(if start {
+        0
+    } else {
+        d.current_mdl_offset as usize
+    })
+}
+
+/// Flips the first byte of the NBL's buffer: inside the data the host posted, however far the
+/// target advanced the NET_BUFFER.
 ///
 /// # Safety
 /// `p` is a live model NBL the caller owns.
 unsafe fn alter_data(p: *mut NetBufferList) {
-    // SAFETY: the model's NBLs have one NET_BUFFER with one mapped MDL.
-    // The buffer's first byte: inside the data the host posted whatever the target advanced.
-    unsafe {
-        let nb = (*p).header.data.first_net_buffer;
-        let mdl = (*nb).header.data.current_mdl;
-        *(*mdl).mapped_system_va.cast::<u8>() ^= 0x5A;
-    }
+    // SAFETY: the caller's contract.
+    let b = unsafe { data_byte(p, true) };
+    // SAFETY: a byte of the buffer the caller owns with the NBL.
+    unsafe { *b ^= 0x5A };
 }
 
 enum Post {
@@ -193,21 +214,25 @@ unsafe fn post_down(kind: Post, oc: *mut c_void, chain: *mut NetBufferList) -> N
     }
     // SAFETY: the NBLs this handler owns, relinked.
     let head = unsafe { link(&v) };
-    // SAFETY: the driver's own offload handle for this connection (or the fault's) and NBLs
+    // Each call: the driver's own offload handle for this connection (or the fault's) and NBLs
     // this handler owns.
-    unsafe {
-        match kind {
-            _ if fault() == POST_AS_FORWARD => chimney_io::NdisOffloadTcpForward(handle, head),
-            Post::Send => chimney_io::NdisOffloadTcpSend(handle, head),
-            Post::Receive => chimney_io::NdisOffloadTcpReceive(handle, head),
-            Post::Disconnect(flags) => {
-                let flags = if fault() == POST_FLAGS_CHANGED {
-                    flags ^ 1
-                } else {
-                    flags
-                };
-                chimney_io::NdisOffloadTcpDisconnect(handle, head, flags)
-            }
+    match kind {
+        // SAFETY: as above.
+        _ if fault() == POST_AS_FORWARD => unsafe {
+            chimney_io::NdisOffloadTcpForward(handle, head)
+        },
+        // SAFETY: as above.
+        Post::Send => unsafe { chimney_io::NdisOffloadTcpSend(handle, head) },
+        // SAFETY: as above.
+        Post::Receive => unsafe { chimney_io::NdisOffloadTcpReceive(handle, head) },
+        Post::Disconnect(flags) => {
+            let flags = if fault() == POST_FLAGS_CHANGED {
+                flags ^ 1
+            } else {
+                flags
+            };
+            // SAFETY: as above.
+            unsafe { chimney_io::NdisOffloadTcpDisconnect(handle, head, flags) }
         }
     };
     if fault() == POST_RETURNS_SUCCESS {
@@ -288,14 +313,16 @@ unsafe fn complete_up(kind: Up, chain: *mut NetBufferList) {
     } else {
         kind
     };
-    // SAFETY: completes NBLs this handler owns to the host, on the case's miniport handle.
-    unsafe {
-        match kind {
-            Up::Send => chimney_io::NdisTcpOffloadSendComplete(mp(), head),
-            Up::Receive => chimney_io::NdisTcpOffloadReceiveComplete(mp(), head),
-            Up::Disconnect => chimney_io::NdisTcpOffloadDisconnectComplete(mp(), head),
-            Up::Forward => chimney_io::NdisTcpOffloadForwardComplete(mp(), head),
-        }
+    // Each call completes NBLs this handler owns to the host, on the case's miniport handle.
+    match kind {
+        // SAFETY: as above.
+        Up::Send => unsafe { chimney_io::NdisTcpOffloadSendComplete(mp(), head) },
+        // SAFETY: as above.
+        Up::Receive => unsafe { chimney_io::NdisTcpOffloadReceiveComplete(mp(), head) },
+        // SAFETY: as above.
+        Up::Disconnect => unsafe { chimney_io::NdisTcpOffloadDisconnectComplete(mp(), head) },
+        // SAFETY: as above.
+        Up::Forward => unsafe { chimney_io::NdisTcpOffloadForwardComplete(mp(), head) },
     }
 }
 
@@ -331,7 +358,8 @@ pub unsafe fn blocks(b: *mut Mobl) -> Vec<*mut Mobl> {
     while !p.is_null() {
         out.push(p);
         // SAFETY: a live block of the tree (contract).
-        let (dep, next) = unsafe { ((*p).dependent_block_list, (*p).next_block) };
+        let block = unsafe { &*p };
+        let (dep, next) = (block.dependent_block_list, block.next_block);
         // SAFETY: its dependents, the same tree.
         out.extend(unsafe { blocks(dep) });
         p = next;
@@ -347,14 +375,14 @@ const CONTEXT: usize = 0x5AC0_0000;
 pub unsafe extern "system-unwind" fn state_initiate(_: NdisHandle, list: *mut Mobl) {
     // SAFETY: the host's block tree, this handler's until completed.
     let v = unsafe { blocks(list) };
+    let named = v.iter().map(|b| {
+        // SAFETY: live blocks of the tree.
+        unsafe { (**b).ndis_offload_handle as usize }
+    });
     HOST_HANDLES
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner)
-        // SAFETY: live blocks of the tree.
-        .extend(
-            v.iter()
-                .map(|b| unsafe { (**b).ndis_offload_handle } as usize),
-        );
+        .extend(named);
     let f = fault();
     // The terminate faults need the connection offloaded first (with a context published).
     let offloaded = matches!(
@@ -369,28 +397,33 @@ pub unsafe extern "system-unwind" fn state_initiate(_: NdisHandle, list: *mut Mo
     };
     let publish = offloaded || f == STATE_FAILED_BUT_PUBLISHED;
     for &b in &v {
-        // SAFETY: live blocks of the host's tree, this handler's until completed; a named
-        // block's context slot points at the host handle's MiniportOffloadContext.
-        unsafe {
-            (*b).status = status;
-            let slot = (*b).miniport_offload_context;
-            if publish && !slot.is_null() {
-                *slot = CONTEXT as *mut c_void;
-            }
+        // SAFETY: live blocks of the host's tree, this handler's until completed.
+        let block = unsafe { &mut *b };
+        block.status = status;
+        let slot = block.miniport_offload_context;
+        if publish && !slot.is_null() {
+            // SAFETY: a named block's context slot points at the host handle's
+            // MiniportOffloadContext, which the miniport below publishes.
+            unsafe { *slot = CONTEXT as *mut c_void };
         }
     }
     let last = *v.last().expect("the host's tree has a TCP block");
-    // SAFETY: the TCP block and the send data in its chain (the host's, handed over).
-    unsafe {
-        let chain = (*last).net_buffer_list_chain;
-        match f {
-            STATE_CHAIN_KEPT => (*last).net_buffer_list_chain = std::ptr::null_mut(),
-            STATE_CHAIN_FOREIGN => (*last).net_buffer_list_chain = super::setups::foreign_nbl(),
-            STATE_CHAIN_ALTERED if !chain.is_null() => alter_data(chain),
+    // SAFETY: the TCP block of the host's tree, this handler's until completed.
+    let tcp = unsafe { &mut *last };
+    let chain = tcp.net_buffer_list_chain;
+    match f {
+        STATE_CHAIN_KEPT => tcp.net_buffer_list_chain = std::ptr::null_mut(),
+        STATE_CHAIN_FOREIGN => tcp.net_buffer_list_chain = super::setups::foreign_nbl(),
+        // SAFETY: the send data in its chain (the host's, handed over with the call).
+        STATE_CHAIN_ALTERED if !chain.is_null() => unsafe { alter_data(chain) },
+        STATE_BLOCK_ALTERED => {
             // A state byte after the first block (the host's, to be given back unchanged).
-            STATE_BLOCK_ALTERED => *list.cast::<u8>().add(size_of::<Mobl>()) ^= 0xFF,
-            _ => {}
+            // SAFETY: the host allocates each block with its state bytes right after it.
+            let state = unsafe { list.cast::<u8>().add(size_of::<Mobl>()) };
+            // SAFETY: as above.
+            unsafe { *state ^= 0xFF };
         }
+        _ => {}
     }
     if f == STATE_FOREIGN_LIST_FIRST {
         // A zeroed list carrying the host's SourceHandle: not a call the host made.
@@ -419,14 +452,14 @@ pub unsafe extern "system-unwind" fn state_terminate(_: NdisHandle, list: *mut M
     // SAFETY: the host's block tree, this handler's until completed.
     let v = unsafe { blocks(list) };
     for &b in &v {
-        // SAFETY: live blocks of the host's tree; a named block's context slot points at the
-        // host handle's MiniportOffloadContext.
-        unsafe {
-            (*b).status = NDIS_STATUS_FAILURE;
-            let slot = (*b).miniport_offload_context;
-            if f != STATE_NOT_CLEARED && !slot.is_null() {
-                *slot = std::ptr::null_mut();
-            }
+        // SAFETY: live blocks of the host's tree, this handler's until completed.
+        let block = unsafe { &mut *b };
+        block.status = NDIS_STATUS_FAILURE;
+        let slot = block.miniport_offload_context;
+        if f != STATE_NOT_CLEARED && !slot.is_null() {
+            // SAFETY: a named block's context slot points at the host handle's
+            // MiniportOffloadContext.
+            unsafe { *slot = std::ptr::null_mut() };
         }
     }
     if f == STATE_FOREIGN_IN_CHAIN {

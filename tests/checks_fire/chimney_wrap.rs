@@ -81,16 +81,10 @@ pub unsafe extern "system-unwind" fn indicate_altered(
     status: NdisStatus,
     bytes: *mut u32,
 ) -> NdisStatus {
-    // SAFETY: the target's NBL, valid for the call: one NB with one mapped MDL; its first data
-    // byte changed (the fault).
-    unsafe {
-        let nb = (*nbl).header.data.first_net_buffer;
-        let d = (*nb).header.data;
-        *(*d.current_mdl)
-            .mapped_system_va
-            .cast::<u8>()
-            .add(d.current_mdl_offset as usize) ^= 0x5A;
-    }
+    // SAFETY: the target's NBL, valid for the call (a model NBL).
+    let b = unsafe { super::chimney_standin::data_byte(nbl, false) };
+    // SAFETY: its first data byte, changed (the fault).
+    unsafe { *b ^= 0x5A };
     // SAFETY: the target's arguments, forwarded.
     unsafe { real_indicate()(oc, nbl, status, bytes) }
 }

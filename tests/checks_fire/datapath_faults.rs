@@ -23,28 +23,35 @@ pub unsafe extern "system-unwind" fn send_with_context_fault(
     port: NdisPortNumber,
     flags: u32,
 ) {
-    // SAFETY: the host's NBLs, owned by this handler until passed on; the context calls are
+    // Each call: the host's NBLs, owned by this handler until passed on; the context calls are
     // balanced, so the NBL leaves as it came.
-    unsafe {
-        match CONTEXT_FAULT.load(Relaxed) {
-            CONTEXT_SIZE_8 => {
-                if NdisAllocateNetBufferListContext(nbls, 8, 0, TAG) == NDIS_STATUS_SUCCESS {
-                    NdisFreeNetBufferListContext(nbls, 8);
-                }
+    match CONTEXT_FAULT.load(Relaxed) {
+        CONTEXT_SIZE_8 => {
+            // SAFETY: as above.
+            let st = unsafe { NdisAllocateNetBufferListContext(nbls, 8, 0, TAG) };
+            if st == NDIS_STATUS_SUCCESS {
+                // SAFETY: as above.
+                unsafe { NdisFreeNetBufferListContext(nbls, 8) };
             }
-            CONTEXT_FREED_OUT_OF_ORDER => {
-                let _ = NdisAllocateNetBufferListContext(nbls, 16, 0, TAG);
-                let _ = NdisAllocateNetBufferListContext(nbls, 32, 0, TAG);
-                // The first allocation freed first (the fault: LIFO) ...
-                NdisFreeNetBufferListContext(nbls, 16);
-                // ... then both in order.
-                NdisFreeNetBufferListContext(nbls, 32);
-                NdisFreeNetBufferListContext(nbls, 16);
-            }
-            _ => {}
         }
-        (real().0.send)(c, nbls, port, flags);
+        CONTEXT_FREED_OUT_OF_ORDER => {
+            // SAFETY: as above.
+            let _ = unsafe { NdisAllocateNetBufferListContext(nbls, 16, 0, TAG) };
+            // SAFETY: as above.
+            let _ = unsafe { NdisAllocateNetBufferListContext(nbls, 32, 0, TAG) };
+            // The first allocation freed first (the fault: LIFO) ...
+            // SAFETY: as above.
+            unsafe { NdisFreeNetBufferListContext(nbls, 16) };
+            // ... then both in order.
+            // SAFETY: as above.
+            unsafe { NdisFreeNetBufferListContext(nbls, 32) };
+            // SAFETY: as above.
+            unsafe { NdisFreeNetBufferListContext(nbls, 16) };
+        }
+        _ => {}
     }
+    // SAFETY: NDIS's own arguments, forwarded.
+    unsafe { (real().0.send)(c, nbls, port, flags) };
 }
 
 /// Changes the first payload byte of each NBL of a chain.
@@ -55,14 +62,9 @@ unsafe fn alter_payload(nbls: *mut NetBufferList) {
     // SAFETY: the caller's contract.
     for p in unsafe { super::chimney_standin::nbls(nbls) } {
         // SAFETY: as above.
-        unsafe {
-            let nb = (*p).header.data.first_net_buffer;
-            let d = (*nb).header.data;
-            *(*d.current_mdl)
-                .mapped_system_va
-                .cast::<u8>()
-                .add(d.current_mdl_offset as usize) ^= 0x5A;
-        }
+        let b = unsafe { super::chimney_standin::data_byte(p, false) };
+        // SAFETY: its first data byte, changed (the fault).
+        unsafe { *b ^= 0x5A };
     }
 }
 
