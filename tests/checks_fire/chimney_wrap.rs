@@ -169,3 +169,48 @@ pub unsafe extern "system-unwind" fn receive_return_elsewhere_first(
     // SAFETY: NDIS's own arguments, forwarded.
     unsafe { real_return(c, chain) }
 }
+
+/// The first chain `complete_merged_into_first` got, held back.
+static HELD_CHAIN: std::sync::Mutex<usize> = std::sync::Mutex::new(0);
+
+/// A client send completion of the stand-in I/O path that holds the first chain back and
+/// completes the next one merged behind it, all of it with the first chain's SourceHandle:
+/// NBLs of another adapter's connection go up to the first one's host.
+pub unsafe extern "system-unwind" fn complete_merged_into_first(
+    _: NdisHandle,
+    chain: *mut NetBufferList,
+) {
+    // SAFETY: NBLs the stand-in posted, completed back to it: its own again.
+    unsafe { super::faulty::restore_source(chain) };
+    let mut held = HELD_CHAIN
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if *held == 0 {
+        *held = chain as usize;
+        return;
+    }
+    let first = std::mem::take(&mut *held) as *mut NetBufferList;
+    drop(held);
+    // SAFETY: the held chain and this one, both the stand-in's own.
+    let mut v = unsafe { super::chimney_standin::nbls(first) };
+    // SAFETY: as above.
+    let src = unsafe { (*first).source_handle };
+    // SAFETY: as above.
+    for p in unsafe { super::chimney_standin::nbls(chain) } {
+        // SAFETY: an NBL of this chain; given the first chain's SourceHandle (the fault).
+        unsafe { (*p).source_handle = src };
+        v.push(p);
+    }
+    // SAFETY: as above.
+    let head = unsafe { super::chimney_standin::link(&v) };
+    let mp = MINIPORT.load(Relaxed) as NdisHandle;
+    // SAFETY: completes the stand-in's NBLs to the first chain's host.
+    unsafe { chimney_io::NdisTcpOffloadSendComplete(mp, head) };
+}
+
+/// Forgets a chain `complete_merged_into_first` held (a fresh case).
+pub fn reset_held_chain() {
+    *HELD_CHAIN
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner) = 0;
+}

@@ -242,3 +242,54 @@ pub unsafe extern "system-unwind" fn oid_complete_swallowed(
     _: NdisStatus,
 ) {
 }
+
+/// What `unbind_then_uses_binding` does with the binding once the real unbind left it closing.
+pub static AFTER_CLOSE: AtomicU32 = AtomicU32::new(0);
+pub const OID_AFTER_CLOSE: u32 = 2;
+pub const OFFLOAD_AFTER_CLOSE: u32 = 3;
+pub const SEND_AFTER_CLOSE: u32 = 4;
+
+/// ProtocolUnbindAdapterEx that first closes the binding itself (`HANDLE`; the lower pends the
+/// close), makes one more call on it while it is closing (`AFTER_CLOSE`), then runs the real one
+/// (whose own NdisCloseAdapterEx finds the binding closing; the completion of the first close
+/// is the driver's to wait for all the same).
+pub unsafe extern "system-unwind" fn unbind_then_uses_binding(
+    u: NdisHandle,
+    c: NdisHandle,
+) -> NdisStatus {
+    let b = handle();
+    // SAFETY: the binding handle, closed inside ProtocolUnbindAdapterEx.
+    let _ = unsafe { binding::NdisCloseAdapterEx(b) };
+    match AFTER_CLOSE.load(Relaxed) {
+        // SAFETY: a request on a closing binding (the fault); NULL, checked before use.
+        OID_AFTER_CLOSE => drop(unsafe { oid::NdisOidRequest(b, std::ptr::null_mut()) }),
+        // SAFETY: an offload on a closing binding (the fault); NULL list, checked before use.
+        OFFLOAD_AFTER_CLOSE => unsafe { chimney::NdisInitiateOffload(b, std::ptr::null_mut()) },
+        SEND_AFTER_CLOSE => {
+            let nbl = super::setups::foreign_nbl();
+            // SAFETY: a send on a closing binding (the fault) of an NBL looked up before use.
+            unsafe { datapath::NdisSendNetBufferLists(b, nbl, 0, 0) };
+        }
+        _ => {}
+    }
+    // SAFETY: NDIS's own arguments, forwarded.
+    unsafe { (real().1.unbind)(u, c) }
+}
+
+/// MiniportInitializeEx that reports success whatever the real one returned.
+pub unsafe extern "system-unwind" fn initialize_claims_success(
+    mh: NdisHandle,
+    ctx: NdisHandle,
+    params: *mut MiniportInitParameters,
+) -> NdisStatus {
+    // SAFETY: NDIS's own arguments, forwarded.
+    let _ = unsafe { (real().0.initialize)(mh, ctx, params) };
+    NDIS_STATUS_SUCCESS
+}
+
+/// MiniportHaltEx that neither returns nor waits for a while before halting.
+pub unsafe extern "system-unwind" fn halt_dawdles(c: NdisHandle, action: u32) {
+    std::thread::sleep(std::time::Duration::from_millis(400));
+    // SAFETY: NDIS's own arguments, forwarded.
+    unsafe { (real().0.halt)(c, action) };
+}

@@ -36,6 +36,7 @@ pub mod handler_faults;
 pub mod lifecycle_cases;
 pub mod lifecycle_faults;
 pub mod misuse;
+pub mod pnp_cases;
 pub mod send_path;
 pub mod setups;
 pub mod standin;
@@ -49,6 +50,7 @@ pub fn all_cases() -> impl Iterator<Item = &'static Case> {
         .chain(chimney_cases::CASES)
         .chain(chimney_misuse::CASES)
         .chain(lifecycle_cases::CASES)
+        .chain(pnp_cases::CASES)
 }
 
 pub struct Case {
