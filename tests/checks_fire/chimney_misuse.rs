@@ -376,4 +376,37 @@ pub static CASES: &[Case] = &[
         m.target_indicate_receive(c, 10);
         m.run_until_idle();
     }),
+    // The driver makes an offload of its own behind the host's back and parks one of the host's
+    // NBLs there (on another connection's offload), then leaves it: the host's terminate, the
+    // pause, the halt and the close all find it still below, and it never comes home (when the
+    // target finally completes it at unload, its SourceHandle names the closed binding).
+    case!("close.chimney_nothing_outstanding",
+        also ["chimney_target.nbl_on_its_connection", "chimney_host.io_completed_before_terminate",
+            "pause.chimney_io_drained", "halt.chimney_drained", "teardown.nbls_returned",
+            "chimney_complete.routed_by_source_handle"],
+        held_io, |m| {
+        let c = offload_now(m, A);
+        install_chimney(m, cs::POST_ON_LAST_CONTEXT, |p, cl| {
+            cs::io_path(p, cl);
+            cl.initiate_complete = Some(swallow_state);
+        });
+        let oh = pool_handle(m, 0, 0);
+        let mut b = block(oh as usize);
+        initiate(m, &mut b);
+        m.run_until_idle();
+        cs::LAST_CONTEXT.store(oh as usize, Relaxed);
+        m.host_chimney_send(c, 1);
+        m.run_until_idle();
+        free_handle(oh);
+    }),
 ];
+
+fn held_io() -> Model {
+    one_chimney_adapter(
+        ChimneyPolicy {
+            io_completion: Completion::Held,
+            ..ChimneyPolicy::default()
+        },
+        136,
+    )
+}

@@ -293,3 +293,85 @@ pub unsafe extern "system-unwind" fn halt_dawdles(c: NdisHandle, action: u32) {
     // SAFETY: NDIS's own arguments, forwarded.
     unsafe { (real().0.halt)(c, action) };
 }
+
+/// What `bind_stand_in` leaves behind when it fails.
+pub static BIND_FAULT: AtomicU32 = AtomicU32::new(0);
+pub const BIND_LEAVES_OPEN: u32 = 1;
+pub const BIND_LEAVES_DEVICE_INIT: u32 = 2;
+/// The miniport driver handle `bind_stand_in` starts the virtual miniport with.
+pub static DRIVER: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+/// The binding `bind_stand_in` opened (for `unbind_stand_in`).
+pub static OPENED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+/// The ProtocolBindingContext of the stand-in's binding (never dereferenced: only the stand-in
+/// handlers below get it back).
+const STAND_IN_CONTEXT: usize = 0x5B1D_0000;
+
+/// A ProtocolBindAdapterEx of its own (not chimney-im's): opens the adapter (protocol handle
+/// `HANDLE`), then fails, leaving the binding open or (after closing it) the virtual miniport's
+/// initialization pending (`BIND_FAULT`).
+pub unsafe extern "system-unwind" fn bind_stand_in(
+    _: NdisHandle,
+    b: NdisHandle,
+    params: *mut NdisBindParameters,
+) -> NdisStatus {
+    let mut media = [NDIS_MEDIUM_802_3];
+    let mut selected = 0u32;
+    let mut op = NdisOpenParameters {
+        header: NdisObjectHeader::new(
+            object_type::OPEN_PARAMETERS,
+            NDIS_OPEN_PARAMETERS_REVISION_1,
+            NDIS_SIZEOF_OPEN_PARAMETERS_REVISION_1,
+        ),
+        // SAFETY: NDIS's bind parameters, valid for this call.
+        adapter_name: unsafe { (*params).adapter_name },
+        medium_array: media.as_mut_ptr(),
+        medium_array_size: 1,
+        selected_medium_index: &raw mut selected,
+        frame_type_array: std::ptr::null_mut(),
+        frame_type_array_size: 0,
+    };
+    let mut bh: NdisHandle = std::ptr::null_mut();
+    // SAFETY: inside ProtocolBindAdapterEx with its BindContext; well-formed parameters.
+    let st = unsafe {
+        binding::NdisOpenAdapterEx(
+            handle(),
+            STAND_IN_CONTEXT as NdisHandle,
+            &raw mut op,
+            b,
+            &raw mut bh,
+        )
+    };
+    OPENED.store(bh as usize, Relaxed);
+    if st != NDIS_STATUS_SUCCESS {
+        return st;
+    }
+    if BIND_FAULT.load(Relaxed) == BIND_LEAVES_DEVICE_INIT {
+        let name = LowerAdapterConfig::ethernet(1).upper_bindings[0].clone();
+        let mut text: Vec<u16> = name.encode_utf16().collect();
+        let len = u16::try_from(text.len() * 2).expect("short");
+        let mut s = UnicodeString {
+            length: len,
+            maximum_length: len,
+            buffer: text.as_mut_ptr(),
+        };
+        let d = DRIVER.load(Relaxed) as NdisHandle;
+        // SAFETY: the miniport driver handle and the instance this adapter's UpperBindings
+        // names; its start waits for the bind to return, and is never cancelled (the fault).
+        let _ = unsafe {
+            device::NdisIMInitializeDeviceInstanceEx(d, &raw mut s, std::ptr::null_mut())
+        };
+        // SAFETY: the binding just opened, closed inside the failing bind.
+        let _ = unsafe { binding::NdisCloseAdapterEx(bh) };
+    }
+    NDIS_STATUS_FAILURE
+}
+
+/// ProtocolUnbindAdapterEx: closes the stand-in's binding; chimney-im's for any other.
+pub unsafe extern "system-unwind" fn unbind_stand_in(u: NdisHandle, c: NdisHandle) -> NdisStatus {
+    if c as usize == STAND_IN_CONTEXT {
+        // SAFETY: the binding `bind_stand_in` opened, closed in its unbind.
+        return unsafe { binding::NdisCloseAdapterEx(OPENED.load(Relaxed) as NdisHandle) };
+    }
+    // SAFETY: NDIS's own arguments, forwarded.
+    unsafe { (real().1.unbind)(u, c) }
+}

@@ -51,6 +51,7 @@ pub fn all_cases() -> impl Iterator<Item = &'static Case> {
         .chain(chimney_misuse::CASES)
         .chain(lifecycle_cases::CASES)
         .chain(pnp_cases::CASES)
+        .chain(pnp_cases::BIND_CASES)
 }
 
 pub struct Case {

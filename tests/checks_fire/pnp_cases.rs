@@ -200,3 +200,29 @@ pub static CASES: &[Case] = &[
         unsafe { sync::KeReleaseSpinLock(lock, old) };
     }),
 ];
+
+/// Binds a fresh adapter through `lifecycle_faults::bind_stand_in` failing with `fault`.
+fn failing_bind(m: &mut Model, fault: u32) {
+    lf::BIND_FAULT.store(fault, Relaxed);
+    faulty::HANDLE.store(m.ndis_handles(A).protocol, Relaxed);
+    lf::DRIVER.store(m.ndis_handles(A).miniport_driver, Relaxed);
+    install(m, |_, pt| {
+        pt.bind = lf::bind_stand_in;
+        pt.unbind = lf::unbind_stand_in;
+    });
+    let a = m.add_adapter(LowerAdapterConfig::ethernet(1));
+    m.bind(a);
+}
+
+pub static BIND_CASES: &[Case] = &[
+    case!(
+        "bind.failure_leaves_no_binding",
+        || Model::load(ModelConfig::default().seed(134)),
+        |m| { failing_bind(m, lf::BIND_LEAVES_OPEN) }
+    ),
+    case!(
+        "bind.failure_cancels_device_init",
+        || Model::load(ModelConfig::default().seed(135)),
+        |m| { failing_bind(m, lf::BIND_LEAVES_DEVICE_INIT) }
+    ),
+];
