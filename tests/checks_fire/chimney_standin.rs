@@ -371,7 +371,8 @@ pub unsafe fn blocks(b: *mut Mobl) -> Vec<*mut Mobl> {
 /// the stand-in I/O path is not installed with it).
 const CONTEXT: usize = 0x5AC0_0000;
 
-/// MiniportInitiateOffload done wrong: completes the host's call at once, never forwarding it.
+/// MiniportInitiateOffload done without the target: completes the host's call at once, never
+/// forwarding it, with the statuses, context and chain the fault (`FAULT`) asks for.
 pub unsafe extern "system-unwind" fn state_initiate(_: NdisHandle, list: *mut Mobl) {
     // SAFETY: the host's block tree, this handler's until completed.
     let v = unsafe { blocks(list) };
@@ -443,7 +444,9 @@ pub unsafe extern "system-unwind" fn state_initiate(_: NdisHandle, list: *mut Mo
     }
 }
 
-/// MiniportTerminateOffload done wrong: completes at once (SUCCESS), never forwarding.
+/// MiniportTerminateOffload done without the target: completes at once, every block FAILURE (the
+/// status of a call that never reached the target), the offload context cleared unless the fault
+/// says otherwise; or (`STATE_TERMINATE_SWALLOWED`) never completes.
 pub unsafe extern "system-unwind" fn state_terminate(_: NdisHandle, list: *mut Mobl) {
     let f = fault();
     if f == STATE_TERMINATE_SWALLOWED {
