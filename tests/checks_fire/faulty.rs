@@ -9,7 +9,7 @@ use ndis_model::{Model, MpHandlers, PtHandlers};
 /// The real handlers the wrappers call.
 static REAL: Mutex<Option<(MpHandlers, PtHandlers)>> = Mutex::new(None);
 
-fn real() -> (MpHandlers, PtHandlers) {
+pub(super) fn real() -> (MpHandlers, PtHandlers) {
     REAL.lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner)
         .expect("handlers replaced")

@@ -369,11 +369,12 @@ pub static CASES: &[Case] = &[
 
 /// Installs the stand-in send path: sends go down through adapter 0's binding (SourceHandle
 /// `source`, or the binding's handle when 0), completions go up through its miniport.
-fn stand_in_send(m: &mut Model, source: usize) {
+pub(super) fn stand_in_send(m: &mut Model, source: usize) {
     use std::sync::atomic::Ordering::Relaxed;
     faulty::HANDLE.store(m.ndis_handles(A).binding, Relaxed);
     faulty::UP_HANDLE.store(m.ndis_handles(A).miniport, Relaxed);
     send_path::DOWN_SOURCE.store(source, Relaxed);
+    send_path::DOWN_FLAGS.store(0, Relaxed);
     faulty::NO_RESTORE.store(false, Relaxed);
     install(m, |mp, pt| {
         mp.send = send_path::send_goes_down;

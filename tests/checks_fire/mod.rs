@@ -25,10 +25,18 @@ macro_rules! case {
     };
 }
 
+pub mod chimney_cases;
+pub mod chimney_misuse;
+pub mod chimney_standin;
+pub mod chimney_wrap;
+pub mod datapath_faults;
 pub mod elsewhere;
 pub mod faulty;
 pub mod handler_faults;
+pub mod lifecycle_cases;
+pub mod lifecycle_faults;
 pub mod misuse;
+pub mod pnp_cases;
 pub mod send_path;
 pub mod setups;
 pub mod standin;
@@ -36,7 +44,14 @@ pub mod unshown;
 
 /// Every case.
 pub fn all_cases() -> impl Iterator<Item = &'static Case> {
-    misuse::CASES.iter().chain(handler_faults::CASES)
+    misuse::CASES
+        .iter()
+        .chain(handler_faults::CASES)
+        .chain(chimney_cases::CASES)
+        .chain(chimney_misuse::CASES)
+        .chain(lifecycle_cases::CASES)
+        .chain(pnp_cases::CASES)
+        .chain(pnp_cases::BIND_CASES)
 }
 
 pub struct Case {

@@ -11,6 +11,8 @@ use super::faulty::{HANDLE, UP_HANDLE, handle, restore_source, save_and_set_sour
 /// ProtocolSendNetBufferListsComplete puts the original back and completes them up through
 /// `UP_HANDLE`.
 pub static DOWN_SOURCE: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+/// Send flags added to the ones passed down (a fault when non-zero).
+pub static DOWN_FLAGS: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
 
 pub unsafe extern "system-unwind" fn send_goes_down(
     _: NdisHandle,
@@ -27,7 +29,12 @@ pub unsafe extern "system-unwind" fn send_goes_down(
     unsafe { save_and_set_source(nbls, source) };
     // SAFETY: sends NBLs this handler owns, at the IRQL NDIS called it at.
     unsafe {
-        ndis_model::exports::datapath::NdisSendNetBufferLists(handle(), nbls, port, flags & 1)
+        ndis_model::exports::datapath::NdisSendNetBufferLists(
+            handle(),
+            nbls,
+            port,
+            flags & 1 | DOWN_FLAGS.load(Relaxed),
+        )
     };
 }
 

@@ -2,7 +2,7 @@
 //! through `Model::load_with` exactly like the real driver.
 
 use chimney_im::ndis::{
-    DriverObject, KspinLock, MiniportDriverCharacteristics, NdisObjectHeader, NtStatus,
+    DriverObject, KspinLock, MiniportDriverCharacteristics, NdisHandle, NdisObjectHeader, NtStatus,
     ProtocolDriverCharacteristics, UnicodeString, object_type,
 };
 use ndis_model::exports::{registration, sync};
@@ -196,5 +196,22 @@ pub unsafe extern "system-unwind" fn protocol_with_wrong_revision(
     _registry_path: *mut UnicodeString,
 ) -> NtStatus {
     register_protocol(2, 0x80);
+    STATUS_UNSUCCESSFUL
+}
+
+unsafe extern "system-unwind" fn hang_check(_: NdisHandle) -> u8 {
+    0
+}
+
+/// Registers an intermediate miniport whose characteristics carry a CheckForHangHandlerEx (and
+/// no other handler), then fails.
+pub unsafe extern "system-unwind" fn miniport_with_hang_handler(
+    driver_object: *mut DriverObject,
+    registry_path: *mut UnicodeString,
+) -> NtStatus {
+    let mut c = empty_miniport_characteristics(1, 0x88);
+    c.flags = chimney_im::ndis::NDIS_INTERMEDIATE_DRIVER;
+    c.check_for_hang_handler_ex = Some(hang_check);
+    register_miniport(driver_object, registry_path, c);
     STATUS_UNSUCCESSFUL
 }

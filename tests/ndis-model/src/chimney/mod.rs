@@ -13,6 +13,7 @@ mod cnbl;
 pub(crate) mod core;
 pub(crate) mod host;
 pub(crate) mod host_io;
+mod replace;
 mod target;
 mod target_io;
 
