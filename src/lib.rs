@@ -32,7 +32,8 @@ pub(crate) mod state;
 pub use driver::DriverEntry;
 
 /// Host-only access to kernel-layer internals for the tests that exercise them directly
-/// (`tests/host_percpu.rs`, `tests/host_shared_writes.rs`) and the accounting benchmark
+/// (`tests/host_percpu.rs`, `tests/host_gated_rundown.rs`, `tests/host_shared_writes.rs`) and the
+/// accounting benchmark
 /// (`examples/scaling.rs`). Not in the driver image, not in the Wine tier's build.
 #[cfg(not(windows))]
 #[doc(hidden)]
@@ -41,6 +42,6 @@ pub mod host_probe {
     pub use crate::kernel::percpu_rundown::{PerCpuCounts, Slot};
     #[cfg(not(chimney_uninstrumented))]
     pub use crate::kernel::rundown::shared_writes;
-    pub use crate::kernel::{Drain, PerCpuDrainable, PerCpuRundown, Rundown};
+    pub use crate::kernel::{Drain, GatedRundown, PerCpuDrainable, PerCpuRundown, Rundown};
     pub use crate::state::globals::GLOBALS;
 }

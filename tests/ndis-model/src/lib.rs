@@ -8,6 +8,7 @@
 pub mod chimney;
 pub mod config;
 pub mod exports;
+pub mod hooks;
 pub mod model;
 pub mod oidflows;
 mod oidrules;

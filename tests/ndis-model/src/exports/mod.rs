@@ -68,6 +68,7 @@ pub(crate) fn enter(w: &mut World, e: Export, max_irql: Kirql) {
 /// through the export (every export is `"system-unwind"`) to the handler call that entered the
 /// driver.
 pub(crate) fn guard<R>(e: Export, fallback: R, f: impl FnOnce() -> R) -> R {
+    crate::hooks::run_for(e);
     match catch_unwind(AssertUnwindSafe(f)) {
         Ok(r) => r,
         Err(p) if p.is::<crate::drv::DriverFault>() => std::panic::resume_unwind(p),
