@@ -142,11 +142,6 @@ impl GatedRundown {
     }
 
     #[cfg(not(windows))]
-    pub fn in_flight(&self) -> u32 {
-        self.count.in_flight()
-    }
-
-    #[cfg(not(windows))]
     pub fn is_open(&self) -> bool {
         self.count.is_open()
     }

@@ -14,6 +14,7 @@ const TAG: u32 = u32::from_le_bytes(*b"Ctxt");
 pub static CONTEXT_FAULT: AtomicU32 = AtomicU32::new(0);
 pub const CONTEXT_SIZE_8: u32 = 1;
 pub const CONTEXT_FREED_OUT_OF_ORDER: u32 = 2;
+pub const CONTEXT_HEADER_OVERWRITTEN: u32 = 3;
 
 /// MiniportSendNetBufferLists that allocates and frees NBL context on the first NBL wrongly
 /// (and then cleans up), then sends through the real handler.
@@ -47,6 +48,26 @@ pub unsafe extern "system-unwind" fn send_with_context_fault(
             unsafe { NdisFreeNetBufferListContext(nbls, 32) };
             // SAFETY: as above.
             unsafe { NdisFreeNetBufferListContext(nbls, 16) };
+        }
+        CONTEXT_HEADER_OVERWRITTEN => {
+            // SAFETY: as above.
+            let st = unsafe { NdisAllocateNetBufferListContext(nbls, 16, 0, TAG) };
+            if st == NDIS_STATUS_SUCCESS {
+                // SAFETY: the NBL's newest context block (the one just carved or allocated);
+                // its Size field is overwritten (the fault: what a driver that misapplies
+                // Offset writes), then put back after the free so the NBL leaves as it came.
+                let block = unsafe { (*nbls).context };
+                // SAFETY: as above.
+                let size = unsafe { (*block).size };
+                // SAFETY: as above.
+                unsafe { (*block).size = size ^ 0x40 };
+                // SAFETY: as above.
+                unsafe { NdisFreeNetBufferListContext(nbls, 16) };
+                // SAFETY: the same live block (the model refused the free and kept it).
+                unsafe { (*block).size = size };
+                // SAFETY: the context allocated above, freed now that the header is intact.
+                unsafe { NdisFreeNetBufferListContext(nbls, 16) };
+            }
         }
         _ => {}
     }

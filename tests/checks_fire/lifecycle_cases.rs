@@ -119,6 +119,11 @@ pub static CASES: &[Case] = &[
         install(m, |mp, _| mp.send = df::send_with_context_fault);
         m.host_send(A, 1);
     }),
+    case!("nbl_context.header_intact", adapter, |m| {
+        df::CONTEXT_FAULT.store(df::CONTEXT_HEADER_OVERWRITTEN, Relaxed);
+        install(m, |mp, _| mp.send = df::send_with_context_fault);
+        m.host_send(A, 1);
+    }),
     case!("nbl_context.free_lifo", adapter, |m| {
         df::CONTEXT_FAULT.store(df::CONTEXT_FREED_OUT_OF_ORDER, Relaxed);
         install(m, |mp, _| mp.send = df::send_with_context_fault);

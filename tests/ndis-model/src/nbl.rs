@@ -9,8 +9,10 @@ use chimney_im::ndis::*;
 
 /// Bytes of NET_BUFFER_LIST_CONTEXT data the owner keeps (at the top of its block).
 const OWNER_CTX_USED: u16 = 16;
-/// Free backfill below the owner's data in its context block.
-const OWNER_CTX_BACKFILL: u16 = 16;
+/// Free backfill below the owner's data in its context block: room for two 16-byte driver
+/// contexts, so that a driver's block is carved with a non-zero Offset left below it (a driver
+/// that ignored or misapplied `Offset` would land on the block header or on the owner's data).
+const OWNER_CTX_BACKFILL: u16 = 32;
 
 /// Who created an NBL (and gets it back).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -40,14 +42,37 @@ pub enum Loc {
 /// One NBL context allocation the driver made on an NBL.
 #[derive(Clone, Copy, Debug)]
 pub enum CtxOp {
-    /// Carved out of the free space of the block already at the top.
-    Carve { block: usize, size: u16 },
-    /// A new block pushed in front of the chain.
+    /// Carved out of the free space of the block already at the top (whose header then read
+    /// `header`: Next and Size).
+    Carve {
+        block: usize,
+        size: u16,
+        header: (usize, u16),
+    },
+    /// A new block pushed in front of the chain (header as written then).
     NewBlock {
         block: usize,
         size: u16,
         layout_size: usize,
+        header: (usize, u16),
     },
+}
+
+/// Why a context free was refused: a LIFO violation, or the block's header (Next, Size) no
+/// longer what NDIS wrote: a driver wrote outside its context data (a misapplied `Offset`).
+#[derive(Clone, Debug)]
+pub enum CtxFreeError {
+    Lifo(String),
+    Header(String),
+}
+
+/// The header fields a driver must never write.
+///
+/// # Safety
+/// `b` is a live context block.
+unsafe fn header_of(b: *const NetBufferListContext) -> (usize, u16) {
+    // SAFETY: the caller's contract.
+    unsafe { ((*b).next as usize, (*b).size) }
 }
 
 #[derive(Debug)]
@@ -409,6 +434,7 @@ pub fn ctx_alloc(r: &mut NblRec, size: u16, backfill: u16) -> bool {
             r.ops.push(CtxOp::Carve {
                 block: top as usize,
                 size,
+                header: header_of(top),
             });
             return true;
         }
@@ -429,29 +455,44 @@ pub fn ctx_alloc(r: &mut NblRec, size: u16, backfill: u16) -> bool {
             block: b as usize,
             size,
             layout_size,
+            header: header_of(b),
         });
     }
     true
 }
 
-/// Frees NBL context space like NdisFreeNetBufferListContext. Err describes a LIFO violation.
-pub fn ctx_free(r: &mut NblRec, size: u16) -> Result<(), String> {
+/// Frees NBL context space like NdisFreeNetBufferListContext. Err describes a LIFO violation
+/// or a block header the driver overwrote (checked first: the driver's own data sits right
+/// above it).
+pub fn ctx_free(r: &mut NblRec, size: u16) -> Result<(), CtxFreeError> {
     let nbl = r.mem.nbl;
     let Some(top) = r.ops.last().copied() else {
-        return Err("no context allocation of the driver on this NBL".into());
+        return Err(CtxFreeError::Lifo(
+            "no context allocation of the driver on this NBL".into(),
+        ));
     };
+    let (CtxOp::Carve { block, header, .. } | CtxOp::NewBlock { block, header, .. }) = top;
+    // SAFETY: blocks in `ops` were allocated by ctx_alloc (or are the owner's) and not yet freed.
+    let now = unsafe { header_of(block as *const NetBufferListContext) };
+    if now != header {
+        return Err(CtxFreeError::Header(format!(
+            "context block {block:#x}: header (Next, Size) {now:x?}, NDIS wrote {header:x?}"
+        )));
+    }
     // SAFETY: nbl is live; blocks in `ops` were allocated by ctx_alloc and not yet freed.
     unsafe {
         let cur = (*nbl).context as usize;
         match top {
-            CtxOp::Carve { block, size: s } => {
+            CtxOp::Carve { block, size: s, .. } => {
                 if s != size {
-                    return Err(format!(
+                    return Err(CtxFreeError::Lifo(format!(
                         "freeing {size} bytes, the last allocation was {s} (LIFO)"
-                    ));
+                    )));
                 }
                 if cur != block {
-                    return Err(format!("NBL Context is {cur:#x}, expected {block:#x}"));
+                    return Err(CtxFreeError::Lifo(format!(
+                        "NBL Context is {cur:#x}, expected {block:#x}"
+                    )));
                 }
                 (*(block as *mut NetBufferListContext)).offset += size;
             }
@@ -459,14 +500,17 @@ pub fn ctx_free(r: &mut NblRec, size: u16) -> Result<(), String> {
                 block,
                 size: s,
                 layout_size,
+                ..
             } => {
                 if s != size {
-                    return Err(format!(
+                    return Err(CtxFreeError::Lifo(format!(
                         "freeing {size} bytes, the last allocation was {s} (LIFO)"
-                    ));
+                    )));
                 }
                 if cur != block {
-                    return Err(format!("NBL Context is {cur:#x}, expected {block:#x}"));
+                    return Err(CtxFreeError::Lifo(format!(
+                        "NBL Context is {cur:#x}, expected {block:#x}"
+                    )));
                 }
                 let b = block as *mut NetBufferListContext;
                 (*nbl).context = (*b).next;

@@ -288,7 +288,11 @@ pub const CHECKED: &[(&str, &[&str])] = &[
     ),
     (
         "NdisFreeNetBufferListContext",
-        &["nbl_context.driver_owns_nbl", "nbl_context.free_lifo"],
+        &[
+            "nbl_context.driver_owns_nbl",
+            "nbl_context.free_lifo",
+            "nbl_context.header_intact",
+        ],
     ),
     (
         "NdisOidRequest",

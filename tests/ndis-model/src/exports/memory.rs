@@ -184,12 +184,28 @@ pub unsafe extern "system-unwind" fn NdisFreeNetBufferListContext(
                 return;
             };
             let res = nbl::ctx_free(r, context_size);
-            if w.v.check("nbl_context.free_lifo", res.is_ok(), || {
+            let header = match &res {
+                Err(nbl::CtxFreeError::Header(m)) => Some(m.clone()),
+                _ => None,
+            };
+            let lifo = match &res {
+                Err(nbl::CtxFreeError::Lifo(m)) => Some(m.clone()),
+                _ => None,
+            };
+            let header_ok =
+                w.v.check("nbl_context.header_intact", header.is_none(), || {
+                    format!(
+                        "NdisFreeNetBufferListContext({context_size}): {}",
+                        header.clone().unwrap_or_default()
+                    )
+                });
+            let lifo_ok = w.v.check("nbl_context.free_lifo", lifo.is_none(), || {
                 format!(
                     "NdisFreeNetBufferListContext({context_size}): {}",
-                    res.clone().err().unwrap_or_default()
+                    lifo.clone().unwrap_or_default()
                 )
-            }) {
+            });
+            if header_ok && lifo_ok {
                 w.counters.ctx_frees += 1;
             }
         });
