@@ -3,6 +3,7 @@
 //! NBLs go down only while every gate is open, whichever order the edges pause and restart in.
 
 use chimney_im::ndis::{NDIS_STATUS_PENDING, NDIS_STATUS_SUCCESS};
+use ndis_model::hooks;
 use ndis_model::testkit::*;
 use ndis_model::*;
 
@@ -68,4 +69,26 @@ fn a_pended_miniport_pause_waits_for_both_the_sends_below_and_the_indications_up
     let r = unload_clean(m);
     assert!(r.check_runs("pause.miniport_sends_drained") >= 1, "{r}");
     assert!(r.check_runs("pause.miniport_receives_returned") >= 1, "{r}");
+}
+
+/// A receive indication that reads the virtual miniport's handle, and then finds the miniport
+/// halted and initialized again (a new handle) by the time it takes its count: the NBLs must go
+/// up carrying the new handle as SourceHandle. The model halts and re-enables the device inside
+/// the indication's first NdisAllocateNetBufferListContext, between the read and the acquire.
+#[test]
+fn an_indication_racing_a_miniport_restart_carries_the_new_miniport_handle() {
+    let mut m = one_adapter(AdapterPolicy::default(), 45);
+    let before = m.ndis_handles(A).miniport;
+    hooks::run_inside_next(Export::NdisAllocateNetBufferListContext, || {
+        hooks::cycle_device(A)
+    });
+    assert_eq!(m.lower_indicate(A, 2, false), 2);
+    m.run_until_idle();
+    assert_ne!(
+        m.ndis_handles(A).miniport,
+        before,
+        "the device was re-initialized with a new handle"
+    );
+    let r = unload_clean(m);
+    assert_eq!(r.totals.returns_down, 2, "{r}");
 }

@@ -35,3 +35,12 @@ pub(crate) fn run_for(e: Export) {
         f();
     }
 }
+
+/// Halts the virtual miniport of adapter `a` (device disabled) and enables it again
+/// (NetEventIMReEnableDevice, then the device start): a new MiniportInitializeEx, a new
+/// miniport handle. For use inside a hook, to put that PnP cycle into a window of a data-path
+/// handler.
+pub fn cycle_device(a: crate::AdapterId) {
+    crate::devflows::halt_device(a.0, chimney_im::ndis::halt_action::DEVICE_DISABLED);
+    let _ = crate::devflows::reenable_device(a.0, false);
+}
