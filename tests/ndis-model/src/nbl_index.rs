@@ -27,6 +27,10 @@ pub struct NblRecs {
     /// Per adapter: sends below count as the driver's time (policy not `Held`), as of the last
     /// scan. A change re-evaluates every record.
     pub(crate) below_counts: Vec<bool>,
+    /// Debug builds: `since` by the reference definition (a full scan per tick), by sequence
+    /// number, to cross-check the index (`cross_check`).
+    #[cfg(debug_assertions)]
+    reference: HashMap<u64, u64>,
 }
 
 impl NblRecs {
@@ -119,6 +123,42 @@ impl NblRecs {
                 self.counted.insert((r.since, p));
             }
         }
+    }
+
+    /// Debug builds, after `rescan` at tick `now`: runs the reference definition (every record,
+    /// every tick) beside the index and compares. Err names the first difference.
+    #[cfg(debug_assertions)]
+    pub(crate) fn cross_check(
+        &mut self,
+        now: u64,
+        counted: impl Fn(&NblRec) -> bool,
+    ) -> Result<(), String> {
+        let live: std::collections::HashSet<u64> = self.map.values().map(|r| r.seq).collect();
+        self.reference.retain(|seq, _| live.contains(seq));
+        let mut indexed = 0;
+        for (&p, r) in &self.map {
+            // First seen: created since the last tick, when the clock read `now - 1`.
+            let since = self.reference.entry(r.seq).or_insert(now.saturating_sub(1));
+            if !counted(r) {
+                *since = now;
+            } else if !r.stuck_reported {
+                indexed += 1;
+                if r.since != *since || !self.counted.contains(&(r.since, p)) {
+                    return Err(format!(
+                        "stuck-NBL index: NBL {p:#x} has since {} (indexed: {}), the full scan says {since}",
+                        r.since,
+                        self.counted.contains(&(r.since, p))
+                    ));
+                }
+            }
+        }
+        if indexed != self.counted.len() {
+            return Err(format!(
+                "stuck-NBL index holds {} NBLs, the full scan counts {indexed}",
+                self.counted.len()
+            ));
+        }
+        Ok(())
     }
 
     /// Marks every record for re-evaluation at the next scan.

@@ -109,6 +109,12 @@ fn check_stuck_nbls(w: &mut World) {
     let below_counts = std::mem::take(&mut w.nbls.recs.below_counts);
     let recs = &mut w.nbls.recs;
     recs.rescan(now, |r| counted(r, &below_counts).1);
+    #[cfg(debug_assertions)]
+    if let Err(e) = recs.cross_check(now, |r| counted(r, &below_counts).1) {
+        w.v.fail("model.internal_error", || e);
+        return;
+    }
+    let recs = &mut w.nbls.recs;
     let cutoff = now.saturating_sub(bound);
     let mut stuck = Vec::new();
     for &(since, p) in recs.counted.range(..(cutoff, 0)) {
