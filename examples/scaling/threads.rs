@@ -223,7 +223,16 @@ pub fn main(nbls: u64, reps: usize) {
         "| Path | Accounting | 1 thread (M NBL/s) | 2 threads (M NBL/s per thread) | 2-thread total / 1-thread: median (range) | Clean repetitions |"
     );
     println!("|---|---|---|---|---|---|");
+    // SCALING_PATHS=word,...: only the paths whose name contains one of the words.
+    let only = std::env::var("SCALING_PATHS").ok();
+    let wanted = |p: Path| {
+        only.as_deref()
+            .is_none_or(|o| o.split(',').any(|w| p.name().contains(w)))
+    };
     for path in [Path::PlainSend, Path::PlainReceive, Path::ChimneyPost] {
+        if !wanted(path) {
+            continue;
+        }
         for (name, per_cpu) in [
             ("per processor (the driver)", true),
             ("one shared word (control)", false),
