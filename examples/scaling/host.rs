@@ -1,12 +1,8 @@
 //! The benchmark itself (host builds: it reaches kernel-layer internals through
 //! `chimney_im::host_probe`).
 
-use std::hint::black_box;
-use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
 
-use chimney_im::host_probe::Rundown;
-use chimney_im::host_probe::{PerCpuCounts, Slot};
 use ndis_model::testkit::{offload_now, one_chimney_adapter};
 use ndis_model::{AdapterId, ChimneyPolicy, Completion};
 
@@ -21,123 +17,12 @@ pub fn main() {
         );
     }
     if std::env::var_os("SCALING_SWEEP_ONLY").is_none() {
-        accounting(if quick { 2_000_000 } else { 20_000_000 });
+        let reps = std::env::var("SCALING_REPS")
+            .map_or(if quick { 3 } else { 9 }, |r| r.parse().expect("a number"));
+        crate::threads::main(if quick { 2_000_000 } else { 20_000_000 }, reps);
     }
-    sweep(quick);
-}
-
-/// A connection's own count, alone on its line pair as an offload entry would be.
-#[repr(align(128))]
-struct Connection(Rundown);
-
-trait Accounting: Sync + Send {
-    fn forward(&self, cpu: usize, conn: &Rundown) -> bool;
-    fn complete(&self, cpu: usize, conn: &Rundown);
-}
-
-/// Today: adapter and binding counts shared by every CPU.
-struct Shared {
-    adapter: Rundown,
-    _pad: [u8; 128],
-    binding: Rundown,
-}
-
-impl Accounting for Shared {
-    fn forward(&self, _cpu: usize, conn: &Rundown) -> bool {
-        self.adapter.try_acquire(1) && self.binding.try_acquire(1) && conn.try_acquire(1)
-    }
-    fn complete(&self, _cpu: usize, conn: &Rundown) {
-        let _ = conn.release(1);
-        let _ = self.binding.release(1);
-        let _ = self.adapter.release(1);
-    }
-}
-
-/// Per processor: adapter and binding counts with one slot per CPU.
-struct PerCpu {
-    adapter: PerCpuCounts<Vec<Slot>>,
-    binding: PerCpuCounts<Vec<Slot>>,
-}
-
-impl Accounting for PerCpu {
-    fn forward(&self, cpu: usize, conn: &Rundown) -> bool {
-        self.adapter.try_acquire_on(cpu, 1)
-            && self.binding.try_acquire_on(cpu, 1)
-            && conn.try_acquire(1)
-    }
-    fn complete(&self, cpu: usize, conn: &Rundown) {
-        let _ = conn.release(1);
-        let _ = self.binding.release_on(cpu, 1);
-        let _ = self.adapter.release_on(cpu, 1);
-    }
-}
-
-/// NBLs per second per thread, `threads` threads each on its own connection and CPU slot.
-fn run(acc: Arc<dyn Accounting>, threads: usize, nbls: u64) -> f64 {
-    let start = Arc::new(Barrier::new(threads));
-    let handles: Vec<_> = (0..threads)
-        .map(|cpu| {
-            let (acc, start) = (acc.clone(), start.clone());
-            std::thread::spawn(move || {
-                let conn = Connection(Rundown::new_closed());
-                assert!(conn.0.reopen());
-                start.wait();
-                let t = Instant::now();
-                for _ in 0..nbls {
-                    assert!(acc.forward(cpu, black_box(&conn.0)));
-                    acc.complete(cpu, black_box(&conn.0));
-                }
-                nbls as f64 / t.elapsed().as_secs_f64()
-            })
-        })
-        .collect();
-    let rates: Vec<f64> = handles.into_iter().map(|h| h.join().unwrap()).collect();
-    rates.iter().sum::<f64>() / threads as f64
-}
-
-fn best_of(n: usize, mut f: impl FnMut() -> f64) -> f64 {
-    (0..n).map(|_| f()).fold(0.0, f64::max)
-}
-
-fn accounting(nbls: u64) {
-    let shared = || -> Arc<dyn Accounting> {
-        let s = Shared {
-            adapter: Rundown::new_closed(),
-            _pad: [0; 128],
-            binding: Rundown::new_closed(),
-        };
-        assert!(s.adapter.reopen() && s.binding.reopen());
-        Arc::new(s)
-    };
-    let per_cpu = || -> Arc<dyn Accounting> {
-        let slots = || (0..2).map(|_| Slot::new_closed()).collect::<Vec<_>>();
-        let p = PerCpu {
-            adapter: PerCpuCounts::new_closed(slots()).expect("two slots"),
-            binding: PerCpuCounts::new_closed(slots()).expect("two slots"),
-        };
-        assert!(p.adapter.reopen() && p.binding.reopen());
-        Arc::new(p)
-    };
-    println!("accounting per NBL round trip, disjoint connections ({nbls} NBLs per thread):");
-    println!(
-        "| Accounting | 1 thread (M NBL/s) | 2 threads (M NBL/s per thread) | 2-thread total / 1-thread |"
-    );
-    println!("|---|---|---|---|");
-    for (name, make) in [
-        (
-            "today: adapter + binding shared",
-            &shared as &dyn Fn() -> Arc<dyn Accounting>,
-        ),
-        ("per processor", &per_cpu),
-    ] {
-        let one = best_of(3, || run(make(), 1, nbls));
-        let two = best_of(3, || run(make(), 2, nbls));
-        println!(
-            "| {name} | {:.1} | {:.1} | {:.2}x |",
-            one / 1e6,
-            two / 1e6,
-            2.0 * two / one
-        );
+    if std::env::var_os("SCALING_THREADS_ONLY").is_none() {
+        sweep(quick);
     }
 }
 

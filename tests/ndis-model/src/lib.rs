@@ -25,8 +25,10 @@ mod host;
 #[cfg(windows)]
 pub mod image;
 mod irql;
+mod live_slots;
 mod lower;
 mod nbl;
+mod nbl_index;
 mod rawbox;
 mod sched;
 mod timing;

@@ -254,6 +254,9 @@ fn indicate_status_buf(a: usize, code: NdisStatus, mut buf: Vec<u8>) -> bool {
     true
 }
 
+/// Most NBLs one release of held sends or returns hands over in one chain.
+const HELD_BATCH: usize = 65_536;
+
 /// Releases all held work (lower sends, lower OID completions, host returns) to the DPC queue.
 /// Used when a thread waits: time passes. Returns whether anything was released.
 pub fn release_all_held() -> bool {
@@ -262,18 +265,18 @@ pub fn release_all_held() -> bool {
         let mut oids = Vec::new();
         let mut returns = Vec::new();
         for (i, ad) in w.adapters.iter_mut().enumerate() {
-            if !ad.binding.held_sends.is_empty() {
-                sends.push(std::mem::take(&mut ad.binding.held_sends));
-            }
+            // In batches: one chain stays below the chain walks' cycle guard however many
+            // NBLs a test parked (10^6 in the load sweep).
+            let held = std::mem::take(&mut ad.binding.held_sends);
+            sends.extend(held.chunks(HELD_BATCH).map(<[usize]>::to_vec));
             for o in &mut ad.binding.oids_below {
                 if o.held {
                     o.held = false;
                     oids.push((i, o.req));
                 }
             }
-            if !ad.dev.held_returns.is_empty() {
-                returns.push(std::mem::take(&mut ad.dev.held_returns));
-            }
+            let held = std::mem::take(&mut ad.dev.held_returns);
+            returns.extend(held.chunks(HELD_BATCH).map(<[usize]>::to_vec));
         }
         (sends, oids, returns)
     });

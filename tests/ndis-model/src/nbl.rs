@@ -2,10 +2,11 @@
 //! block) and the table that tracks who owns each one.
 
 use std::alloc::{Layout, alloc_zeroed, dealloc};
-use std::collections::HashMap;
 use std::ptr;
 
 use chimney_im::ndis::*;
+
+use crate::nbl_index::NblRecs;
 
 /// Bytes of NET_BUFFER_LIST_CONTEXT data the owner keeps (at the top of its block).
 const OWNER_CTX_USED: u16 = 16;
@@ -97,7 +98,7 @@ pub struct NblRec {
 
 #[derive(Debug, Default)]
 pub struct NblTable {
-    pub recs: HashMap<usize, NblRec>,
+    pub recs: NblRecs,
     pub next_seq: u64,
     pub created: u64,
     pub freed: u64,
@@ -377,9 +378,18 @@ pub fn link(nbls: &[usize]) -> usize {
 /// Walks a chain the driver handed over, at most `limit` NBLs (cycle guard).
 pub fn walk(head: usize, limit: usize) -> (Vec<usize>, bool) {
     let mut v = Vec::new();
+    // Cycle guard: a scan of a short chain, a set once it is long (linear, not quadratic).
+    let mut seen: Option<std::collections::HashSet<usize>> = None;
     let mut p = head;
     while p != 0 {
-        if v.len() >= limit || v.contains(&p) {
+        let again = if v.len() < 32 {
+            v.contains(&p)
+        } else {
+            !seen
+                .get_or_insert_with(|| v.iter().copied().collect())
+                .insert(p)
+        };
+        if v.len() >= limit || again {
             return (v, false);
         }
         v.push(p);

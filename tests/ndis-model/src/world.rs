@@ -223,7 +223,9 @@ pub struct World {
     pub associated: bool,
     pub driver_object: usize,
     pub adapters: Vec<Adapter>,
-    pub mem: HashMap<usize, (u32, u32)>,
+    /// Live pool allocations of the driver: address -> (length, tag). Ordered, so that the
+    /// allocation holding an address is one range lookup (`chimney::in_live_pool`).
+    pub mem: BTreeMap<usize, (u32, u32)>,
     pub configs: HashMap<usize, ConfigRec>,
     pub clones: HashMap<usize, CloneRec>,
     pub clone_store: HashMap<usize, crate::rawbox::RawBox<chimney_im::ndis::NdisOidRequest>>,
@@ -273,7 +275,7 @@ impl World {
             associated: false,
             driver_object: 0,
             adapters: Vec::new(),
-            mem: HashMap::new(),
+            mem: BTreeMap::new(),
             configs: HashMap::new(),
             clones: HashMap::new(),
             clone_store: HashMap::new(),

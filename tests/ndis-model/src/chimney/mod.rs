@@ -118,9 +118,11 @@ pub fn open_handle(w: &World, o: Open) -> usize {
 
 /// True if `[addr, addr+len)` lies inside a pool block the driver allocated and has not freed.
 pub fn in_live_pool(w: &World, addr: usize, len: usize) -> bool {
+    // Allocations do not overlap: only the last one starting at or below `addr` can hold it.
     w.mem
-        .iter()
-        .any(|(&p, &(l, _))| addr >= p && addr + len <= p + l as usize)
+        .range(..=addr)
+        .next_back()
+        .is_some_and(|(&p, &(l, _))| addr + len <= p + l as usize)
 }
 
 /// The driver's provider (miniport-edge) chimney handlers, from its 0x8F and 0x94 tables.
@@ -300,6 +302,8 @@ pub struct TargetSt {
     /// Indicated NBLs the host kept.
     pub kept: Vec<usize>,
     pub in_flight: usize,
+    /// Per connection, its context as last found by `target_io::ctx_of` (validated there).
+    pub ctx_hint: HashMap<ConnId, usize>,
 }
 
 /// Chimney counters for the report.

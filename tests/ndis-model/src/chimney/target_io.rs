@@ -3,16 +3,20 @@
 //! chains that split posts and merge connections (per-connection order kept); indicates
 //! receives and events (serialized with its completions) and takes returned indications back.
 
+use std::collections::HashMap;
+use std::ops::Bound::{Included, Unbounded};
+
 use chimney_im::ndis::*;
 
 use crate::config::Completion;
 use crate::irql;
+use crate::live_slots::LiveSlots;
 use crate::nbl::{self, Loc, Owner};
 use crate::world::{self, World};
 
 use super::blocks;
 use super::cnbl::{self, TargetDone};
-use super::{ConnId, IoKind, Layer, Raw, in_live_pool};
+use super::{ConnId, IoKind, Layer, Raw, TObj, in_live_pool};
 
 /// An NBL the target finished (status and data written), ready to be completed.
 #[derive(Clone, Copy, Debug)]
@@ -203,25 +207,28 @@ pub fn deliver(a: usize, done: Vec<Done>) {
         return;
     }
     let (calls, prev_busy, miniport) = world::with(|w| {
-        let mut seqs: Vec<Vec<Done>> = Vec::new();
+        // One FIFO per (context, class), in order of first appearance; a random live one gives
+        // its next NBL (indexed, so linear however many connections complete at once).
+        let (mut seqs, mut at) = (Vec::<Vec<Done>>::new(), HashMap::new());
         for d in done {
-            match seqs
-                .iter_mut()
-                .find(|s| s[0].ctx == d.ctx && s[0].kind.class() == d.kind.class())
-            {
-                Some(s) => s.push(d),
-                None => seqs.push(vec![d]),
+            let i = *at.entry((d.ctx, d.kind.class())).or_insert(seqs.len());
+            if i == seqs.len() {
+                seqs.push(Vec::new());
             }
+            seqs[i].push(d);
         }
         for s in &mut seqs {
             s.reverse();
         }
+        let mut live = LiveSlots::new(seqs.len());
         let mut calls: Vec<(IoKind, Vec<usize>)> = Vec::new();
-        while !seqs.is_empty() {
-            let i = w.rng.below(seqs.len());
-            let Some(d) = seqs[i].pop() else { continue };
+        while !live.is_empty() {
+            let i = live
+                .nth(w.rng.below(live.len()))
+                .expect("a pick below len()");
+            let d = seqs[i].pop().expect("live FIFOs are not empty");
             if seqs[i].is_empty() {
-                seqs.remove(i);
+                live.remove(i);
             }
             match calls.last_mut() {
                 Some((k, v)) if *k == d.kind && !w.rng.chance(1, 3) => v.push(d.p),
@@ -247,10 +254,8 @@ pub fn complete(a: usize, ctx: Option<usize>, max: Option<usize>) -> usize {
     let done = world::with(|w| {
         let mut take = Vec::new();
         let limit = max.unwrap_or(usize::MAX);
-        for (&c, o) in &mut w.chimney.target(a).objs {
-            if ctx.is_some_and(|x| x != c) {
-                continue;
-            }
+        let only = ctx.map_or((Unbounded, Unbounded), |x| (Included(x), Included(x)));
+        for (&c, o) in w.chimney.target(a).objs.range_mut(only) {
             for q in &mut o.q {
                 while take.len() < limit {
                     let Some((p, k)) = q.pop_front() else { break };
@@ -270,13 +275,16 @@ pub fn complete(a: usize, ctx: Option<usize>, max: Option<usize>) -> usize {
 /// Target context of host connection `c` (a live, not terminating TCP offload).
 pub fn ctx_of(w: &mut World, c: ConnId) -> Option<(usize, usize)> {
     let a = w.chimney.conns.get(c.0)?.adapter;
-    let ctx = w
-        .chimney
-        .target(a)
-        .objs
-        .iter()
-        .find(|(_, o)| o.conn == Some(c) && !o.terminating)
-        .map(|(k, _)| *k)?;
+    let t = w.chimney.target(a);
+    // The first (lowest) such context. A hint from an earlier search stays the first while it
+    // still matches: contexts only grow, and no object gains a connection or stops terminating.
+    let hint = t.ctx_hint.get(&c).copied();
+    let live = |o: &TObj| o.conn == Some(c) && !o.terminating;
+    if let Some(ctx) = hint.filter(|x| t.objs.get(x).is_some_and(live)) {
+        return Some((a, ctx));
+    }
+    let ctx = t.objs.iter().find(|(_, o)| live(o)).map(|(k, _)| *k)?;
+    t.ctx_hint.insert(c, ctx);
     Some((a, ctx))
 }
 
