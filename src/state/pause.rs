@@ -49,26 +49,32 @@ impl Binding {
         adapter.pause_parts.store(2, Ordering::SeqCst);
         adapter.pause_pending.store(true, Ordering::SeqCst);
         adapter.waiting_up.store(true, Ordering::SeqCst);
-        adapter.waiting_below.store(true, Ordering::SeqCst);
-        let mut finished = false;
         if adapter.nbls_in_flight.close() == Drain::Drained
             && adapter.waiting_up.swap(false, Ordering::SeqCst)
         {
-            // Nothing up: this call is the drain report.
+            // Nothing up: this call is the drain report, and does that part. It cannot finish
+            // the pause: the part below cannot be claimed by anyone before `waiting_below` is
+            // published, just after.
             adapter.nbls_drained.set();
-            finished |= adapter.pause_part_done();
+            let finished = adapter.pause_part_done();
+            debug_assert!(
+                !finished,
+                "the part below was done before it could be claimed"
+            );
         }
+        adapter.waiting_below.store(true, Ordering::SeqCst);
         if self.nbls_below.close(below_gate::MINIPORT_STOPPED) {
             // Nothing below: this call reports the drain (the claim is made just below).
             self.nbls_below.report_drained(|| ());
         }
         // Published interest (waiting_below) before reading the flag; the report sets the flag
         // before reading the interest: one of the two claims the part.
+        let mut finished = false;
         if self.nbls_below.is_drained() && adapter.waiting_below.swap(false, Ordering::SeqCst) {
             // The report is done or under way: wait for its signal, so that nothing of it runs
             // after the pause completed (a restart reopens the count).
             self.nbls_below.wait_drained();
-            finished |= adapter.pause_part_done();
+            finished = adapter.pause_part_done();
         }
         if finished && adapter.pause_pending.swap(false, Ordering::AcqRel) {
             adapter.set_state(AdapterState::Paused);
