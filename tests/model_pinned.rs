@@ -276,3 +276,32 @@ fn a_run_without_failures_traces_none() {
         "the driver traces (the check can see a line)"
     );
 }
+
+/// `initiate::undo_chain` → () and its `!=` → `==`: an initiate of two connections (two TCP
+/// blocks under one path) whose second TCP block is refused (its send data cannot get the
+/// driver's NBL context) is failed whole, and the send data the *first* TCP block handed over,
+/// already prepared, is given back to the host as it gave it, with its counts ended (else the
+/// unload waits for them).
+#[test]
+fn a_refused_second_connection_gives_the_first_its_send_data_back() {
+    let mut m = held_state(35);
+    // The first connection's two NBLs get their contexts; the second's one does not.
+    m.inject_failure(Export::NdisAllocateNetBufferListContext, 3);
+    let [c0, c1] = m.host_offload_pair(A, [2, 1]).expect("initiate issued");
+    m.run_until_idle();
+    for c in [c0, c1] {
+        assert_eq!(
+            m.conn_state(c),
+            ConnState::Failed(NDIS_STATUS_RESOURCES),
+            "{c:?}"
+        );
+    }
+    assert_eq!(m.target_complete_state(A), 0, "refused before the target");
+    assert_eq!(
+        m.report().check_runs("chimney_host.initiate_data_returned"),
+        2
+    );
+    let r = unload_clean(m);
+    assert_eq!(r.injected.values().sum::<u64>(), 1, "{r}");
+    assert_eq!(r.chimney.initiate_send_data, 3, "{r}");
+}
