@@ -305,3 +305,35 @@ fn a_refused_second_connection_gives_the_first_its_send_data_back() {
     assert_eq!(r.injected.values().sum::<u64>(), 1, "{r}");
     assert_eq!(r.chimney.initiate_send_data, 3, "{r}");
 }
+
+/// `LinkState::store` → (): the link state the virtual miniport reports in its general
+/// attributes is the lower adapter's latest, from the bind parameters at first and from its
+/// LINK_STATE indications afterwards (seen at the next MiniportInitializeEx, here after the user
+/// disabled and re-enabled the virtual NIC).
+#[test]
+fn reinitialized_miniport_reports_the_latest_link_state() {
+    let mut m = one_adapter(AdapterPolicy::default(), 36);
+    let gbit = LowerAdapterConfig::ethernet(1).link_speed;
+    assert_eq!(m.device_link_attributes(A), (1, 2, gbit, gbit), "from bind");
+    let ls = NdisLinkState {
+        header: NdisObjectHeader::new(object_type::DEFAULT, 1, NDIS_SIZEOF_LINK_STATE_REVISION_1),
+        media_connect_state: 2,
+        media_duplex_state: 1,
+        xmit_link_speed: 10_000_000,
+        rcv_link_speed: 100_000_000,
+        pause_functions: 0,
+        auto_negotiation_flags: 0,
+    };
+    assert!(m.lower_indicate_link_state(A, ls));
+    m.run_until_idle();
+    m.disable_device(A);
+    assert_eq!(m.reenable_device(A), NDIS_STATUS_SUCCESS);
+    m.run_until_idle();
+    assert_eq!(m.device_state(A).starts, 2);
+    assert_eq!(
+        m.device_link_attributes(A),
+        (2, 1, 10_000_000, 100_000_000),
+        "from the indication"
+    );
+    unload_clean(m);
+}

@@ -340,6 +340,12 @@ impl Model {
         lower::indicate_link_state(a.0, state)
     }
 
+    /// The link fields of the general attributes the virtual miniport last set in
+    /// MiniportInitializeEx: (MediaConnectState, MediaDuplexState, XmitLinkSpeed, RcvLinkSpeed).
+    pub fn device_link_attributes(&self, a: AdapterId) -> (u32, u32, u64, u64) {
+        world::with(|w| w.adapters[a.0].dev.attr_link)
+    }
+
     /// Status indications the host received.
     pub fn host_status_log(&self, a: AdapterId) -> Vec<StatusRecord> {
         world::with(|w| w.adapters[a.0].dev.status_log.clone())
@@ -571,6 +577,7 @@ fn push_adapter(w: &mut World, cfg: LowerAdapterConfig) -> usize {
             gen_attrs: false,
             attr_mtu: 0,
             attr_mac: [0; 6],
+            attr_link: (0, 0, 0, 0),
             pause_complete: false,
             restart_complete: None,
             host_oid: None,

@@ -240,6 +240,7 @@ pub unsafe extern "system-unwind" fn NdisMSetMiniportAttributes(
                     let d = &mut w.adapters[a].dev;
                     d.attr_mtu = g.mtu_size;
                     d.attr_mac = mac;
+                    d.attr_link = (g.media_connect_state, g.media_duplex_state, g.xmit_link_speed, g.rcv_link_speed);
                     d.gen_attrs = true;
                 }
                 _ => {}
