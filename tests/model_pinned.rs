@@ -337,3 +337,22 @@ fn reinitialized_miniport_reports_the_latest_link_state() {
     );
     unload_clean(m);
 }
+
+/// `Binding::record_open_status` → (): an NdisOpenAdapterEx that pends and then fails (its
+/// ProtocolOpenAdapterCompleteEx carries the failure) fails the bind: no virtual miniport, and
+/// the dead binding handle is never used (the model checks every handle the driver passes).
+#[test]
+fn an_open_that_pends_then_fails_fails_the_bind() {
+    let mut m = one_adapter(
+        AdapterPolicy {
+            open: OpenPolicy::PendingFail(NDIS_STATUS_OPEN_FAILED),
+            ..AdapterPolicy::default()
+        },
+        37,
+    );
+    m.run_until_idle();
+    assert_eq!(m.binding_state(A).open, OpenState::None);
+    assert_eq!(m.device_state(A).phase, DevPhase::Absent);
+    assert_eq!(m.device_state(A).starts, 0);
+    unload_clean(m);
+}

@@ -42,6 +42,9 @@ pub enum OpenPolicy {
     Pending,
     /// Fails with this status.
     Fail(NdisStatus),
+    /// Returns PENDING, then ProtocolOpenAdapterCompleteEx from the worker thread reports this
+    /// failure status (the binding handle NDIS wrote is dead from then on).
+    PendingFail(NdisStatus),
 }
 
 /// Per-adapter behaviour.
