@@ -2,6 +2,7 @@
 //! each test here fails when the named part of the driver is changed. Which mutant each one
 //! kills is in its doc comment.
 
+use chimney_im::ndis::oids::{OID_GEN_VENDOR_DESCRIPTION, OID_PNP_CAPABILITIES};
 use chimney_im::ndis::*;
 use ndis_model::testkit::*;
 use ndis_model::*;
@@ -354,5 +355,50 @@ fn an_open_that_pends_then_fails_fails_the_bind() {
     assert_eq!(m.binding_state(A).open, OpenState::None);
     assert_eq!(m.device_state(A).phase, DevPhase::Absent);
     assert_eq!(m.device_state(A).starts, 0);
+    unload_clean(m);
+}
+
+/// `passthrough::oid::post_process`'s guard (first `||` → `&&`): only OID_PNP_CAPABILITIES
+/// answers are rewritten; a successful answer of another OID at least as long as an
+/// NDIS_PNP_CAPABILITIES (here the lower miniport's vendor description) reaches the host as the
+/// lower miniport wrote it.
+#[test]
+fn long_answers_of_other_oids_pass_unchanged() {
+    let mut m = one_adapter(AdapterPolicy::default(), 38);
+    let out = m
+        .host_oid(A, &OidSpec::query(OID_GEN_VENDOR_DESCRIPTION, 64))
+        .expect("query ran");
+    assert_eq!(out.status, NDIS_STATUS_SUCCESS);
+    let n = LOWER_VENDOR_DESCRIPTION.len();
+    assert!(n >= size_of::<NdisPnpCapabilities>());
+    assert_eq!(out.bytes_written as usize, n);
+    assert_eq!(&out.data[..n], LOWER_VENDOR_DESCRIPTION);
+    unload_clean(m);
+}
+
+/// `post_process`'s guard (second `||` → `&&`, `<` → `>`): a successful OID_PNP_CAPABILITIES
+/// answer shorter than NDIS_PNP_CAPABILITIES is not rewritten (the driver would write wake-up
+/// states past what the lower miniport wrote); it reaches the host as written.
+#[test]
+fn short_pnp_capabilities_answers_pass_unchanged() {
+    let mut m = one_adapter(
+        AdapterPolicy {
+            pnp_answer_len: Some(8),
+            ..AdapterPolicy::default()
+        },
+        39,
+    );
+    let out = m
+        .host_oid(A, &OidSpec::query(OID_PNP_CAPABILITIES, 16))
+        .expect("query ran");
+    assert_eq!(out.status, NDIS_STATUS_SUCCESS);
+    assert_eq!(out.bytes_written, 8);
+    let magic = PmCaps::default().min_magic_packet_wake_up;
+    assert_ne!(magic, NDIS_DEVICE_STATE_UNSPECIFIED);
+    assert_eq!(
+        out.data[..8],
+        [0u32, magic].map(u32::to_le_bytes).concat()[..]
+    );
+    assert_eq!(out.data[8..16], [0; 8], "nothing written past the answer");
     unload_clean(m);
 }

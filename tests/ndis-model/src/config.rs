@@ -70,6 +70,9 @@ pub struct AdapterPolicy {
     /// so the driver must wait for it and then de-initialize.
     pub cancel_races_start: bool,
     pub data_len: usize,
+    /// The lower miniport answers OID_PNP_CAPABILITIES successfully with only this many bytes
+    /// (a short answer; None: the whole NDIS_PNP_CAPABILITIES, or BUFFER_TOO_SHORT).
+    pub pnp_answer_len: Option<usize>,
     /// TCP chimney: the offload target below and the host stack above.
     pub chimney: ChimneyPolicy,
 }
@@ -88,6 +91,7 @@ impl Default for AdapterPolicy {
             deinit_async: false,
             cancel_races_start: false,
             data_len: 60,
+            pnp_answer_len: None,
             chimney: ChimneyPolicy::default(),
         }
     }
