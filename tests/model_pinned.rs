@@ -402,3 +402,30 @@ fn short_pnp_capabilities_answers_pass_unchanged() {
     assert_eq!(out.data[8..16], [0; 8], "nothing written past the answer");
     unload_clean(m);
 }
+
+/// `Adapter::drain_nbls` → (): MiniportHaltEx closes the data path and waits for it even when
+/// NDIS did not pause the miniport first (a misbehaving NDIS: with a completed pause the path
+/// is already closed and drained, and this wait finds nothing). Halt returns only after the
+/// host's sends in flight below have completed up.
+#[test]
+fn a_halt_without_a_pause_still_waits_for_the_data_path() {
+    let mut m = one_adapter(
+        AdapterPolicy {
+            send_completion: Completion::Held,
+            ..AdapterPolicy::default()
+        },
+        40,
+    );
+    assert_eq!(m.host_send(A, 4), 4);
+    m.run_until_idle();
+    assert_eq!(m.host_sends_outstanding(A), 4, "held below");
+    m.halt_unpaused(A);
+    assert_eq!(
+        m.host_sends_outstanding(A),
+        0,
+        "completed before halt returned"
+    );
+    assert_eq!(m.device_state(A).phase, DevPhase::Halted);
+    let r = unload_clean(m);
+    assert_eq!(r.totals.driver_to_host_completions, 4, "{r}");
+}

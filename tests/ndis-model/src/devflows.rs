@@ -240,6 +240,21 @@ pub fn halt_device(a: usize, action: u32) {
 /// Halts the paused virtual miniport of adapter `a` without waiting for the host's chimney
 /// calls (which `halt_device` lets finish first): PnP racing a call the host has in flight.
 pub fn halt_paused_device(a: usize, action: u32) {
+    halt_with(a, action, true);
+}
+
+/// A misbehaving NDIS: MiniportHaltEx on virtual miniport `a` whatever its data path is doing
+/// (not paused first). The host's binding stays open through the halt (NDIS would wait for its
+/// sends before closing it) and closes after.
+pub fn halt_unpaused_device(a: usize, action: u32) {
+    halt_with(a, action, false);
+    world::with(|w| {
+        let host = w.adapters[a].dev.host_handle;
+        w.kill_handle(host);
+    });
+}
+
+fn halt_with(a: usize, action: u32, host_closed_first: bool) {
     // The host closes its binding first; that waits for its OID request.
     wait(
         "halt.host_oid_finished_first",
@@ -262,7 +277,9 @@ pub fn halt_paused_device(a: usize, action: u32) {
         }
         d.phase = DevPhase::Halting;
         let host = d.host_handle;
-        w.kill_handle(host);
+        if host_closed_first {
+            w.kill_handle(host);
+        }
         w.counters.halts += 1;
         Some((halt, w.adapters[a].dev.ctx))
     });

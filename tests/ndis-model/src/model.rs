@@ -372,6 +372,12 @@ impl Model {
         devflows::halt_device(a.0, halt_action::DEVICE_DISABLED);
     }
 
+    /// A misbehaving NDIS: MiniportHaltEx (HaltDeviceDisabled) on the virtual miniport without
+    /// pausing it first (NDIS halts only a paused miniport), for the driver's defence against it.
+    pub fn halt_unpaused(&mut self, a: AdapterId) {
+        devflows::halt_unpaused_device(a.0, halt_action::DEVICE_DISABLED);
+    }
+
     /// NetEventIMReEnableDevice for a disabled virtual NIC.
     pub fn reenable_device(&mut self, a: AdapterId) -> NdisStatus {
         devflows::reenable_device(a.0, false)
