@@ -429,3 +429,28 @@ fn a_halt_without_a_pause_still_waits_for_the_data_path() {
     let r = unload_clean(m);
     assert_eq!(r.totals.driver_to_host_completions, 4, "{r}");
 }
+
+/// `AdapterState::from_u32`'s `5 => Pausing` arm (deleted, a pending pause reads as Absent):
+/// an unbind that finds the virtual miniport Pausing (its pause waits for receives the host
+/// keeps) de-initializes it and waits for the halt before closing the binding, instead of
+/// taking it for gone.
+#[test]
+fn unbind_during_a_pending_pause_halts_the_miniport_first() {
+    let mut m = one_adapter(
+        AdapterPolicy {
+            host_return: Completion::Held,
+            ..AdapterPolicy::default()
+        },
+        41,
+    );
+    assert_eq!(m.lower_indicate(A, 2, false), 2);
+    m.run_until_idle();
+    assert_eq!(m.host_receives_outstanding(A), 2, "kept by the host");
+    assert_eq!(m.pause_miniport_no_wait(A), NDIS_STATUS_PENDING);
+    assert_eq!(m.device_state(A).run, RunState::Pausing);
+    assert_eq!(m.unbind(A), NDIS_STATUS_SUCCESS);
+    assert_eq!(m.device_state(A).phase, DevPhase::Halted);
+    assert_eq!(m.host_receives_outstanding(A), 0);
+    let r = unload_clean(m);
+    assert_eq!(r.totals.returns_down, 2, "{r}");
+}

@@ -161,6 +161,16 @@ pub fn pause_drained(w: &mut world::World, a: usize) {
 /// MiniportPause (waits for NdisMPauseComplete when pended). The host uploads its chimney
 /// state first when its policy says so (tcpip does when its binding is paused).
 pub fn pause_miniport(a: usize) -> NdisStatus {
+    pause_miniport_with(a, true)
+}
+
+/// MiniportPause, returning at once when it pends: the pause stays pending (the miniport
+/// Pausing) until the driver's NdisMPauseComplete, whatever the test does meanwhile.
+pub fn pause_miniport_no_wait(a: usize) -> NdisStatus {
+    pause_miniport_with(a, false)
+}
+
+fn pause_miniport_with(a: usize, wait_pending: bool) -> NdisStatus {
     let upload = world::with(|w| {
         let d = &w.adapters[a].dev;
         d.phase == DevPhase::Up
@@ -198,7 +208,7 @@ pub fn pause_miniport(a: usize) -> NdisStatus {
     let st = drv::call("MiniportPause", PASSIVE_LEVEL, || unsafe {
         pause(drv::h(ctx), pp)
     });
-    if st == NDIS_STATUS_PENDING {
+    if st == NDIS_STATUS_PENDING && wait_pending {
         wait(
             "pause.pending_completed",
             "NdisMPauseComplete after PENDING MiniportPause",
@@ -218,7 +228,7 @@ pub fn pause_miniport(a: usize) -> NdisStatus {
                 format!("MiniportPause returned {st:#x}")
             });
             w.adapters[a].dev.run = RunState::Paused;
-        } else if !done_early {
+        } else if !done_early && wait_pending {
             w.adapters[a].dev.run = RunState::Paused;
         }
     });

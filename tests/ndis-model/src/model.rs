@@ -355,6 +355,12 @@ impl Model {
         devflows::pause_miniport(a.0)
     }
 
+    /// MiniportPause without waiting: a pended pause stays pending (the virtual miniport
+    /// Pausing) until the driver completes it, e.g. while the test unbinds.
+    pub fn pause_miniport_no_wait(&mut self, a: AdapterId) -> NdisStatus {
+        devflows::pause_miniport_no_wait(a.0)
+    }
+
     pub fn restart_miniport(&mut self, a: AdapterId) -> NdisStatus {
         devflows::restart_miniport(a.0)
     }
