@@ -454,3 +454,32 @@ fn unbind_during_a_pending_pause_halts_the_miniport_first() {
     let r = unload_clean(m);
     assert_eq!(r.totals.returns_down, 2, "{r}");
 }
+
+/// `AdapterState::from_u32`'s `2 => Initializing` arm (deleted, a running MiniportInitializeEx
+/// reads as Absent): an unbind whose cancel came too late and that sees the start's
+/// MiniportInitializeEx still running keeps waiting for it, then de-initializes the miniport
+/// before closing the binding (instead of freeing the binding of a miniport NDIS just
+/// initialized).
+#[test]
+fn unbind_seeing_the_miniport_initializing_waits_then_halts_it() {
+    let mut m = one_adapter(
+        AdapterPolicy {
+            device_start: DeviceStart::Manual,
+            cancel_races_start: true,
+            start_yields: true,
+            ..AdapterPolicy::default()
+        },
+        42,
+    );
+    assert_eq!(m.device_state(A).phase, DevPhase::StartPending);
+    let waits = m.report().counters.waits;
+    assert_eq!(m.unbind(A), 0);
+    assert!(
+        m.report().counters.waits >= waits + 2,
+        "the unbind waited again after seeing the start under way"
+    );
+    let d = m.device_state(A);
+    assert_eq!(d.phase, DevPhase::Halted);
+    assert_eq!(d.starts, 1);
+    unload_clean(m);
+}

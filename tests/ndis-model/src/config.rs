@@ -69,6 +69,10 @@ pub struct AdapterPolicy {
     /// NDIS_STATUS_FAILURE and the start (MiniportInitializeEx, restart) runs on the worker thread,
     /// so the driver must wait for it and then de-initialize.
     pub cancel_races_start: bool,
+    /// A start on the worker thread (e.g. the one `cancel_races_start` runs) stops inside
+    /// MiniportInitializeEx, after its registration attributes, until the thread waiting for it
+    /// has run on and waits again: PnP's initialize overlapping an unbind.
+    pub start_yields: bool,
     pub data_len: usize,
     /// The lower miniport answers OID_PNP_CAPABILITIES successfully with only this many bytes
     /// (a short answer; None: the whole NDIS_PNP_CAPABILITIES, or BUFFER_TOO_SHORT).
@@ -90,6 +94,7 @@ impl Default for AdapterPolicy {
             device_start: DeviceStart::AfterBind,
             deinit_async: false,
             cancel_races_start: false,
+            start_yields: false,
             data_len: 60,
             pnp_answer_len: None,
             chimney: ChimneyPolicy::default(),
