@@ -248,6 +248,10 @@ pub enum Fault {
     ShortStatusBuffer,
     /// Every call to this export takes this long (a slow NDIS below the driver's handler).
     SlowExport(crate::verifier::Export, Duration),
+    /// NdisAllocateCloneOidRequest returns this status without a clone: for a failure status it
+    /// leaves a non-NULL junk pointer in its out parameter (undefined on failure), for SUCCESS a
+    /// NULL one (an NDIS that breaks its own contract).
+    CloneOidRequest(NdisStatus),
 }
 
 /// Model-wide configuration.

@@ -1,0 +1,48 @@
+//! Behaviours of the kernel wrappers (`src/kernel`, `src/glue`) that mutation testing
+//! (`.ci/mutants`) showed no other test pins: each test fails when the part of the driver named
+//! in its doc comment is changed.
+
+use chimney_im::ndis::oids::OID_GEN_LINK_SPEED;
+use chimney_im::ndis::*;
+use ndis_model::testkit::*;
+use ndis_model::*;
+
+const A: AdapterId = AdapterId(0);
+
+fn with_faults(faults: &[Fault], seed: u64) -> Model {
+    let mut c = ModelConfig::default()
+        .seed(seed)
+        .with_adapter(LowerAdapterConfig::ethernet(1));
+    c.faults = faults.to_vec();
+    Model::load(c)
+}
+
+/// `BindingHandle::clone_oid`'s match guards (`status == NDIS_STATUS_SUCCESS` → true in the
+/// first arm, → true in the second): a failed NdisAllocateCloneOidRequest, whatever its out
+/// parameter holds (undefined on failure; the model leaves junk there), fails the host's OID
+/// with NDIS's own status, and the junk is never used as a request.
+#[test]
+fn a_failed_clone_fails_the_oid_with_its_status() {
+    let mut m = with_faults(&[Fault::CloneOidRequest(NDIS_STATUS_FAILURE)], 50);
+    let o = m
+        .host_oid(A, &OidSpec::query(OID_GEN_LINK_SPEED, 4))
+        .expect("issued");
+    assert_eq!(o.status, NDIS_STATUS_FAILURE, "{o:?}");
+    assert_eq!(m.binding_state(A).oids_below, 0);
+    let r = unload_clean(m);
+    assert_eq!(r.counters.clones, 0, "{r}");
+}
+
+/// `clone_oid`'s second guard (→ false, and `==` → `!=`): an NDIS that reports SUCCESS but
+/// gives no clone does not make the host's OID succeed without reaching the lower miniport: it
+/// fails with RESOURCES.
+#[test]
+fn a_successful_clone_without_a_request_fails_the_oid() {
+    let mut m = with_faults(&[Fault::CloneOidRequest(NDIS_STATUS_SUCCESS)], 51);
+    let o = m
+        .host_oid(A, &OidSpec::query(OID_GEN_LINK_SPEED, 4))
+        .expect("issued");
+    assert_eq!(o.status, NDIS_STATUS_RESOURCES, "{o:?}");
+    assert_eq!(o.bytes_written, 0, "{o:?}");
+    unload_clean(m);
+}
