@@ -2,7 +2,7 @@
 //! (`.ci/mutants`) showed no other test pins: each test fails when the part of the driver named
 //! in its doc comment is changed.
 
-use chimney_im::ndis::oids::OID_GEN_LINK_SPEED;
+use chimney_im::ndis::oids::{OID_GEN_LINK_SPEED, OID_PNP_QUERY_POWER, OID_PNP_SET_POWER};
 use chimney_im::ndis::*;
 use ndis_model::testkit::*;
 use ndis_model::*;
@@ -45,4 +45,29 @@ fn a_successful_clone_without_a_request_fails_the_oid() {
     assert_eq!(o.status, NDIS_STATUS_RESOURCES, "{o:?}");
     assert_eq!(o.bytes_written, 0, "{o:?}");
     unload_clean(m);
+}
+
+/// `OidRequestExt::set_bytes_done` → (): the two power OIDs the driver answers itself report the
+/// ULONG they consumed (BytesRead of the set, BytesWritten of the query), not 0.
+#[test]
+fn locally_answered_power_oids_report_their_bytes() {
+    let mut m = one_adapter(AdapterPolicy::default(), 52);
+    let set = m
+        .host_oid(A, &OidSpec::set(OID_PNP_SET_POWER, &1u32.to_le_bytes()))
+        .expect("issued");
+    assert_eq!(
+        (set.status, set.bytes_read),
+        (NDIS_STATUS_SUCCESS, 4),
+        "{set:?}"
+    );
+    let query = m
+        .host_oid(A, &OidSpec::query(OID_PNP_QUERY_POWER, 4))
+        .expect("issued");
+    assert_eq!(
+        (query.status, query.bytes_written),
+        (NDIS_STATUS_SUCCESS, 4),
+        "{query:?}"
+    );
+    let r = unload_clean(m);
+    assert_eq!(r.counters.clones, 0, "answered without a clone: {r}");
 }
