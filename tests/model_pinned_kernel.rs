@@ -71,3 +71,67 @@ fn locally_answered_power_oids_report_their_bytes() {
     let r = unload_clean(m);
     assert_eq!(r.counters.clones, 0, "answered without a clone: {r}");
 }
+
+/// `NameBuf::eq_ignore_ascii_case` → true, and its `&&` → `||` (names of equal length taken as
+/// equal): a NetEventIMReEnableDevice by name restarts the virtual miniport with that name, not
+/// the first binding in the list (the device names of two adapters have the same length).
+#[test]
+fn reenable_by_name_restarts_only_the_named_miniport() {
+    let cfg = ModelConfig::default()
+        .seed(53)
+        .with_adapter(LowerAdapterConfig::ethernet(1))
+        .with_adapter(LowerAdapterConfig::ethernet(2));
+    let mut m = Model::load(cfg);
+    let b = AdapterId(1);
+    m.disable_device(A);
+    m.disable_device(b);
+    for (up, down) in [(A, b), (b, A)] {
+        assert_eq!(m.reenable_device_by_name(up), NDIS_STATUS_SUCCESS);
+        assert_eq!(m.device_state(up).phase, DevPhase::Up, "{up:?}");
+        if up == A {
+            assert_eq!(m.device_state(down).phase, DevPhase::Halted, "{down:?}");
+        }
+    }
+    assert_eq!((m.device_state(A).starts, m.device_state(b).starts), (2, 2));
+    unload_clean(m);
+}
+
+/// A lower adapter whose `UpperBindings` names the virtual miniport `name`.
+fn bind_with_upper_binding(name: &str, seed: u64) -> Model {
+    let mut nic = LowerAdapterConfig::ethernet(1);
+    nic.upper_bindings = vec![name.to_owned()];
+    Model::load(ModelConfig::default().seed(seed).with_adapter(nic))
+}
+
+/// `NameBuf::set`'s guard (`||` → `&&`, `>` → `==`): an empty device name, or one longer than
+/// the 128 characters the binding keeps, fails the bind cleanly (no virtual miniport, no
+/// out-of-bounds copy, no NdisIMInitializeDeviceInstanceEx with a wrong name).
+#[test]
+fn unusable_device_names_fail_the_bind() {
+    let long = format!("\\Device\\{}", "X".repeat(121));
+    assert_eq!(long.len(), 129);
+    for (i, name) in ["", long.as_str()].into_iter().enumerate() {
+        let m = bind_with_upper_binding(name, 54 + i as u64);
+        assert_eq!(
+            m.binding_state(A).open,
+            OpenState::Closed,
+            "{} chars",
+            name.len()
+        );
+        assert_eq!(m.device_state(A).phase, DevPhase::Absent);
+        unload_clean(m);
+    }
+}
+
+/// `NameBuf::set`'s guard (`>` → `>=`): a device name of exactly 128 characters (the capacity)
+/// is kept whole and the virtual miniport starts under it.
+#[test]
+fn a_device_name_of_full_capacity_is_used() {
+    let name = format!("\\Device\\{}", "Y".repeat(120));
+    assert_eq!(name.len(), 128);
+    let mut m = bind_with_upper_binding(&name, 56);
+    assert_eq!(m.device_state(A).phase, DevPhase::Up);
+    assert_eq!(m.host_send(A, 2), 2);
+    m.run_until_idle();
+    unload_clean(m);
+}
