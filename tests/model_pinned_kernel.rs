@@ -135,3 +135,22 @@ fn a_device_name_of_full_capacity_is_used() {
     m.run_until_idle();
     unload_clean(m);
 }
+
+/// `fold` (→ 0, → 1, `&&` → `||`, `>=` → `<`): device names compare case-insensitively, and
+/// only letters fold: a re-enable naming `\DEVICE\{...}` restarts the miniport whose
+/// UpperBindings say `\Device\{...}`, and only that one.
+#[test]
+fn reenable_by_name_ignores_the_case_of_letters_only() {
+    let cfg = ModelConfig::default()
+        .seed(57)
+        .with_adapter(LowerAdapterConfig::ethernet(1))
+        .with_adapter(LowerAdapterConfig::ethernet(2));
+    let mut m = Model::load(cfg);
+    let b = AdapterId(1);
+    m.disable_device(A);
+    m.disable_device(b);
+    assert_eq!(m.reenable_device_by_upper_case_name(A), NDIS_STATUS_SUCCESS);
+    assert_eq!(m.device_state(A).phase, DevPhase::Up);
+    assert_eq!(m.device_state(b).phase, DevPhase::Halted);
+    unload_clean(m);
+}

@@ -343,12 +343,26 @@ pub fn reenable_device(a: usize, global: bool) -> NdisStatus {
 
 /// [`reenable_device`] with the event's BufferLength `len` (None: the NDIS_STRING's size).
 pub fn reenable_device_len(a: usize, global: bool, len: Option<u32>) -> NdisStatus {
+    reenable_device_spelled(a, global, len, false)
+}
+
+/// [`reenable_device_len`], the event spelling the device name in upper case when `upper`
+/// (device names compare case-insensitively: NDIS's spelling need not be the registry's).
+pub fn reenable_device_spelled(
+    a: usize,
+    global: bool,
+    len: Option<u32>,
+    upper: bool,
+) -> NdisStatus {
     let name = world::with(|w| {
         (w.adapters[a].dev.phase == DevPhase::Halted).then(|| w.adapters[a].dev.name.clone())
     });
-    let Some(name) = name else {
+    let Some(mut name) = name else {
         return NDIS_STATUS_FAILURE;
     };
+    if upper {
+        name = name.to_ascii_uppercase();
+    }
     let (us, buf) = ustr(&name);
     let usp: *mut UnicodeString = us.ptr();
     let len = len.unwrap_or_else(|| u32::try_from(size_of::<UnicodeString>()).unwrap_or(16));

@@ -394,6 +394,11 @@ impl Model {
         devflows::reenable_device(a.0, true)
     }
 
+    /// As `reenable_device_by_name`, the name spelled in upper case (`\DEVICE\{...}`).
+    pub fn reenable_device_by_upper_case_name(&mut self, a: AdapterId) -> NdisStatus {
+        devflows::reenable_device_spelled(a.0, true, None, true)
+    }
+
     /// As `reenable_device_by_name`, but the event's BufferLength is `len` bytes (a malformed
     /// event when shorter than the NDIS_STRING it should hold).
     pub fn reenable_device_by_name_len(&mut self, a: AdapterId, len: u32) -> NdisStatus {
