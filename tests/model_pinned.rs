@@ -2,6 +2,7 @@
 //! each test here fails when the named part of the driver is changed. Which mutant each one
 //! kills is in its doc comment.
 
+use chimney_im::ndis::oids::{OID_GEN_VENDOR_DESCRIPTION, OID_PNP_CAPABILITIES};
 use chimney_im::ndis::*;
 use ndis_model::testkit::*;
 use ndis_model::*;
@@ -275,4 +276,210 @@ fn a_run_without_failures_traces_none() {
         !r.dbg.is_empty(),
         "the driver traces (the check can see a line)"
     );
+}
+
+/// `initiate::undo_chain` → () and its `!=` → `==`: an initiate of two connections (two TCP
+/// blocks under one path) whose second TCP block is refused (its send data cannot get the
+/// driver's NBL context) is failed whole, and the send data the *first* TCP block handed over,
+/// already prepared, is given back to the host as it gave it, with its counts ended (else the
+/// unload waits for them).
+#[test]
+fn a_refused_second_connection_gives_the_first_its_send_data_back() {
+    let mut m = held_state(35);
+    // The first connection's two NBLs get their contexts; the second's one does not.
+    m.inject_failure(Export::NdisAllocateNetBufferListContext, 3);
+    let [c0, c1] = m.host_offload_pair(A, [2, 1]).expect("initiate issued");
+    m.run_until_idle();
+    for c in [c0, c1] {
+        assert_eq!(
+            m.conn_state(c),
+            ConnState::Failed(NDIS_STATUS_RESOURCES),
+            "{c:?}"
+        );
+    }
+    assert_eq!(m.target_complete_state(A), 0, "refused before the target");
+    assert_eq!(
+        m.report().check_runs("chimney_host.initiate_data_returned"),
+        2
+    );
+    let r = unload_clean(m);
+    assert_eq!(r.injected.values().sum::<u64>(), 1, "{r}");
+    assert_eq!(r.chimney.initiate_send_data, 3, "{r}");
+}
+
+/// `LinkState::store` → (): the link state the virtual miniport reports in its general
+/// attributes is the lower adapter's latest, from the bind parameters at first and from its
+/// LINK_STATE indications afterwards (seen at the next MiniportInitializeEx, here after the user
+/// disabled and re-enabled the virtual NIC).
+#[test]
+fn reinitialized_miniport_reports_the_latest_link_state() {
+    let mut m = one_adapter(AdapterPolicy::default(), 36);
+    let gbit = LowerAdapterConfig::ethernet(1).link_speed;
+    assert_eq!(m.device_link_attributes(A), (1, 2, gbit, gbit), "from bind");
+    let ls = NdisLinkState {
+        header: NdisObjectHeader::new(object_type::DEFAULT, 1, NDIS_SIZEOF_LINK_STATE_REVISION_1),
+        media_connect_state: 2,
+        media_duplex_state: 1,
+        xmit_link_speed: 10_000_000,
+        rcv_link_speed: 100_000_000,
+        pause_functions: 0,
+        auto_negotiation_flags: 0,
+    };
+    assert!(m.lower_indicate_link_state(A, ls));
+    m.run_until_idle();
+    m.disable_device(A);
+    assert_eq!(m.reenable_device(A), NDIS_STATUS_SUCCESS);
+    m.run_until_idle();
+    assert_eq!(m.device_state(A).starts, 2);
+    assert_eq!(
+        m.device_link_attributes(A),
+        (2, 1, 10_000_000, 100_000_000),
+        "from the indication"
+    );
+    unload_clean(m);
+}
+
+/// `Binding::record_open_status` → (): an NdisOpenAdapterEx that pends and then fails (its
+/// ProtocolOpenAdapterCompleteEx carries the failure) fails the bind: no virtual miniport, and
+/// the dead binding handle is never used (the model checks every handle the driver passes).
+#[test]
+fn an_open_that_pends_then_fails_fails_the_bind() {
+    let mut m = one_adapter(
+        AdapterPolicy {
+            open: OpenPolicy::PendingFail(NDIS_STATUS_OPEN_FAILED),
+            ..AdapterPolicy::default()
+        },
+        37,
+    );
+    m.run_until_idle();
+    assert_eq!(m.binding_state(A).open, OpenState::None);
+    assert_eq!(m.device_state(A).phase, DevPhase::Absent);
+    assert_eq!(m.device_state(A).starts, 0);
+    unload_clean(m);
+}
+
+/// `passthrough::oid::post_process`'s guard (first `||` → `&&`): only OID_PNP_CAPABILITIES
+/// answers are rewritten; a successful answer of another OID at least as long as an
+/// NDIS_PNP_CAPABILITIES (here the lower miniport's vendor description) reaches the host as the
+/// lower miniport wrote it.
+#[test]
+fn long_answers_of_other_oids_pass_unchanged() {
+    let mut m = one_adapter(AdapterPolicy::default(), 38);
+    let out = m
+        .host_oid(A, &OidSpec::query(OID_GEN_VENDOR_DESCRIPTION, 64))
+        .expect("query ran");
+    assert_eq!(out.status, NDIS_STATUS_SUCCESS);
+    let n = LOWER_VENDOR_DESCRIPTION.len();
+    assert!(n >= size_of::<NdisPnpCapabilities>());
+    assert_eq!(out.bytes_written as usize, n);
+    assert_eq!(&out.data[..n], LOWER_VENDOR_DESCRIPTION);
+    unload_clean(m);
+}
+
+/// `post_process`'s guard (second `||` → `&&`, `<` → `>`): a successful OID_PNP_CAPABILITIES
+/// answer shorter than NDIS_PNP_CAPABILITIES is not rewritten (the driver would write wake-up
+/// states past what the lower miniport wrote); it reaches the host as written.
+#[test]
+fn short_pnp_capabilities_answers_pass_unchanged() {
+    let mut m = one_adapter(
+        AdapterPolicy {
+            pnp_answer_len: Some(8),
+            ..AdapterPolicy::default()
+        },
+        39,
+    );
+    let out = m
+        .host_oid(A, &OidSpec::query(OID_PNP_CAPABILITIES, 16))
+        .expect("query ran");
+    assert_eq!(out.status, NDIS_STATUS_SUCCESS);
+    assert_eq!(out.bytes_written, 8);
+    let magic = PmCaps::default().min_magic_packet_wake_up;
+    assert_ne!(magic, NDIS_DEVICE_STATE_UNSPECIFIED);
+    assert_eq!(
+        out.data[..8],
+        [0u32, magic].map(u32::to_le_bytes).concat()[..]
+    );
+    assert_eq!(out.data[8..16], [0; 8], "nothing written past the answer");
+    unload_clean(m);
+}
+
+/// `Adapter::drain_nbls` → (): MiniportHaltEx closes the data path and waits for it even when
+/// NDIS did not pause the miniport first (a misbehaving NDIS: with a completed pause the path
+/// is already closed and drained, and this wait finds nothing). Halt returns only after the
+/// host's sends in flight below have completed up.
+#[test]
+fn a_halt_without_a_pause_still_waits_for_the_data_path() {
+    let mut m = one_adapter(
+        AdapterPolicy {
+            send_completion: Completion::Held,
+            ..AdapterPolicy::default()
+        },
+        40,
+    );
+    assert_eq!(m.host_send(A, 4), 4);
+    m.run_until_idle();
+    assert_eq!(m.host_sends_outstanding(A), 4, "held below");
+    m.halt_unpaused(A);
+    assert_eq!(
+        m.host_sends_outstanding(A),
+        0,
+        "completed before halt returned"
+    );
+    assert_eq!(m.device_state(A).phase, DevPhase::Halted);
+    let r = unload_clean(m);
+    assert_eq!(r.totals.driver_to_host_completions, 4, "{r}");
+}
+
+/// `AdapterState::from_u32`'s `5 => Pausing` arm (deleted, a pending pause reads as Absent):
+/// an unbind that finds the virtual miniport Pausing (its pause waits for receives the host
+/// keeps) de-initializes it and waits for the halt before closing the binding, instead of
+/// taking it for gone.
+#[test]
+fn unbind_during_a_pending_pause_halts_the_miniport_first() {
+    let mut m = one_adapter(
+        AdapterPolicy {
+            host_return: Completion::Held,
+            ..AdapterPolicy::default()
+        },
+        41,
+    );
+    assert_eq!(m.lower_indicate(A, 2, false), 2);
+    m.run_until_idle();
+    assert_eq!(m.host_receives_outstanding(A), 2, "kept by the host");
+    assert_eq!(m.pause_miniport_no_wait(A), NDIS_STATUS_PENDING);
+    assert_eq!(m.device_state(A).run, RunState::Pausing);
+    assert_eq!(m.unbind(A), NDIS_STATUS_SUCCESS);
+    assert_eq!(m.device_state(A).phase, DevPhase::Halted);
+    assert_eq!(m.host_receives_outstanding(A), 0);
+    let r = unload_clean(m);
+    assert_eq!(r.totals.returns_down, 2, "{r}");
+}
+
+/// `AdapterState::from_u32`'s `2 => Initializing` arm (deleted, a running MiniportInitializeEx
+/// reads as Absent): an unbind whose cancel came too late and that sees the start's
+/// MiniportInitializeEx still running keeps waiting for it, then de-initializes the miniport
+/// before closing the binding (instead of freeing the binding of a miniport NDIS just
+/// initialized).
+#[test]
+fn unbind_seeing_the_miniport_initializing_waits_then_halts_it() {
+    let mut m = one_adapter(
+        AdapterPolicy {
+            device_start: DeviceStart::Manual,
+            cancel_races_start: true,
+            start_yields: true,
+            ..AdapterPolicy::default()
+        },
+        42,
+    );
+    assert_eq!(m.device_state(A).phase, DevPhase::StartPending);
+    let waits = m.report().counters.waits;
+    assert_eq!(m.unbind(A), 0);
+    assert!(
+        m.report().counters.waits >= waits + 2,
+        "the unbind waited again after seeing the start under way"
+    );
+    let d = m.device_state(A);
+    assert_eq!(d.phase, DevPhase::Halted);
+    assert_eq!(d.starts, 1);
+    unload_clean(m);
 }

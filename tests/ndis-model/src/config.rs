@@ -42,6 +42,9 @@ pub enum OpenPolicy {
     Pending,
     /// Fails with this status.
     Fail(NdisStatus),
+    /// Returns PENDING, then ProtocolOpenAdapterCompleteEx from the worker thread reports this
+    /// failure status (the binding handle NDIS wrote is dead from then on).
+    PendingFail(NdisStatus),
 }
 
 /// Per-adapter behaviour.
@@ -66,7 +69,14 @@ pub struct AdapterPolicy {
     /// NDIS_STATUS_FAILURE and the start (MiniportInitializeEx, restart) runs on the worker thread,
     /// so the driver must wait for it and then de-initialize.
     pub cancel_races_start: bool,
+    /// A start on the worker thread (e.g. the one `cancel_races_start` runs) stops inside
+    /// MiniportInitializeEx, after its registration attributes, until the thread waiting for it
+    /// has run on and waits again: PnP's initialize overlapping an unbind.
+    pub start_yields: bool,
     pub data_len: usize,
+    /// The lower miniport answers OID_PNP_CAPABILITIES successfully with only this many bytes
+    /// (a short answer; None: the whole NDIS_PNP_CAPABILITIES, or BUFFER_TOO_SHORT).
+    pub pnp_answer_len: Option<usize>,
     /// TCP chimney: the offload target below and the host stack above.
     pub chimney: ChimneyPolicy,
 }
@@ -84,7 +94,9 @@ impl Default for AdapterPolicy {
             device_start: DeviceStart::AfterBind,
             deinit_async: false,
             cancel_races_start: false,
+            start_yields: false,
             data_len: 60,
+            pnp_answer_len: None,
             chimney: ChimneyPolicy::default(),
         }
     }
@@ -236,6 +248,10 @@ pub enum Fault {
     ShortStatusBuffer,
     /// Every call to this export takes this long (a slow NDIS below the driver's handler).
     SlowExport(crate::verifier::Export, Duration),
+    /// NdisAllocateCloneOidRequest returns this status without a clone: for a failure status it
+    /// leaves a non-NULL junk pointer in its out parameter (undefined on failure), for SUCCESS a
+    /// NULL one (an NDIS that breaks its own contract).
+    CloneOidRequest(NdisStatus),
 }
 
 /// Model-wide configuration.

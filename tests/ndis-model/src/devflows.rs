@@ -161,6 +161,16 @@ pub fn pause_drained(w: &mut world::World, a: usize) {
 /// MiniportPause (waits for NdisMPauseComplete when pended). The host uploads its chimney
 /// state first when its policy says so (tcpip does when its binding is paused).
 pub fn pause_miniport(a: usize) -> NdisStatus {
+    pause_miniport_with(a, true)
+}
+
+/// MiniportPause, returning at once when it pends: the pause stays pending (the miniport
+/// Pausing) until the driver's NdisMPauseComplete, whatever the test does meanwhile.
+pub fn pause_miniport_no_wait(a: usize) -> NdisStatus {
+    pause_miniport_with(a, false)
+}
+
+fn pause_miniport_with(a: usize, wait_pending: bool) -> NdisStatus {
     let upload = world::with(|w| {
         let d = &w.adapters[a].dev;
         d.phase == DevPhase::Up
@@ -198,7 +208,7 @@ pub fn pause_miniport(a: usize) -> NdisStatus {
     let st = drv::call("MiniportPause", PASSIVE_LEVEL, || unsafe {
         pause(drv::h(ctx), pp)
     });
-    if st == NDIS_STATUS_PENDING {
+    if st == NDIS_STATUS_PENDING && wait_pending {
         wait(
             "pause.pending_completed",
             "NdisMPauseComplete after PENDING MiniportPause",
@@ -218,7 +228,7 @@ pub fn pause_miniport(a: usize) -> NdisStatus {
                 format!("MiniportPause returned {st:#x}")
             });
             w.adapters[a].dev.run = RunState::Paused;
-        } else if !done_early {
+        } else if !done_early && wait_pending {
             w.adapters[a].dev.run = RunState::Paused;
         }
     });
@@ -240,6 +250,21 @@ pub fn halt_device(a: usize, action: u32) {
 /// Halts the paused virtual miniport of adapter `a` without waiting for the host's chimney
 /// calls (which `halt_device` lets finish first): PnP racing a call the host has in flight.
 pub fn halt_paused_device(a: usize, action: u32) {
+    halt_with(a, action, true);
+}
+
+/// A misbehaving NDIS: MiniportHaltEx on virtual miniport `a` whatever its data path is doing
+/// (not paused first). The host's binding stays open through the halt (NDIS would wait for its
+/// sends before closing it) and closes after.
+pub fn halt_unpaused_device(a: usize, action: u32) {
+    halt_with(a, action, false);
+    world::with(|w| {
+        let host = w.adapters[a].dev.host_handle;
+        w.kill_handle(host);
+    });
+}
+
+fn halt_with(a: usize, action: u32, host_closed_first: bool) {
     // The host closes its binding first; that waits for its OID request.
     wait(
         "halt.host_oid_finished_first",
@@ -262,7 +287,9 @@ pub fn halt_paused_device(a: usize, action: u32) {
         }
         d.phase = DevPhase::Halting;
         let host = d.host_handle;
-        w.kill_handle(host);
+        if host_closed_first {
+            w.kill_handle(host);
+        }
         w.counters.halts += 1;
         Some((halt, w.adapters[a].dev.ctx))
     });
@@ -316,12 +343,26 @@ pub fn reenable_device(a: usize, global: bool) -> NdisStatus {
 
 /// [`reenable_device`] with the event's BufferLength `len` (None: the NDIS_STRING's size).
 pub fn reenable_device_len(a: usize, global: bool, len: Option<u32>) -> NdisStatus {
+    reenable_device_spelled(a, global, len, false)
+}
+
+/// [`reenable_device_len`], the event spelling the device name in upper case when `upper`
+/// (device names compare case-insensitively: NDIS's spelling need not be the registry's).
+pub fn reenable_device_spelled(
+    a: usize,
+    global: bool,
+    len: Option<u32>,
+    upper: bool,
+) -> NdisStatus {
     let name = world::with(|w| {
         (w.adapters[a].dev.phase == DevPhase::Halted).then(|| w.adapters[a].dev.name.clone())
     });
-    let Some(name) = name else {
+    let Some(mut name) = name else {
         return NDIS_STATUS_FAILURE;
     };
+    if upper {
+        name = name.to_ascii_uppercase();
+    }
     let (us, buf) = ustr(&name);
     let usp: *mut UnicodeString = us.ptr();
     let len = len.unwrap_or_else(|| u32::try_from(size_of::<UnicodeString>()).unwrap_or(16));

@@ -43,7 +43,7 @@ pub use config::{
 pub use exports::processor::{calls_on, current_processor, set_current_processor};
 pub use handlers::{MpHandlers, PtHandlers};
 pub use model::{AdapterId, BindingState, DeviceState, DriverEntryFn, Model, NdisHandles};
-pub use oidflows::{OID_MODEL_ECHO_METHOD, OidKind, OidOutcome, OidSpec};
+pub use oidflows::{LOWER_VENDOR_DESCRIPTION, OID_MODEL_ECHO_METHOD, OidKind, OidOutcome, OidSpec};
 pub use report::{AdapterCounters, Counters, Report};
 pub use verifier::{CheckStat, Export, FailureMode, Violation};
 pub use world::{DevPhase, OpenState, RunState, StatusRecord};

@@ -340,6 +340,12 @@ impl Model {
         lower::indicate_link_state(a.0, state)
     }
 
+    /// The link fields of the general attributes the virtual miniport last set in
+    /// MiniportInitializeEx: (MediaConnectState, MediaDuplexState, XmitLinkSpeed, RcvLinkSpeed).
+    pub fn device_link_attributes(&self, a: AdapterId) -> (u32, u32, u64, u64) {
+        world::with(|w| w.adapters[a.0].dev.attr_link)
+    }
+
     /// Status indications the host received.
     pub fn host_status_log(&self, a: AdapterId) -> Vec<StatusRecord> {
         world::with(|w| w.adapters[a.0].dev.status_log.clone())
@@ -347,6 +353,12 @@ impl Model {
 
     pub fn pause_miniport(&mut self, a: AdapterId) -> NdisStatus {
         devflows::pause_miniport(a.0)
+    }
+
+    /// MiniportPause without waiting: a pended pause stays pending (the virtual miniport
+    /// Pausing) until the driver completes it, e.g. while the test unbinds.
+    pub fn pause_miniport_no_wait(&mut self, a: AdapterId) -> NdisStatus {
+        devflows::pause_miniport_no_wait(a.0)
     }
 
     pub fn restart_miniport(&mut self, a: AdapterId) -> NdisStatus {
@@ -366,6 +378,12 @@ impl Model {
         devflows::halt_device(a.0, halt_action::DEVICE_DISABLED);
     }
 
+    /// A misbehaving NDIS: MiniportHaltEx (HaltDeviceDisabled) on the virtual miniport without
+    /// pausing it first (NDIS halts only a paused miniport), for the driver's defence against it.
+    pub fn halt_unpaused(&mut self, a: AdapterId) {
+        devflows::halt_unpaused_device(a.0, halt_action::DEVICE_DISABLED);
+    }
+
     /// NetEventIMReEnableDevice for a disabled virtual NIC.
     pub fn reenable_device(&mut self, a: AdapterId) -> NdisStatus {
         devflows::reenable_device(a.0, false)
@@ -374,6 +392,11 @@ impl Model {
     /// NetEventIMReEnableDevice as a global event (NULL binding context) naming the device.
     pub fn reenable_device_by_name(&mut self, a: AdapterId) -> NdisStatus {
         devflows::reenable_device(a.0, true)
+    }
+
+    /// As `reenable_device_by_name`, the name spelled in upper case (`\DEVICE\{...}`).
+    pub fn reenable_device_by_upper_case_name(&mut self, a: AdapterId) -> NdisStatus {
+        devflows::reenable_device_spelled(a.0, true, None, true)
     }
 
     /// As `reenable_device_by_name`, but the event's BufferLength is `len` bytes (a malformed
@@ -571,6 +594,7 @@ fn push_adapter(w: &mut World, cfg: LowerAdapterConfig) -> usize {
             gen_attrs: false,
             attr_mtu: 0,
             attr_mac: [0; 6],
+            attr_link: (0, 0, 0, 0),
             pause_complete: false,
             restart_complete: None,
             host_oid: None,

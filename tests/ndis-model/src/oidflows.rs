@@ -13,6 +13,9 @@ use crate::world::{self, DevPhase, HostOid, OidBelow, World};
 /// A vendor method OID the lower miniport answers by echoing its input reversed.
 pub const OID_MODEL_ECHO_METHOD: NdisOid = 0xFF01_0001;
 
+/// What the model's lower miniport answers to OID_GEN_VENDOR_DESCRIPTION (NUL-terminated ANSI).
+pub const LOWER_VENDOR_DESCRIPTION: &[u8] = b"ndis-model lower miniport\0";
+
 /// What kind of request the host issues.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum OidKind {
@@ -322,6 +325,8 @@ fn lower_answer_inner(w: &mut World, a: usize, req: *mut NdisOidRequest) -> Ndis
         OID_GEN_MAXIMUM_FRAME_SIZE => cfg.mtu.to_le_bytes().to_vec(),
         OID_GEN_CURRENT_PACKET_FILTER => w.adapters[a].binding.packet_filter.to_le_bytes().to_vec(),
         OID_802_3_CURRENT_ADDRESS | OID_802_3_PERMANENT_ADDRESS => cfg.mac.to_vec(),
+        // Longer than an NDIS_PNP_CAPABILITIES: a long answer to an OID the driver passes as is.
+        OID_GEN_VENDOR_DESCRIPTION => LOWER_VENDOR_DESCRIPTION.to_vec(),
         OID_PNP_CAPABILITIES => [
             caps.flags,
             caps.min_magic_packet_wake_up,
@@ -330,6 +335,7 @@ fn lower_answer_inner(w: &mut World, a: usize, req: *mut NdisOidRequest) -> Ndis
         ]
         .iter()
         .flat_map(|v| v.to_le_bytes())
+        .take(cfg.policy.pnp_answer_len.unwrap_or(usize::MAX))
         .collect(),
         _ => return NDIS_STATUS_NOT_SUPPORTED,
     };

@@ -243,6 +243,38 @@ pub fn grant_one_until(cond: &dyn Fn() -> bool, limit: Duration) -> bool {
     }
 }
 
+/// The worker thread, inside an item, stops running driver code until `resume` holds (at most
+/// `limit`): the item counts as not running meanwhile, so a thread waiting for it re-checks what
+/// it waits for and runs driver code of its own, as a thread PnP preempted mid-handler lets
+/// another run. For interleaving scenarios only; false when `limit` elapsed.
+pub fn park_worker_until(resume: &dyn Fn() -> bool, limit: Duration) -> bool {
+    debug_assert!(irql::is_worker());
+    {
+        let mut s = lock();
+        s.running -= 1;
+        s.epoch += 1;
+        CV.notify_all();
+    }
+    let start = Instant::now();
+    let resumed = loop {
+        if resume() {
+            break true;
+        }
+        if start.elapsed() >= limit {
+            break false;
+        }
+        let s = lock();
+        let _ = CV
+            .wait_timeout(s, Duration::from_millis(1))
+            .unwrap_or_else(PoisonError::into_inner);
+    };
+    let mut s = lock();
+    s.running += 1;
+    s.epoch += 1;
+    CV.notify_all();
+    resumed
+}
+
 /// Runs queued work until none is left (held work stays held).
 pub fn run_until_idle() {
     if irql::is_worker() {

@@ -135,6 +135,9 @@ pub struct DeviceSt {
     pub gen_attrs: bool,
     pub attr_mtu: u32,
     pub attr_mac: [u8; 6],
+    /// Link fields of the last general attributes: (MediaConnectState, MediaDuplexState,
+    /// XmitLinkSpeed, RcvLinkSpeed).
+    pub attr_link: (u32, u32, u64, u64),
     pub pause_complete: bool,
     pub restart_complete: Option<NdisStatus>,
     pub host_oid: Option<HostOid>,

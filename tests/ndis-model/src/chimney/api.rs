@@ -60,6 +60,16 @@ impl Model {
         super::host::offload(a.0, spec)
     }
 
+    /// Two new connections initiated in one list (one neighbor and path, two TCP blocks), with
+    /// `send_data[i]` send NBLs handed over by connection `i`. None when the host cannot.
+    pub fn host_offload_pair(
+        &mut self,
+        a: AdapterId,
+        send_data: [usize; 2],
+    ) -> Option<[ConnId; 2]> {
+        super::host_pair::offload_pair(a.0, send_data)
+    }
+
     /// Address of the receive-post handler (MiniportTcpOffloadReceiveHandler) the driver
     /// registered for its miniport edge, if it registered one.
     pub fn driver_receive_post_handler(&self) -> Option<usize> {

@@ -58,6 +58,11 @@ pub fn set_dependent(parent: usize, child: usize) {
     unsafe { (*(parent as *mut Pobl)).dependent_block_list = child as *mut Pobl };
 }
 
+pub fn set_next(block: usize, next: usize) {
+    // SAFETY: both are host blocks owned by the model (callers pass Raw addresses).
+    unsafe { (*(block as *mut Pobl)).next_block = next as *mut Pobl };
+}
+
 pub fn set_chain(block: usize, head: usize) {
     // SAFETY: a host block owned by the model.
     unsafe { (*(block as *mut Pobl)).net_buffer_list_chain = head as *mut NetBufferList };

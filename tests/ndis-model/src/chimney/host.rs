@@ -29,7 +29,7 @@ pub struct OffloadSpec {
     pub rogue: bool,
 }
 
-fn new_obj(w: &mut World, layer: Layer, a: usize, parent: Option<usize>) -> usize {
+pub(super) fn new_obj(w: &mut World, layer: Layer, a: usize, parent: Option<usize>) -> usize {
     w.chimney.objs.push(HObj {
         layer,
         adapter: a,
@@ -47,9 +47,66 @@ fn handle_of(w: &World, o: usize) -> usize {
     w.chimney.objs[o].handle.addr
 }
 
+/// A new connection of the host on virtual miniport `a` over neighbor `neigh` and path `path`:
+/// its record and its new TCP object (the caller builds and issues the initiate).
+pub(super) fn new_conn(w: &mut World, a: usize, neigh: usize, path: usize) -> (ConnId, usize) {
+    let tcp = new_obj(w, Layer::Tcp, a, Some(path));
+    let id = ConnId(w.chimney.conns.len());
+    w.chimney.objs[tcp].conn = Some(id);
+    w.chimney.objs[neigh].users += 1;
+    w.chimney.objs[path].users += 1;
+    w.chimney.conns.push(HConn {
+        adapter: a,
+        state: ConnState::Offloading,
+        tcp,
+        path,
+        neigh,
+        rx_off: 0,
+        reposts: w.adapters[a].cfg.policy.chimney.host_reposts,
+        out: Default::default(),
+        arrived: Default::default(),
+        post_seq: [0; 3],
+        kept: Vec::new(),
+        events: Vec::new(),
+        upload_requested: false,
+    });
+    (id, tcp)
+}
+
+/// `n` send NBLs connection `id` hands over with its initiate (recorded as posted sends).
+pub(super) fn send_data(w: &mut World, a: usize, id: ConnId, n: usize) -> Vec<usize> {
+    let open = w.adapters[a].dev.host_handle;
+    let len = w.adapters[a].cfg.policy.data_len;
+    let mut chain = Vec::new();
+    for i in 0..n {
+        let p = cnbl::create(w, a, open, len, None);
+        let snap = cnbl::snapshot(w, p);
+        let c = &mut w.chimney.conns[id.0];
+        c.post_seq[1] += 1;
+        c.out[1].push_back(p);
+        let seq = c.post_seq[1];
+        w.chimney.nbls.insert(
+            p,
+            CNbl {
+                conn: id,
+                kind: IoKind::Send,
+                seq,
+                first: i == 0,
+                flags: 0,
+                snap,
+                reached: false,
+                done_by_target: None,
+                at_initiate: true,
+            },
+        );
+        chain.push(p);
+    }
+    chain
+}
+
 /// Builds the blocks of a call (a chain of layers, each the dependent of the previous one):
 /// `(layer object, name it)`; placeholders for `false`.
-fn build(w: &mut World, parts: &[(usize, bool, bool)]) -> Vec<HBlock> {
+pub(super) fn build(w: &mut World, parts: &[(usize, bool, bool)]) -> Vec<HBlock> {
     let mut out: Vec<HBlock> = Vec::new();
     for &(o, named, new) in parts {
         let layer = w.chimney.objs[o].layer;
@@ -73,16 +130,17 @@ fn build(w: &mut World, parts: &[(usize, bool, bool)]) -> Vec<HBlock> {
 
 /// Starts a call: snapshots the blocks, records it, calls NdisXxxOffload at a random IRQL.
 fn issue(op: Op, a: usize, conn: Option<ConnId>, blocks_v: Vec<HBlock>, chain: Vec<usize>) {
-    issue_as(op, a, conn, blocks_v, chain, false);
+    issue_as(op, a, conn, blocks_v, chain, false, Vec::new());
 }
 
-fn issue_as(
+pub(super) fn issue_as(
     op: Op,
     a: usize,
     conn: Option<ConnId>,
     mut blocks_v: Vec<HBlock>,
     chain: Vec<usize>,
     rogue: bool,
+    also: Vec<(ConnId, Vec<usize>)>,
 ) {
     let (root, level) = world::with(|w| {
         for b in &mut blocks_v {
@@ -104,6 +162,7 @@ fn issue_as(
                 blocks: blocks_v,
                 chain,
                 rogue,
+                also,
             },
         );
         (root, w.pick_irql())
@@ -115,7 +174,7 @@ fn issue_as(
 }
 
 /// Whether the host may use its binding to virtual miniport `a`.
-fn host_up(w: &World, a: usize, force: bool) -> bool {
+pub(super) fn host_up(w: &World, a: usize, force: bool) -> bool {
     let d = &w.adapters[a].dev;
     d.phase == DevPhase::Up && (force || d.run == RunState::Running)
 }
@@ -145,55 +204,11 @@ pub fn offload(a: usize, spec: OffloadSpec) -> Option<ConnId> {
                 (n, p, [(n, true, true), (p, true, true)])
             }
         };
-        let tcp = new_obj(w, Layer::Tcp, a, Some(path));
-        let id = ConnId(w.chimney.conns.len());
-        w.chimney.objs[tcp].conn = Some(id);
-        w.chimney.objs[neigh].users += 1;
-        w.chimney.objs[path].users += 1;
-        w.chimney.conns.push(HConn {
-            adapter: a,
-            state: ConnState::Offloading,
-            tcp,
-            path,
-            neigh,
-            rx_off: 0,
-            reposts: w.adapters[a].cfg.policy.chimney.host_reposts,
-            out: Default::default(),
-            arrived: Default::default(),
-            post_seq: [0; 3],
-            kept: Vec::new(),
-            events: Vec::new(),
-            upload_requested: false,
-        });
+        let (id, tcp) = new_conn(w, a, neigh, path);
         let mut parts = parts_np.to_vec();
         parts.push((tcp, true, true));
         let bl = build(w, &parts);
-        let open = w.adapters[a].dev.host_handle;
-        let len = w.adapters[a].cfg.policy.data_len;
-        let mut chain = Vec::new();
-        for i in 0..spec.send_data {
-            let p = cnbl::create(w, a, open, len, None);
-            let snap = cnbl::snapshot(w, p);
-            let c = &mut w.chimney.conns[id.0];
-            c.post_seq[1] += 1;
-            c.out[1].push_back(p);
-            let seq = c.post_seq[1];
-            w.chimney.nbls.insert(
-                p,
-                CNbl {
-                    conn: id,
-                    kind: IoKind::Send,
-                    seq,
-                    first: i == 0,
-                    flags: 0,
-                    snap,
-                    reached: false,
-                    done_by_target: None,
-                    at_initiate: true,
-                },
-            );
-            chain.push(p);
-        }
+        let chain = send_data(w, a, id, spec.send_data);
         if let Some(tb) = bl.last() {
             blocks::set_chain(tb.mem.addr, nbl::link(&chain));
         }
@@ -203,7 +218,7 @@ pub fn offload(a: usize, spec: OffloadSpec) -> Option<ConnId> {
         Some((id, bl, chain))
     });
     let (id, bl, chain) = prep?;
-    issue_as(Op::Initiate, a, Some(id), bl, chain, spec.rogue);
+    issue_as(Op::Initiate, a, Some(id), bl, chain, spec.rogue, Vec::new());
     Some(id)
 }
 
@@ -299,7 +314,7 @@ pub fn rogue(op: Op, c: ConnId) -> bool {
         return false;
     };
     let root = bl[0].mem.addr;
-    issue_as(op, a, Some(c), bl, Vec::new(), true);
+    issue_as(op, a, Some(c), bl, Vec::new(), true, Vec::new());
     // Completed at once (refused, or done inline): the objects are as busy as before the call,
     // i.e. still owned by the calls it overlapped, and free if there were none.
     world::with(|w| {
@@ -329,7 +344,7 @@ pub fn rogue_terminate_with_path(c: ConnId) -> bool {
     let Some((a, bl, p, was_busy)) = prep else {
         return false;
     };
-    issue_as(Op::Terminate, a, Some(c), bl, Vec::new(), true);
+    issue_as(Op::Terminate, a, Some(c), bl, Vec::new(), true, Vec::new());
     world::with(|w| w.chimney.objs[p].busy = was_busy);
     true
 }
@@ -513,7 +528,6 @@ fn check_blocks(w: &mut World, a: usize, call: &HCall) -> bool {
 
 fn initiate_done(w: &mut World, call: &HCall) {
     let Some(c) = call.conn else { return };
-    let mut tcp_status = NDIS_STATUS_FAILURE;
     for b in &call.blocks {
         let Some(o) = b.obj else { continue };
         let st = blocks::status(b.mem.addr);
@@ -532,13 +546,29 @@ fn initiate_done(w: &mut World, call: &HCall) {
                 });
             }
         }
-        if w.chimney.objs[o].layer == Layer::Tcp {
-            tcp_status = st;
-        }
     }
-    let (neigh, path) = {
+    conn_initiated(w, call, c, &call.chain);
+    for (c, chain) in &call.also {
+        conn_initiated(w, call, *c, chain);
+    }
+}
+
+/// Connection `c` of a completed initiate: offloaded or failed by its TCP block's status; a
+/// failed one gets `chain`, the send data it handed over, back in that block.
+fn conn_initiated(w: &mut World, call: &HCall, c: ConnId, chain: &[usize]) {
+    let (neigh, path, tcp) = {
         let hc = &w.chimney.conns[c.0];
-        (hc.neigh, hc.path)
+        (hc.neigh, hc.path, hc.tcp)
+    };
+    let tb = call
+        .blocks
+        .iter()
+        .find(|b| b.obj == Some(tcp))
+        .map_or(0, |b| b.mem.addr);
+    let tcp_status = if tb == 0 {
+        NDIS_STATUS_FAILURE
+    } else {
+        blocks::status(tb)
     };
     let ok = tcp_status == NDIS_STATUS_SUCCESS;
     w.chimney.conns[c.0].state = if ok {
@@ -550,18 +580,17 @@ fn initiate_done(w: &mut World, call: &HCall) {
         w.chimney.objs[path].users -= 1;
         ConnState::Failed(tcp_status)
     };
-    if ok || call.chain.is_empty() {
+    if ok || chain.is_empty() {
         return;
     }
     // A failed initiate hands the send data back in the chain.
-    let tb = call.blocks.last().map_or(0, |b| b.mem.addr);
     let (back, _) = nbl::walk(blocks::chain(tb), 100_000);
-    let same = back == call.chain;
+    let same = back == chain;
     w.v.check("chimney_host.initiate_data_returned", same, || {
         format!(
             "failed initiate: NetBufferListChain holds {} NBL(s), the host handed over {}",
             back.len(),
-            call.chain.len()
+            chain.len()
         )
     });
     for p in back {

@@ -13,6 +13,7 @@ mod cnbl;
 pub(crate) mod core;
 pub(crate) mod host;
 pub(crate) mod host_io;
+mod host_pair;
 mod replace;
 mod target;
 mod target_io;
@@ -254,6 +255,9 @@ pub struct HCall {
     /// Issued against tcpip's per-object serialisation (a misbehaving host): if the driver
     /// refuses it, its completion changes nothing the host knows.
     pub rogue: bool,
+    /// Further connections initiated in the same list (their TCP blocks follow `conn`'s), each
+    /// with the send data handed over in its TCP block.
+    pub also: Vec<(ConnId, Vec<usize>)>,
 }
 
 /// A chimney NBL the host posted.

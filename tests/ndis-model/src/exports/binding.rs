@@ -111,10 +111,15 @@ pub unsafe extern "system-unwind" fn NdisOpenAdapterEx(
             b.ctx = protocol_binding_context as usize;
             // SAFETY: checked non-NULL; the driver's out parameter.
             unsafe { *binding_handle = drv::h(h) };
-            if policy == OpenPolicy::Pending {
+            let pended = match policy {
+                OpenPolicy::Pending => Some(NDIS_STATUS_SUCCESS),
+                OpenPolicy::PendingFail(st) => Some(st),
+                _ => None,
+            };
+            if let Some(st) = pended {
                 b.open = OpenState::Opening;
                 let complete = w.pt.as_ref().map(|p| p.h.open_complete);
-                Ok(Some((a, complete, b.ctx)))
+                Ok(Some((a, complete, b.ctx, h, st)))
             } else {
                 b.open = OpenState::Open;
                 Ok(None)
@@ -124,13 +129,23 @@ pub unsafe extern "system-unwind" fn NdisOpenAdapterEx(
             None => NDIS_STATUS_FAILURE,
             Some(Err(st)) => st,
             Some(Ok(None)) => NDIS_STATUS_SUCCESS,
-            Some(Ok(Some((a, complete, ctx)))) => {
+            Some(Ok(Some((a, complete, ctx, h, st)))) => {
                 crate::sched::enqueue(PASSIVE_LEVEL, "open complete", move || {
-                    world::with(|w| w.adapters[a].binding.open = OpenState::Open);
+                    world::with(|w| {
+                        let b = &mut w.adapters[a].binding;
+                        if st == NDIS_STATUS_SUCCESS {
+                            b.open = OpenState::Open;
+                        } else {
+                            // A failed open leaves no binding: its handle is dead.
+                            b.open = OpenState::None;
+                            b.handle = 0;
+                            w.kill_handle(h);
+                        }
+                    });
                     if let Some(c) = complete {
                         // SAFETY: the driver's ProtocolOpenAdapterCompleteEx with its binding context.
                         drv::call("ProtocolOpenAdapterCompleteEx", PASSIVE_LEVEL, || unsafe {
-                            c(drv::h(ctx), NDIS_STATUS_SUCCESS)
+                            c(drv::h(ctx), st)
                         });
                     }
                 });

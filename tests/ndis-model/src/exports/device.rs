@@ -2,6 +2,8 @@
 
 #![allow(non_snake_case, reason = "exports keep their ndis.sys names")]
 
+use std::sync::atomic::{AtomicU64, Ordering};
+
 use chimney_im::ndis::*;
 
 use super::{enter, guard, read_ustr};
@@ -183,7 +185,7 @@ pub unsafe extern "system-unwind" fn NdisMSetMiniportAttributes(
     attributes: *mut MiniportAdapterAttributes,
 ) -> NdisStatus {
     guard(E::NdisMSetMiniportAttributes, NDIS_STATUS_FAILURE, || {
-        world::try_with(|w| {
+        let st = world::try_with(|w| {
             enter(w, E::NdisMSetMiniportAttributes, PASSIVE_LEVEL);
             let Some(a) = w.expect_live("handle.miniport", "NdisMSetMiniportAttributes", miniport_adapter_handle as usize, HandleKind::Miniport) else {
                 return NDIS_STATUS_FAILURE;
@@ -222,6 +224,9 @@ pub unsafe extern "system-unwind" fn NdisMSetMiniportAttributes(
                     let d = &mut w.adapters[a].dev;
                     d.ctx = ctx;
                     d.reg_attrs = true;
+                    if w.adapters[a].cfg.policy.start_yields && crate::irql::is_worker() {
+                        PARK_AFTER.store(w.counters.waits + 1, Ordering::SeqCst);
+                    }
                 }
                 object_type::MINIPORT_ADAPTER_GENERAL_ATTRIBUTES => {
                     let reg = w.adapters[a].dev.reg_attrs;
@@ -244,14 +249,33 @@ pub unsafe extern "system-unwind" fn NdisMSetMiniportAttributes(
                     let d = &mut w.adapters[a].dev;
                     d.attr_mtu = g.mtu_size;
                     d.attr_mac = mac;
+                    d.attr_link = (g.media_connect_state, g.media_duplex_state, g.xmit_link_speed, g.rcv_link_speed);
                     d.gen_attrs = true;
                 }
                 _ => {}
             }
             NDIS_STATUS_SUCCESS
         })
-        .unwrap_or(NDIS_STATUS_FAILURE)
+        .unwrap_or(NDIS_STATUS_FAILURE);
+        yield_if_asked();
+        st
     })
+}
+
+/// NdisEvent waits (`counters.waits`) the parked start waits for; 0: no start parked.
+static PARK_AFTER: AtomicU64 = AtomicU64::new(0);
+
+/// `AdapterPolicy::start_yields`: MiniportInitializeEx on the worker stops here (after its
+/// registration attributes) until the thread waiting for it has seen the miniport Initializing,
+/// run on and called NdisWaitEvent again (at most the deadlock timeout).
+fn yield_if_asked() {
+    let target = PARK_AFTER.swap(0, Ordering::SeqCst);
+    if target == 0 {
+        return;
+    }
+    let waits = || world::try_with(|w| w.counters.waits).unwrap_or(u64::MAX);
+    let timeout = world::try_with(|w| w.cfg.deadlock_timeout).unwrap_or_default();
+    crate::sched::park_worker_until(&|| waits() >= target, timeout);
 }
 
 /// # Safety

@@ -203,6 +203,10 @@ pub unsafe extern "system-unwind" fn NdisMOidRequestComplete(
     });
 }
 
+/// What `Fault::CloneOidRequest` with a failure status leaves in the out parameter: not a
+/// request (an unmapped address, so a driver that uses it faults).
+const CLONE_JUNK: usize = 0x0000_0008;
+
 /// # Safety
 /// Called by the driver with the documented arguments.
 #[unsafe(no_mangle)]
@@ -239,6 +243,20 @@ pub unsafe extern "system-unwind" fn NdisAllocateCloneOidRequest(
                 }
                 if w.inject.should_fail(E::NdisAllocateCloneOidRequest) {
                     return NDIS_STATUS_RESOURCES;
+                }
+                let fault = w.cfg.faults.iter().find_map(|f| match *f {
+                    crate::config::Fault::CloneOidRequest(st) => Some(st),
+                    _ => None,
+                });
+                if let Some(st) = fault {
+                    let junk = if st == NDIS_STATUS_SUCCESS {
+                        0
+                    } else {
+                        CLONE_JUNK
+                    };
+                    // SAFETY: checked non-NULL; the driver's out parameter.
+                    unsafe { *clone_oid_request = junk as *mut NdisOidRequest };
+                    return st;
                 }
                 // SAFETY: a valid NDIS_OID_REQUEST (the driver's or the host's); bitwise copy of POD.
                 let mut c = RawBox::new(unsafe { std::ptr::read(oid_request) });
