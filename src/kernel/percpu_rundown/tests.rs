@@ -74,6 +74,28 @@ mod unit {
     }
 
     #[test]
+    fn a_second_close_or_a_reopen_inside_the_first_close_sees_it_unfinished() {
+        // The first close has marked the rundown closed but not yet swept and folded the slots
+        // (the state another processor can see in between; set up here by hand): `central`
+        // still holds BIAS, so a second close must answer Pending and a reopen must refuse,
+        // even though nothing is in flight. Without the bias both would take the unfolded
+        // central word for a drained count.
+        let c = counts(2);
+        assert!(c.reopen());
+        assert!(c.try_acquire_on(0, 2));
+        assert_eq!(c.release_on(1, 2), Drain::Pending);
+        c.shared.closed.store(true, Ordering::SeqCst);
+        // The diagnostics read the unswept slots (0 in flight), not the biased central word.
+        assert_eq!(c.in_flight(), 0);
+        assert_eq!(
+            c.close(),
+            Drain::Pending,
+            "the first close has not folded yet"
+        );
+        assert!(!c.reopen(), "no reopen while the first close is unfinished");
+    }
+
+    #[test]
     fn closed_until_reopened() {
         let c = counts(2);
         assert!(!c.is_open());
