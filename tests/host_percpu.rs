@@ -93,9 +93,12 @@ fn drain_waits_on_the_event_set_by_the_release_on_another_cpu() {
     let m = model(2);
     let d = Arc::new(PerCpuDrainable::try_new(GLOBALS.miniport_driver()).unwrap());
     d.init();
+    assert!(!d.is_open());
     assert!(d.reopen());
+    assert!(d.is_open());
     set_current_processor(Some(0));
     assert!(d.try_acquire(1));
+    assert_eq!(d.in_flight(), 1);
     let both = Arc::new(Barrier::new(2));
     let completer = {
         let (d, both) = (d.clone(), both.clone());
@@ -110,6 +113,7 @@ fn drain_waits_on_the_event_set_by_the_release_on_another_cpu() {
     both.wait();
     d.drain();
     assert_eq!(d.in_flight(), 0);
+    assert!(!d.is_open());
     assert!(!d.try_acquire(1));
     completer.join().unwrap();
     set_current_processor(None);
@@ -180,4 +184,24 @@ fn processor_exports_answer_for_the_model_thread_and_check_their_arguments() {
     );
     let r = m.unload();
     assert_eq!(r.violations.len(), 1, "only the expected one: {r}");
+}
+
+#[test]
+fn each_processor_counts_on_its_own_slot() {
+    let m = model(4);
+    let rundown = PerCpuRundown::try_new(GLOBALS.miniport_driver()).expect("pool allocation");
+    assert!(rundown.reopen());
+    for (cpu, n) in [(0, 1), (2, 2), (3, 3)] {
+        set_current_processor(Some(cpu));
+        assert!(rundown.try_acquire(n));
+    }
+    assert_eq!(rundown.slot_counts(), [1, 0, 2, 3]);
+    set_current_processor(Some(1));
+    assert_eq!(rundown.release(6), Drain::Pending);
+    assert_eq!(rundown.slot_counts(), [1, -6, 2, 3]);
+    assert_eq!(rundown.in_flight(), 0);
+    set_current_processor(None);
+    drop(rundown);
+    let r = m.unload();
+    assert!(r.violations.is_empty(), "{r}");
 }

@@ -300,6 +300,16 @@ impl<S: StableSlots> PerCpuCounts<S> {
     pub fn is_open(&self) -> bool {
         !self.shared.closed.load(Ordering::Relaxed)
     }
+
+    /// Each slot's count, in slot order (diagnostics: which processor's line an operation was
+    /// counted on; racy by nature).
+    #[cfg(any(test, not(windows)))]
+    pub fn slot_counts(&self) -> std::vec::Vec<i64> {
+        self.slots
+            .iter()
+            .map(|s| s.word.load(Ordering::Relaxed) >> 1)
+            .collect()
+    }
 }
 
 /// The processor the caller runs on (its system-wide index), for an operation that touches
@@ -391,6 +401,11 @@ impl PerCpuRundown {
     #[cfg(not(windows))]
     pub fn is_open(&self) -> bool {
         self.counts.is_open()
+    }
+
+    #[cfg(not(windows))]
+    pub fn slot_counts(&self) -> std::vec::Vec<i64> {
+        self.counts.slot_counts()
     }
 }
 
