@@ -15,8 +15,11 @@
 #![cfg(not(windows))]
 
 use chimney_im::host_probe::shared_writes;
+use chimney_im::ndis::oids::OID_GEN_LINK_SPEED;
 use ndis_model::testkit::{offload_now, one_adapter, one_chimney_adapter, unload_clean};
-use ndis_model::{AdapterId, AdapterPolicy, ChimneyPolicy, Completion, set_current_processor};
+use ndis_model::{
+    AdapterId, AdapterPolicy, ChimneyPolicy, Completion, OidSpec, set_current_processor,
+};
 
 const A: AdapterId = AdapterId(0);
 const ROUNDS: usize = 64;
@@ -50,6 +53,19 @@ fn plain(per_chain: usize) -> (f64, f64) {
             m.run_until_idle();
         }
     });
+    // A request (OID) takes the adapter's one shared request count (not per NBL, so not per
+    // processor): the hook sees the shared word's writes too, so the 0s above can fail.
+    let oid = per_nbl(1, || {
+        assert!(
+            m.host_oid(A, &OidSpec::query(OID_GEN_LINK_SPEED, 4))
+                .is_some()
+        );
+        m.run_until_idle();
+    });
+    assert_eq!(
+        oid, 2.0,
+        "an OID acquires and releases the adapter's shared request count"
+    );
     assert!(
         unload_writes(m) > 0,
         "the hook counts the close path's writes"
