@@ -157,11 +157,6 @@ impl Rundown {
     pub fn in_flight(&self) -> u32 {
         self.word.load(Ordering::Relaxed) & !CLOSED
     }
-
-    #[cfg(not(windows))]
-    pub fn is_open(&self) -> bool {
-        self.word.load(Ordering::Relaxed) & CLOSED == 0
-    }
 }
 
 /// A rundown together with the event its closer waits on: the in-flight accounting every owner
