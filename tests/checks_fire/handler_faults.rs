@@ -20,6 +20,18 @@ pub static CASES: &[Case] = &[
         || Model::load_with(ModelConfig::default().seed(79), standin::registers_nothing),
         |m| {}
     ),
+    // A driver still calling NDIS once its DriverEntry failed (its image is unloaded then):
+    // here the test makes that call in the driver's place.
+    case!(
+        "driver.no_calls_after_unload",
+        || Model::load_with(ModelConfig::default().seed(78), standin::fails_cleanly),
+        |m| {
+            let mut event = NdisEvent::zeroed();
+            // SAFETY: a valid event on this frame; the call comes after the driver's failed
+            // DriverEntry (the fault).
+            unsafe { ndis_model::exports::sync::NdisInitializeEvent(&raw mut event) };
+        }
+    ),
     case!(
         "driver_entry.failure_cleans_up",
         || Model::load_with(

@@ -18,6 +18,14 @@ pub unsafe extern "system-unwind" fn registers_nothing(
     0
 }
 
+/// Registers nothing and fails: a clean failure, after which the image is gone.
+pub unsafe extern "system-unwind" fn fails_cleanly(
+    _driver_object: *mut DriverObject,
+    _registry_path: *mut UnicodeString,
+) -> NtStatus {
+    STATUS_UNSUCCESSFUL
+}
+
 /// Registers both edges (chimney-im's DriverEntry), then fails without deregistering them.
 pub unsafe extern "system-unwind" fn fails_after_registering(
     driver_object: *mut DriverObject,

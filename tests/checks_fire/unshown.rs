@@ -27,9 +27,6 @@ pub static NOT_YET: &[&str] = &[
     // indications); the driver's own call is validated as a binding handle first. Showing it
     // needs that race without the driver then waiting forever for the indication at unbind.
     "chimney_indicate.return_on_binding_handle",
-    // Needs an export call after MiniportDriverUnload returned and the teardown checks ran: only
-    // a thread of the driver's own could make it, after the case runner took its report.
-    "driver.no_calls_after_unload",
     // Needs work queued after the last run of queued work at unload, i.e. from a thread other
     // than the test's and the model's worker, racing the teardown.
     "teardown.no_pending_work",
