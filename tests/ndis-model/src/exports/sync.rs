@@ -88,6 +88,11 @@ pub unsafe extern "system-unwind" fn NdisWaitEvent(event: *mut NdisEvent, ms_to_
         }
         let cond =
             || world::try_with(|w| w.events.get(&ev).copied().unwrap_or(false)).unwrap_or(false);
+        if cond() {
+            // Already signalled: NdisWaitEvent returns at once, the thread never blocks (and is
+            // not counted as blocked: `threads_in_wait_event` means waiting for something).
+            return 1;
+        }
         let limit = (ms_to_wait > 0).then(|| Duration::from_millis(u64::from(ms_to_wait)));
         IN_WAIT_EVENT.fetch_add(1, Ordering::SeqCst);
         crate::sched::kick();
