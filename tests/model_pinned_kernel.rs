@@ -77,14 +77,7 @@ fn locally_answered_power_oids_report_their_bytes() {
 /// the first binding in the list (the device names of two adapters have the same length).
 #[test]
 fn reenable_by_name_restarts_only_the_named_miniport() {
-    let cfg = ModelConfig::default()
-        .seed(53)
-        .with_adapter(LowerAdapterConfig::ethernet(1))
-        .with_adapter(LowerAdapterConfig::ethernet(2));
-    let mut m = Model::load(cfg);
-    let b = AdapterId(1);
-    m.disable_device(A);
-    m.disable_device(b);
+    let (mut m, b) = two_disabled_adapters(53);
     for (up, down) in [(A, b), (b, A)] {
         assert_eq!(m.reenable_device_by_name(up), NDIS_STATUS_SUCCESS);
         assert_eq!(m.device_state(up).phase, DevPhase::Up, "{up:?}");
@@ -141,16 +134,22 @@ fn a_device_name_of_full_capacity_is_used() {
 /// UpperBindings say `\Device\{...}`, and only that one.
 #[test]
 fn reenable_by_name_ignores_the_case_of_letters_only() {
+    let (mut m, b) = two_disabled_adapters(57);
+    assert_eq!(m.reenable_device_by_upper_case_name(A), NDIS_STATUS_SUCCESS);
+    assert_eq!(m.device_state(A).phase, DevPhase::Up);
+    assert_eq!(m.device_state(b).phase, DevPhase::Halted);
+    unload_clean(m);
+}
+
+/// Two adapters (device names of equal length), both virtual miniports disabled.
+fn two_disabled_adapters(seed: u64) -> (Model, AdapterId) {
     let cfg = ModelConfig::default()
-        .seed(57)
+        .seed(seed)
         .with_adapter(LowerAdapterConfig::ethernet(1))
         .with_adapter(LowerAdapterConfig::ethernet(2));
     let mut m = Model::load(cfg);
     let b = AdapterId(1);
     m.disable_device(A);
     m.disable_device(b);
-    assert_eq!(m.reenable_device_by_upper_case_name(A), NDIS_STATUS_SUCCESS);
-    assert_eq!(m.device_state(A).phase, DevPhase::Up);
-    assert_eq!(m.device_state(b).phase, DevPhase::Halted);
-    unload_clean(m);
+    (m, b)
 }

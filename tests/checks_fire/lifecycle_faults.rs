@@ -346,20 +346,12 @@ pub unsafe extern "system-unwind" fn bind_stand_in(
         return st;
     }
     if BIND_FAULT.load(Relaxed) == BIND_LEAVES_DEVICE_INIT {
-        let name = LowerAdapterConfig::ethernet(1).upper_bindings[0].clone();
-        let mut text: Vec<u16> = name.encode_utf16().collect();
-        let len = u16::try_from(text.len() * 2).expect("short");
-        let mut s = UnicodeString {
-            length: len,
-            maximum_length: len,
-            buffer: text.as_mut_ptr(),
-        };
         let d = DRIVER.load(Relaxed) as NdisHandle;
-        // SAFETY: the miniport driver handle and the instance this adapter's UpperBindings
-        // names; its start waits for the bind to return, and is never cancelled (the fault).
-        let _ = unsafe {
-            device::NdisIMInitializeDeviceInstanceEx(d, &raw mut s, std::ptr::null_mut())
-        };
+        super::setups::with_first_instance_name(|s| {
+            // SAFETY: the miniport driver handle and the instance this adapter's UpperBindings
+            // names; its start waits for the bind to return, and is never cancelled (the fault).
+            let _ = unsafe { device::NdisIMInitializeDeviceInstanceEx(d, s, std::ptr::null_mut()) };
+        });
         // SAFETY: the binding just opened, closed inside the failing bind.
         let _ = unsafe { binding::NdisCloseAdapterEx(bh) };
     }

@@ -106,16 +106,10 @@ pub static CASES: &[Case] = &[
     ),
     case!("device.init_instance_when_absent", adapter, |m| {
         let d = m.ndis_handles(A).miniport_driver;
-        let name = LowerAdapterConfig::ethernet(1).upper_bindings[0].clone();
-        let mut text: Vec<u16> = name.encode_utf16().collect();
-        let len = u16::try_from(text.len() * 2).expect("short");
-        let mut s = UnicodeString {
-            length: len,
-            maximum_length: len,
-            buffer: text.as_mut_ptr(),
-        };
-        // SAFETY: a valid NDIS_STRING naming the instance that is already up (the fault).
-        unsafe { device::NdisIMInitializeDeviceInstanceEx(h(d), &raw mut s, std::ptr::null_mut()) };
+        with_first_instance_name(|s| {
+            // SAFETY: a valid NDIS_STRING naming the instance that is already up (the fault).
+            unsafe { device::NdisIMInitializeDeviceInstanceEx(h(d), s, std::ptr::null_mut()) }
+        });
     }),
     case!("halt.forwarded_oids_drained", held_oids, |m| {
         swallow_oid_completions(m);

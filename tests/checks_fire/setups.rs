@@ -155,3 +155,17 @@ pub fn open_and_close_config(header: NdisObjectHeader, handle: NdisHandle) {
         unsafe { binding::NdisCloseConfiguration(ch) };
     }
 }
+
+/// Calls `f` with an NDIS_STRING naming adapter 1's virtual miniport instance (its
+/// UpperBindings), valid for the call.
+pub fn with_first_instance_name<R>(f: impl FnOnce(*mut UnicodeString) -> R) -> R {
+    let name = LowerAdapterConfig::ethernet(1).upper_bindings[0].clone();
+    let mut text: Vec<u16> = name.encode_utf16().collect();
+    let len = u16::try_from(text.len() * 2).expect("short");
+    let mut s = UnicodeString {
+        length: len,
+        maximum_length: len,
+        buffer: text.as_mut_ptr(),
+    };
+    f(&raw mut s)
+}
