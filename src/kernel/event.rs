@@ -5,6 +5,7 @@
 
 use core::cell::UnsafeCell;
 
+use super::rundown::Drain;
 use crate::ndis::NdisEvent;
 use crate::ndis::imports::{NdisInitializeEvent, NdisResetEvent, NdisSetEvent, NdisWaitEvent};
 
@@ -53,6 +54,17 @@ impl Event {
             signalled != 0,
             "an infinite NdisWaitEvent returned unsignalled"
         );
+    }
+
+    /// The closer's side of a drain: resets the event, runs `close` (which stops new work and
+    /// says whether any is still in flight), and if some is, waits until the release that ends
+    /// it sets the event. The reset comes first, so a drain reported after `close` is never lost.
+    /// PASSIVE_LEVEL only.
+    pub fn close_and_wait(&self, close: impl FnOnce() -> Drain) {
+        self.reset();
+        if close() == Drain::Pending {
+            self.wait();
+        }
     }
 
     /// Waits until `done()` holds, re-checking after every wake-up. `done` is evaluated after

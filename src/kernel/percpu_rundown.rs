@@ -461,10 +461,7 @@ impl PerCpuDrainable {
 
     /// Refuses new operations and waits until those in flight ended. PASSIVE_LEVEL.
     pub fn drain(&self) {
-        self.drained.reset();
-        if self.count.close() == Drain::Pending {
-            self.drained.wait();
-        }
+        self.drained.close_and_wait(|| self.count.close());
     }
 
     #[cfg(not(windows))]

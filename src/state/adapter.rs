@@ -197,9 +197,7 @@ impl Adapter {
 
     /// Closes the data path (if still open) and waits until it drained. PASSIVE_LEVEL.
     pub fn drain_nbls(&self) {
-        self.nbls_drained.reset();
-        if self.nbls_in_flight.close() == Drain::Pending {
-            self.nbls_drained.wait();
-        }
+        self.nbls_drained
+            .close_and_wait(|| self.nbls_in_flight.close());
     }
 }
