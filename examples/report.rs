@@ -12,11 +12,11 @@ use chimney_im::ndis::oids::{
     OID_GEN_CURRENT_PACKET_FILTER, OID_GEN_LINK_SPEED, OID_PNP_CAPABILITIES,
 };
 use chimney_im::ndis::{
-    NDIS_SIZEOF_LINK_STATE_REVISION_1, NDIS_STATUS_INVALID_STATE, NDIS_STATUS_REQUEST_ABORTED,
-    NDIS_STATUS_REQUEST_UPLOAD, NDIS_STATUS_SUCCESS, NDIS_STATUS_UPLOAD_IN_PROGRESS,
-    NDIS_STATUS_UPLOAD_REQUESTED, NdisLinkState, NdisObjectHeader, TCP_DISCONNECT_GRACEFUL_CLOSE,
-    object_type, tcp_offload_event,
+    NDIS_STATUS_INVALID_STATE, NDIS_STATUS_REQUEST_ABORTED, NDIS_STATUS_REQUEST_UPLOAD,
+    NDIS_STATUS_SUCCESS, NDIS_STATUS_UPLOAD_IN_PROGRESS, NDIS_STATUS_UPLOAD_REQUESTED,
+    TCP_DISCONNECT_GRACEFUL_CLOSE, tcp_offload_event,
 };
+use ndis_model::testkit::link_up;
 use ndis_model::{
     AdapterId, AdapterPolicy, ChimneyCounters, ChimneyPolicy, Completion, ConnId,
     LowerAdapterConfig, Model, ModelConfig, OffloadSpec, OidSpec, Report,
@@ -111,22 +111,7 @@ fn plain_traffic(model: &mut Model, a: AdapterId) {
         model.host_cancel_oid(a);
         model.host_oid_wait(a);
     }
-    model.lower_indicate_link_state(
-        a,
-        NdisLinkState {
-            // A valid NDIS_LINK_STATE header (ndis.sys checks the lower's indication: 0x7C 0x20).
-            header: NdisObjectHeader::new(
-                object_type::DEFAULT,
-                1,
-                NDIS_SIZEOF_LINK_STATE_REVISION_1,
-            ),
-            media_connect_state: 1,
-            media_duplex_state: 2,
-            xmit_link_speed: 10_000_000_000,
-            rcv_link_speed: 10_000_000_000,
-            ..NdisLinkState::default()
-        },
-    );
+    model.lower_indicate_link_state(a, link_up(10_000_000_000));
     model.run_until_idle();
 }
 

@@ -185,15 +185,7 @@ fn oid_cancel_completes_with_request_aborted() {
 #[test]
 fn link_state_forwarded_to_host() {
     let mut m = one_adapter(AdapterPolicy::default(), 6);
-    let ls = NdisLinkState {
-        header: NdisObjectHeader::new(object_type::DEFAULT, 1, NDIS_SIZEOF_LINK_STATE_REVISION_1),
-        media_connect_state: 1,
-        media_duplex_state: 2,
-        xmit_link_speed: 100_000_000,
-        rcv_link_speed: 100_000_000,
-        pause_functions: 0,
-        auto_negotiation_flags: 0,
-    };
+    let ls = link_up(100_000_000);
     assert!(m.lower_indicate_link_state(A, ls));
     m.run_until_idle();
     let log = m.host_status_log(A);

@@ -233,14 +233,7 @@ fn byte_count_check_fires_on_an_overrun() {
 // Status indications (0x7C code 0x20)
 
 fn link_state() -> NdisLinkState {
-    NdisLinkState {
-        header: NdisObjectHeader::new(object_type::DEFAULT, 1, NDIS_SIZEOF_LINK_STATE_REVISION_1),
-        media_connect_state: 1,
-        media_duplex_state: 2,
-        xmit_link_speed: 1_000_000_000,
-        rcv_link_speed: 1_000_000_000,
-        ..NdisLinkState::default()
-    }
+    link_up(1_000_000_000)
 }
 
 #[test]

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use chimney_im::ndis::*;
-use ndis_model::testkit::one_adapter;
+use ndis_model::testkit::{link_up, one_adapter};
 use ndis_model::*;
 
 use super::Case;
@@ -359,22 +359,7 @@ pub static CASES: &[Case] = &[
     }),
     case!("status.link_state_intact", adapter, |m| {
         install(m, |_, pt| pt.status = Some(faulty::status_alters_buffer));
-        m.lower_indicate_link_state(
-            A,
-            NdisLinkState {
-                header: NdisObjectHeader::new(
-                    object_type::DEFAULT,
-                    1,
-                    NDIS_SIZEOF_LINK_STATE_REVISION_1,
-                ),
-                media_connect_state: 1,
-                media_duplex_state: 2,
-                xmit_link_speed: 1_000_000_000,
-                rcv_link_speed: 1_000_000_000,
-                pause_functions: 0,
-                auto_negotiation_flags: 0,
-            },
-        );
+        m.lower_indicate_link_state(A, link_up(1_000_000_000));
         m.run_until_idle();
     }),
 ];

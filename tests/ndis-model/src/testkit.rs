@@ -1,6 +1,10 @@
 //! Small helpers shared by the integration tests (and the main job), so that each test file
 //! states only what is particular to it.
 
+use chimney_im::ndis::{
+    NDIS_SIZEOF_LINK_STATE_REVISION_1, NdisLinkState, NdisObjectHeader, object_type,
+};
+
 use crate::{
     AdapterId, AdapterPolicy, ChimneyPolicy, Completion, ConnId, ConnState, LowerAdapterConfig,
     Model, ModelConfig, OffloadSpec, Report,
@@ -145,5 +149,18 @@ impl std::fmt::Display for RuleRuns {
             write!(f, " {k} {v};")?;
         }
         Ok(())
+    }
+}
+
+/// A valid NDIS_LINK_STATE (revision 1 header: ndis.sys checks a lower miniport's indication,
+/// bug check 0x7C 0x20) for a link that is up, full duplex, at `speed` bits/s both ways.
+pub fn link_up(speed: u64) -> NdisLinkState {
+    NdisLinkState {
+        header: NdisObjectHeader::new(object_type::DEFAULT, 1, NDIS_SIZEOF_LINK_STATE_REVISION_1),
+        media_connect_state: 1,
+        media_duplex_state: 2,
+        xmit_link_speed: speed,
+        rcv_link_speed: speed,
+        ..NdisLinkState::default()
     }
 }
